@@ -1,0 +1,147 @@
+"""The polling policy as pure functions: outcome + transfer + now -> decision."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from worker.domain.policy import Action, Decision, Policy, PollState, decide, first_check_at
+from worker.domain.types import Outcome, State
+
+SENT = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+POLICY = Policy(
+    initial_delay=timedelta(seconds=10),
+    schedule=(timedelta(seconds=10), timedelta(seconds=30), timedelta(minutes=1)),
+    max_age=timedelta(hours=1),
+    not_found_grace=timedelta(minutes=5),
+    not_found_confirmations=2,
+    jitter=0.1,
+    rate_limited_delay=timedelta(seconds=5),
+)
+
+
+def no_jitter() -> float:
+    return 0.0
+
+
+def after(poll: PollState, outcome: Outcome, minutes: float = 1, draw=no_jitter) -> Decision:
+    return decide(outcome, poll, POLICY, SENT + timedelta(minutes=minutes), draw)
+
+
+def fresh(attempts: int = 0, streak: int = 0) -> PollState:
+    return PollState(sent_at=SENT, attempts=attempts, not_found_streak=streak)
+
+
+def test_first_check_waits_the_initial_delay():
+    now = SENT + timedelta(seconds=3)
+    assert first_check_at(now, POLICY) == now + timedelta(seconds=10)
+
+
+@pytest.mark.parametrize(("outcome", "state"), [
+    (Outcome.SUCCEEDED, State.SUCCEEDED),
+    (Outcome.FAILED, State.FAILED),
+])
+def test_a_final_answer_resolves(outcome, state):
+    decision = after(fresh(attempts=3, streak=1), outcome)
+    assert decision.action is Action.RESOLVE
+    assert decision.resolution is state
+    assert decision.attempts == 4
+    assert decision.not_found_streak == 0
+
+
+@pytest.mark.parametrize("outcome", [Outcome.MISMATCH, Outcome.AUTH_ERROR])
+def test_mismatch_and_auth_errors_go_to_review(outcome):
+    decision = after(fresh(), outcome)
+    assert decision.action is Action.REVIEW
+    assert decision.reason
+
+
+def test_pending_follows_the_escalating_schedule():
+    now = SENT + timedelta(minutes=1)
+    delays = [
+        decide(Outcome.PENDING, fresh(attempts=n), POLICY, now, no_jitter).next_check_at - now
+        for n in range(5)
+    ]
+    assert delays == [timedelta(seconds=10), timedelta(seconds=30), timedelta(minutes=1),
+                      timedelta(minutes=1), timedelta(minutes=1)]
+
+
+def test_jitter_only_ever_adds_up_to_its_fraction():
+    now = SENT + timedelta(minutes=1)
+    latest = decide(Outcome.RETRY, fresh(), POLICY, now, lambda: 1.0).next_check_at
+    earliest = decide(Outcome.RETRY, fresh(), POLICY, now, lambda: 0.0).next_check_at
+    assert earliest == now + timedelta(seconds=10)
+    assert latest == now + timedelta(seconds=11)
+
+
+def test_rate_limited_waits_its_own_delay_and_is_not_an_attempt():
+    decision = after(fresh(attempts=4, streak=1), Outcome.RATE_LIMITED)
+    assert decision.action is Action.RECHECK
+    assert decision.attempts == 4
+    assert decision.not_found_streak == 1
+    assert decision.next_check_at == SENT + timedelta(minutes=1, seconds=5)
+
+
+def test_not_found_inside_the_grace_period_checks_again():
+    decision = after(fresh(streak=5), Outcome.NOT_FOUND, minutes=4)
+    assert decision.action is Action.RECHECK
+    assert decision.not_found_streak == 6
+
+
+def test_not_found_before_grace_ends_is_confirmed_when_grace_ends_not_a_long_step_later():
+    policy = Policy(schedule=(timedelta(minutes=30),), not_found_grace=timedelta(minutes=5),
+                    jitter=0)
+    decision = decide(Outcome.NOT_FOUND, fresh(), policy, SENT + timedelta(minutes=1), no_jitter)
+    assert decision.next_check_at == SENT + timedelta(minutes=5)
+
+
+def test_not_found_past_grace_needs_the_confirmations():
+    first = after(fresh(), Outcome.NOT_FOUND, minutes=6)
+    assert first.action is Action.RECHECK
+    second = after(fresh(attempts=1, streak=first.not_found_streak), Outcome.NOT_FOUND, minutes=7)
+    assert second.action is Action.RESOLVE
+    assert second.resolution is State.FAILED
+
+
+def test_a_pending_answer_breaks_the_not_found_streak():
+    decision = after(fresh(streak=1), Outcome.PENDING, minutes=6)
+    assert decision.not_found_streak == 0
+    then = after(fresh(streak=decision.not_found_streak), Outcome.NOT_FOUND, minutes=7)
+    assert then.action is Action.RECHECK
+
+
+@pytest.mark.parametrize("silent", [Outcome.RETRY, Outcome.RATE_LIMITED])
+def test_answers_that_say_nothing_about_the_transfer_keep_the_streak(silent):
+    decision = after(fresh(streak=1), silent, minutes=6)
+    assert decision.not_found_streak == 1
+    assert decision.action is Action.RECHECK
+
+
+def test_no_final_answer_within_max_age_goes_to_review():
+    for outcome in (Outcome.PENDING, Outcome.RETRY, Outcome.RATE_LIMITED, Outcome.NOT_FOUND):
+        decision = after(fresh(attempts=40), outcome, minutes=60)
+        assert decision.action is Action.REVIEW, outcome
+        assert "max age" in (decision.reason or "")
+
+
+def test_a_final_answer_still_resolves_after_max_age():
+    decision = after(fresh(attempts=40), Outcome.SUCCEEDED, minutes=120)
+    assert decision.action is Action.RESOLVE
+
+
+def test_the_last_check_falls_on_max_age():
+    decision = after(fresh(attempts=9), Outcome.PENDING, minutes=59.5)
+    assert decision.next_check_at == SENT + timedelta(hours=1)
+
+
+@pytest.mark.parametrize("bad", [
+    {"schedule": ()},
+    {"not_found_confirmations": 0},
+    {"concurrency": 0},
+    {"rate_limit_per_s": 0},
+    {"jitter": 2},
+])
+def test_a_policy_refuses_impossible_settings(bad):
+    with pytest.raises(ValueError):
+        Policy(**bad)

@@ -1,0 +1,64 @@
+"""The Celery application: `celery -A worker worker` and `celery -A worker beat` find it here.
+
+Only short "check these now" messages travel through the broker; every wait between checks
+lives in Postgres (`transfers.next_check_at`). Messages are acknowledged after the task ran
+(acks_late) and taken one at a time (prefetch 1); every task is safe to run twice.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from celery import Celery
+from celery.signals import beat_init, worker_init
+
+from worker.settings import get_settings
+
+settings = get_settings()
+
+app = Celery("resolver", broker=settings.broker, include=["worker.tasks"])
+app.conf.update(
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    # Checks spend their time waiting on providers: threads let one process wait on many.
+    worker_pool="threads",
+    worker_concurrency=settings.worker_concurrency,
+    task_ignore_result=True,
+    task_serializer="json",
+    accept_content=["json"],
+    broker_connection_retry_on_startup=True,
+    # A message whose worker died comes back after this long; the lease in Postgres has by then
+    # run out and the sweep has re-claimed the transfer, so the redelivered check is skipped.
+    broker_transport_options={"visibility_timeout": 600},
+    timezone="UTC",
+    beat_schedule={
+        "sweep": {
+            "task": "resolver.sweep",
+            "schedule": settings.sweep_interval_s,
+            # A sweep that waited in the queue past the next one is pointless: drop it.
+            "options": {"expires": max(settings.sweep_interval_s * 5, 5)},
+        },
+        "relay": {
+            "task": "resolver.relay_events",
+            "schedule": 1.0,
+            "options": {"expires": 10},
+        },
+    },
+)
+
+
+def _check_providers(**_: Any) -> None:
+    """A wrong provider file stops start-up with one clear message."""
+    from worker.providers.config import ConfigError, load_providers
+
+    try:
+        load_providers(get_settings().providers_file)
+    except ConfigError as exc:
+        print(f"resolver: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+worker_init.connect(_check_providers)
+beat_init.connect(_check_providers)

@@ -1,0 +1,190 @@
+"""One check of one claimed transfer: ask the provider, record the answer, apply the decision.
+
+Safe to run twice: a check that no longer holds the transfer's lease asks nothing, and the
+answer is applied under a row lock only while the transfer is still pending and the lease is
+still this check's. The provider is queried outside any database transaction, so a slow
+provider never holds a row lock or a connection.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import Engine, select
+
+from models import Check, Transfer
+from worker.db import transaction
+from worker.domain.policy import Action, PollState, decide
+from worker.domain.types import Direction, State, TransferRef
+from worker.providers.base import CheckResult, ProviderAdapter
+from worker.providers.instance import ProviderInstance
+from worker.resolution import resolve, send_to_review
+from worker.throttle import Permission
+
+ENGINE_ACTOR = "engine"
+MAX_ERROR_CHARS = 1000
+
+
+class Done(StrEnum):
+    SKIPPED = "skipped"  # not pending any more, or the lease belongs to another check
+    DEFERRED = "deferred"  # rate limit or circuit breaker said not now
+    RESOLVED = "resolved"
+    REVIEW = "needs_review"
+    RESCHEDULED = "rescheduled"
+    LEASE_LOST = "lease_lost"  # answer recorded, but another check owns the transfer now
+
+
+class Guard:
+    """What the check asks before and tells after a provider call (see worker.throttle)."""
+
+    def acquire(self, instance: ProviderInstance) -> Permission:
+        return Permission(True)
+
+    def record(self, instance: ProviderInstance, transport_error: bool) -> None:
+        return None
+
+
+def run_check(
+    engine: Engine,
+    providers: Mapping[str, ProviderInstance],
+    transfer_id: int,
+    lease_token: uuid.UUID,
+    adapter_for: Callable[[ProviderInstance], ProviderAdapter],
+    guard: Guard,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    jitter_draw: Callable[[], float] = random.random,
+) -> Done:
+    with transaction(engine) as session:
+        transfer = session.get(Transfer, transfer_id)
+        if transfer is None or not _holds_lease(transfer, lease_token):
+            return Done.SKIPPED
+        ref = to_ref(transfer)
+    instance = providers.get(ref.provider)
+    if instance is None:
+        return _review_unconfigured(engine, transfer_id, lease_token, clock())
+
+    permission = guard.acquire(instance)
+    if not permission.allowed:
+        return _defer(engine, transfer_id, lease_token, permission, clock())
+
+    result = adapter_for(instance).check(ref)
+    guard.record(instance, result.transport_error)
+    return apply_result(engine, instance, transfer_id, lease_token, result, clock(), jitter_draw)
+
+
+def apply_result(engine: Engine, instance: ProviderInstance, transfer_id: int,
+                 lease_token: uuid.UUID, result: CheckResult, now: datetime,
+                 jitter_draw: Callable[[], float]) -> Done:
+    with transaction(engine) as session:
+        transfer = session.execute(
+            select(Transfer).where(Transfer.id == transfer_id).with_for_update()
+        ).scalar_one()
+        mine = _holds_lease(transfer, lease_token)
+        session.add(_check_row(transfer_id, result, now, applied=mine))
+        if not mine:
+            return Done.LEASE_LOST
+
+        poll = PollState(transfer.sent_at, transfer.attempts, transfer.not_found_streak)
+        decision = decide(result.outcome, poll, instance.policy, now, jitter_draw)
+        transfer.attempts = decision.attempts
+        transfer.not_found_streak = decision.not_found_streak
+        transfer.last_outcome = result.outcome.value
+        transfer.last_error = _clip(result.detail)
+        transfer.last_checked_at = now
+        if decision.action is Action.RESOLVE:
+            assert decision.resolution is not None
+            resolve(session, transfer, decision.resolution, by=ENGINE_ACTOR,
+                    reason=_reason(decision.reason, result), now=now)
+            return Done.RESOLVED
+        if decision.action is Action.REVIEW:
+            send_to_review(session, transfer, reason=_reason(decision.reason, result),
+                           by=ENGINE_ACTOR, now=now)
+            return Done.REVIEW
+        transfer.next_check_at = decision.next_check_at
+        transfer.lease_token = None
+        transfer.updated_at = now
+        return Done.RESCHEDULED
+
+
+def to_ref(transfer: Transfer) -> TransferRef:
+    return TransferRef(
+        provider=transfer.provider,
+        tx_id=transfer.tx_id,
+        direction=Direction(transfer.direction),
+        player_id=transfer.player_id,
+        player_ref=transfer.player_ref,
+        amount=transfer.amount,
+        currency=transfer.currency,
+        sent_at=transfer.sent_at,
+    )
+
+
+def _holds_lease(transfer: Transfer, lease_token: uuid.UUID) -> bool:
+    return transfer.state == State.PENDING and transfer.lease_token == lease_token
+
+
+def _defer(engine: Engine, transfer_id: int, lease_token: uuid.UUID, permission: Permission,
+           now: datetime) -> Done:
+    with transaction(engine) as session:
+        transfer = session.execute(
+            select(Transfer).where(Transfer.id == transfer_id).with_for_update()
+        ).scalar_one()
+        if not _holds_lease(transfer, lease_token):
+            return Done.SKIPPED
+        transfer.next_check_at = now + timedelta(seconds=max(permission.wait_s, 0.1))
+        transfer.lease_token = None
+        transfer.last_error = permission.reason
+        transfer.updated_at = now
+    return Done.DEFERRED
+
+
+def _review_unconfigured(engine: Engine, transfer_id: int, lease_token: uuid.UUID,
+                         now: datetime) -> Done:
+    """The instance was removed from the provider file: nobody can ask about this transfer."""
+    with transaction(engine) as session:
+        transfer = session.execute(
+            select(Transfer).where(Transfer.id == transfer_id).with_for_update()
+        ).scalar_one()
+        if not _holds_lease(transfer, lease_token):
+            return Done.SKIPPED
+        send_to_review(session, transfer, by=ENGINE_ACTOR, now=now,
+                       reason=f"provider instance {transfer.provider!r} is not configured")
+    return Done.REVIEW
+
+
+def _check_row(transfer_id: int, result: CheckResult, now: datetime, applied: bool) -> Check:
+    return Check(
+        transfer_id=transfer_id,
+        checked_at=now,
+        outcome=result.outcome.value,
+        http_status=result.http_status,
+        latency_ms=result.latency_ms,
+        request=result.request[:MAX_ERROR_CHARS],
+        response_excerpt=result.raw,
+        error=_clip(result.detail),
+        provider_status=(result.provider_status or None) and result.provider_status[:64],
+        provider_amount=_storable(result.provider_amount),
+        provider_currency=(result.provider_currency or None) and result.provider_currency[:16],
+        applied=applied,
+    )
+
+
+def _storable(amount: Decimal | None) -> Decimal | None:
+    """A provider's amount as NUMERIC(20, 4) can hold it; an absurd one is kept out of the row."""
+    if amount is None or not amount.is_finite() or abs(amount) >= Decimal(10) ** 16:
+        return None
+    return amount
+
+
+def _reason(decision_reason: str | None, result: CheckResult) -> str:
+    parts = [part for part in (decision_reason, result.detail) if part]
+    return _clip(": ".join(parts)) or result.outcome.value
+
+
+def _clip(text: str | None) -> str | None:
+    return text[:MAX_ERROR_CHARS] if text else text

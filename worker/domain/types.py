@@ -1,0 +1,52 @@
+"""Vocabulary shared by every layer: directions, states, normalized outcomes, a transfer's facts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+
+class Direction(StrEnum):
+    DEPOSIT = "deposit"  # operator wallet -> provider game wallet
+    WITHDRAW = "withdraw"  # provider game wallet -> operator wallet
+
+
+class State(StrEnum):
+    IN_FLIGHT = "in_flight"
+    PENDING = "pending"
+    NEEDS_REVIEW = "needs_review"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (State.SUCCEEDED, State.FAILED)
+
+
+class Outcome(StrEnum):
+    """The normalized answer of one status query: the only thing the polling engine sees."""
+
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    PENDING = "PENDING"
+    NOT_FOUND = "NOT_FOUND"
+    RATE_LIMITED = "RATE_LIMITED"
+    AUTH_ERROR = "AUTH_ERROR"
+    RETRY = "RETRY"
+    MISMATCH = "MISMATCH"
+
+
+@dataclass(frozen=True)
+class TransferRef:
+    """What the operator sent to the provider: everything an adapter needs to ask and compare."""
+
+    provider: str
+    tx_id: str
+    direction: Direction
+    player_id: str
+    player_ref: str | None
+    amount: Decimal
+    currency: str
+    sent_at: datetime

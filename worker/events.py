@@ -1,0 +1,59 @@
+"""Resolution events as CloudEvents 1.0, written to the outbox in the transaction that caused them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from models import OutboxEvent, Transfer
+
+SOURCE = "urn:transfer-resolver"
+RESOLVED = "transfer.resolved"
+MANUALLY_RESOLVED = "transfer.manually_resolved"
+NEEDS_REVIEW = "transfer.needs_review"
+
+
+def cloud_event(event_id: uuid.UUID, event_type: str, transfer: Transfer, outcome: str,
+                reason: str | None, now: datetime) -> dict[str, Any]:
+    return {
+        "specversion": "1.0",
+        "id": str(event_id),
+        "source": f"{SOURCE}:{transfer.provider}",
+        "type": event_type,
+        "subject": str(transfer.id),
+        "time": now.isoformat(),
+        "datacontenttype": "application/json",
+        "data": {
+            "transfer_id": transfer.id,
+            "provider": transfer.provider,
+            "tx_id": transfer.tx_id,
+            "direction": transfer.direction,
+            # Money travels as a string with four decimals: never a JSON float.
+            "amount": f"{transfer.amount:.4f}",
+            "currency": transfer.currency,
+            "player_id": transfer.player_id,
+            "player_ref": transfer.player_ref,
+            "outcome": outcome,
+            "reason": reason,
+            "resolved_by": transfer.resolved_by,
+            "attempts": transfer.attempts,
+            "sent_at": transfer.sent_at.isoformat(),
+            "resolved_at": transfer.resolved_at.isoformat() if transfer.resolved_at else None,
+        },
+    }
+
+
+def record_event(session: Session, event_type: str, transfer: Transfer, outcome: str,
+                 reason: str | None, now: datetime) -> OutboxEvent:
+    event_id = uuid.uuid4()
+    event = OutboxEvent(
+        id=event_id,
+        transfer_id=transfer.id,
+        type=event_type,
+        payload=cloud_event(event_id, event_type, transfer, outcome, reason, now),
+    )
+    session.add(event)
+    return event

@@ -1,0 +1,102 @@
+"""Double-entry postings for transfers.
+
+Accounts per currency: `player:<player_id>` (the player's main wallet), `transit:<provider>`
+(money in flight) and `settled:<provider>` (money that arrived at the provider).
+
+    deposit registered   player  -> transit   (the operator already took the player's money)
+    deposit succeeded    transit -> settled
+    deposit failed       transit -> player    (refund)
+    withdraw registered  nothing moves
+    withdraw succeeded   settled -> player
+    withdraw failed      nothing moves
+
+Each posting kind is unique per transfer in the database, and so is the one resolution posting.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from models import Account, LedgerEntry, Transfer
+from worker.domain.types import Direction, State
+
+_ENSURE_ACCOUNT = text(
+    """
+    INSERT INTO ledger_accounts (code, kind, currency) VALUES (:code, :kind, :currency)
+    ON CONFLICT (code, currency) DO NOTHING
+    """
+)
+
+
+def account_id(session: Session, kind: str, owner: str, currency: str) -> int:
+    code = f"{kind}:{owner}"
+    session.execute(_ENSURE_ACCOUNT, {"code": code, "kind": kind, "currency": currency})
+    return session.execute(
+        select(Account.id).where(Account.code == code, Account.currency == currency)
+    ).scalar_one()
+
+
+def _post(session: Session, transfer: Transfer, kind: str, source: tuple[str, str],
+          target: tuple[str, str]) -> LedgerEntry:
+    entry = LedgerEntry(
+        transfer_id=transfer.id,
+        kind=kind,
+        from_account_id=account_id(session, *source, transfer.currency),
+        to_account_id=account_id(session, *target, transfer.currency),
+        amount=transfer.amount,
+        currency=transfer.currency,
+    )
+    session.add(entry)
+    return entry
+
+
+def post_registration(session: Session, transfer: Transfer) -> list[LedgerEntry]:
+    if transfer.direction == Direction.DEPOSIT:
+        return [_post(session, transfer, "hold", ("player", transfer.player_id),
+                      ("transit", transfer.provider))]
+    return []
+
+
+def post_resolution(session: Session, transfer: Transfer, state: State) -> list[LedgerEntry]:
+    player = ("player", transfer.player_id)
+    transit = ("transit", transfer.provider)
+    settled = ("settled", transfer.provider)
+    if transfer.direction == Direction.DEPOSIT:
+        if state is State.SUCCEEDED:
+            return [_post(session, transfer, "settle", transit, settled)]
+        return [_post(session, transfer, "refund", transit, player)]
+    if state is State.SUCCEEDED:
+        return [_post(session, transfer, "payout", settled, player)]
+    return []
+
+
+BALANCES = text(
+    """
+    SELECT a.code, a.kind, a.currency,
+           COALESCE(SUM(CASE WHEN e.to_account_id = a.id THEN e.amount ELSE -e.amount END), 0)
+               AS balance
+    FROM ledger_accounts a
+    LEFT JOIN ledger_entries e ON a.id IN (e.from_account_id, e.to_account_id)
+    GROUP BY a.id, a.code, a.kind, a.currency
+    ORDER BY a.currency, a.kind, a.code
+    """
+)
+
+
+def balances(session: Session) -> list[tuple[str, str, str, Decimal]]:
+    """(code, kind, currency, balance) for every account."""
+    return [
+        (row.code, row.kind, row.currency, row.balance)
+        for row in session.execute(BALANCES)
+    ]
+
+
+def currency_totals(session: Session) -> dict[str, Decimal]:
+    """Sum of all balances per currency: zero whenever the books are right."""
+    totals: dict[str, Decimal] = {}
+    for _code, _kind, currency, balance in balances(session):
+        totals[currency] = totals.get(currency, Decimal(0)) + balance
+    return totals

@@ -1,0 +1,181 @@
+"""Reads the provider instances from the TOML file named by RESOLVER_PROVIDERS_FILE.
+
+    [providers.NAME]            kind, base_url, timeout_s, connect_timeout_s
+    [providers.NAME.credentials] the kind's credentials and assumption settings
+    [providers.NAME.policy]      how the instance is polled (durations such as "10s", "5m", "72h")
+
+`${VAR}` in any string is replaced by the environment variable VAR, so secrets stay out of the
+file. Every mistake stops start-up with one message naming the file, the instance and the field.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from worker.domain.policy import Policy
+from worker.providers.instance import ProviderInstance
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_INSTANCE_KEYS = {"kind", "base_url", "timeout_s", "connect_timeout_s", "credentials", "policy"}
+_DURATIONS = {
+    "initial_delay",
+    "max_age",
+    "not_found_grace",
+    "rate_limited_delay",
+    "breaker_cooldown",
+    "in_flight_deadline",
+}
+_NUMBERS = {
+    "not_found_confirmations": int,
+    "concurrency": int,
+    "breaker_threshold": int,
+    "rate_limit_per_s": float,
+    "jitter": float,
+}
+
+
+class ConfigError(Exception):
+    """The provider file is wrong; the message names the file, the instance and the field."""
+
+
+def parse_duration(text: object) -> timedelta:
+    """'10s', '1m', '72h', '1h30m', '250ms' -> timedelta."""
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"{text!r} is not a duration such as '10s', '5m' or '72h'")
+    compact = text.strip().replace(" ", "")
+    parts = _DURATION_PART.findall(compact)
+    if not parts or "".join(number + unit for number, unit in parts) != compact:
+        raise ValueError(f"{text!r} is not a duration such as '10s', '5m' or '72h'")
+    seconds = sum(float(number) * _UNITS[unit] for number, unit in parts)
+    return timedelta(seconds=seconds)
+
+
+def load_providers(path: str | os.PathLike[str]) -> dict[str, ProviderInstance]:
+    file = Path(path)
+    try:
+        document = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: provider file not found (set RESOLVER_PROVIDERS_FILE)") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+    return parse_providers(document, str(file))
+
+
+def parse_providers(document: dict[str, Any], source: str) -> dict[str, ProviderInstance]:
+    providers = document.get("providers")
+    if not isinstance(providers, dict) or not providers:
+        raise ConfigError(f"{source}: no [providers.NAME] table")
+    unknown = set(document) - {"providers"}
+    if unknown:
+        raise ConfigError(f"{source}: unknown top-level key {sorted(unknown)[0]!r}")
+    return {
+        name: _instance(source, name, table)
+        for name, table in providers.items()
+    }
+
+
+def _instance(source: str, name: str, table: Any) -> ProviderInstance:
+    from worker.providers.registry import ADAPTERS  # the registry imports the adapters
+
+    def fail(field: str, message: str) -> ConfigError:
+        return ConfigError(f"{source}: providers.{name}.{field}: {message}")
+
+    if not _NAME.match(name):
+        raise fail("", "instance names are lower case letters, digits, '-' and '_'")
+    if not isinstance(table, dict):
+        raise fail("", "must be a table")
+    extra = set(table) - _INSTANCE_KEYS
+    if extra:
+        raise fail(sorted(extra)[0], "unknown key")
+    table = _expand(table, lambda field, message: fail(field, message))
+
+    kind = table.get("kind")
+    if kind not in ADAPTERS:
+        raise fail("kind", f"unknown kind {kind!r}; expected one of {', '.join(sorted(ADAPTERS))}")
+    base_url = table.get("base_url")
+    if not isinstance(base_url, str) or not re.match(r"^https?://[^\s/]+", base_url):
+        raise fail("base_url", "must be an http:// or https:// URL")
+    timeouts = {}
+    for key, default in (("timeout_s", 10.0), ("connect_timeout_s", 3.0)):
+        value = table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise fail(key, "must be a positive number of seconds")
+        timeouts[key] = float(value)
+
+    settings_model: type[BaseModel] = ADAPTERS[kind].Settings
+    credentials = table.get("credentials", {})
+    if not isinstance(credentials, dict):
+        raise fail("credentials", "must be a table")
+    try:
+        settings = settings_model.model_validate(credentials)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        # pydantic's own message never includes the input value here, so no secret leaks
+        raise fail(f"credentials.{where}", error["msg"]) from None
+
+    return ProviderInstance(
+        name=name,
+        kind=kind,
+        base_url=base_url.rstrip("/"),
+        settings=settings,
+        policy=_policy(table.get("policy", {}), fail),
+        **timeouts,
+    )
+
+
+def _policy(table: Any, fail: Any) -> Policy:
+    if not isinstance(table, dict):
+        raise fail("policy", "must be a table")
+    values: dict[str, Any] = {}
+    for key, raw in table.items():
+        field = f"policy.{key}"
+        try:
+            if key in _DURATIONS:
+                values[key] = parse_duration(raw)
+            elif key == "schedule":
+                if not isinstance(raw, list) or not raw:
+                    raise ValueError("must be a non-empty list of durations")
+                values[key] = tuple(parse_duration(step) for step in raw)
+            elif key in _NUMBERS:
+                if isinstance(raw, bool) or not isinstance(raw, int | float):
+                    raise ValueError("must be a number")
+                values[key] = _NUMBERS[key](raw)
+            else:
+                raise ValueError("unknown key")
+        except ValueError as exc:
+            raise fail(field, str(exc)) from None
+    try:
+        return Policy(**values)
+    except ValueError as exc:
+        raise fail("policy", str(exc)) from None
+
+
+def _expand(value: Any, fail: Any, field: str = "") -> Any:
+    """Replace ${VAR} in every string, naming the field whose variable is unset."""
+    if isinstance(value, dict):
+        return {
+            key: _expand(item, fail, f"{field}.{key}" if field else key)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_expand(item, fail, f"{field}[{index}]") for index, item in enumerate(value)]
+    if isinstance(value, str):
+        def substitute(match: re.Match[str]) -> str:
+            variable = match.group(1)
+            if variable not in os.environ:
+                raise fail(field, f"environment variable {variable} is not set")
+            return os.environ[variable]
+
+        return _VAR.sub(substitute, value)
+    return value

@@ -1,0 +1,57 @@
+"""A configured provider instance: one merchant account at one provider."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, SecretStr
+
+from worker.domain.policy import Policy
+
+
+@dataclass(frozen=True)
+class ProviderInstance:
+    name: str
+    kind: str
+    base_url: str  # without a trailing slash
+    settings: BaseModel  # the kind's credentials and assumption settings; secrets are SecretStr
+    policy: Policy
+    timeout_s: float = 10.0  # read timeout of one HTTP call
+    connect_timeout_s: float = 3.0
+
+    def secret_values(self) -> list[str]:
+        """Every secret of this instance, so output and logs can mask them."""
+        return [
+            value.get_secret_value()
+            for value in vars(self.settings).values()
+            if isinstance(value, SecretStr) and value.get_secret_value()
+        ]
+
+    def describe(self) -> dict[str, Any]:
+        """The instance as people may see it: secrets masked."""
+        shown = {
+            key: ("********" if isinstance(value, SecretStr) else value)
+            for key, value in vars(self.settings).items()
+        }
+        policy = {
+            key: (str(value) if not isinstance(value, int | float | tuple) else value)
+            for key, value in vars(self.policy).items()
+        }
+        policy["schedule"] = [str(step) for step in self.policy.schedule]
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "base_url": self.base_url,
+            "timeout_s": self.timeout_s,
+            "connect_timeout_s": self.connect_timeout_s,
+            "credentials": shown,
+            "policy": policy,
+        }
+
+
+def mask(text: str, secrets: list[str]) -> str:
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= 4:
+            text = text.replace(secret, "********")
+    return text

@@ -1,0 +1,78 @@
+"""A provider that answers from scripts held in memory: the stub sibling of the real adapters.
+
+Tests load a script per transaction (`SCRIPTS.load("inst", "tx-1", [PENDING, PENDING, SUCCEEDED])`);
+each query takes the next answer, the last one repeats, and a transfer with no script is
+NOT_FOUND. It makes no HTTP call, so it only serves a worker running in the same process.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from worker.domain.types import Outcome, TransferRef
+from worker.providers.base import CheckResult, ProviderAdapter, StatusRequest, Verdict
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ScriptBook:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._scripts: dict[tuple[str, str], list[Outcome]] = {}
+        self.queries: dict[tuple[str, str], int] = defaultdict(int)
+
+    def load(self, provider: str, tx_id: str, answers: Iterable[Outcome]) -> None:
+        with self._lock:
+            self._scripts[(provider, tx_id)] = list(answers)
+            self.queries[(provider, tx_id)] = 0
+
+    def next_answer(self, provider: str, tx_id: str) -> Outcome:
+        with self._lock:
+            key = (provider, tx_id)
+            script = self._scripts.get(key)
+            self.queries[key] += 1
+            if not script:
+                return Outcome.NOT_FOUND
+            return script.pop(0) if len(script) > 1 else script[0]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._scripts.clear()
+            self.queries.clear()
+
+
+SCRIPTS = ScriptBook()
+
+
+class Adapter(ProviderAdapter):
+    kind: ClassVar[str] = "scripted"
+    Settings: ClassVar[type[BaseModel]] = Settings
+
+    def build_request(self, transfer: TransferRef, now: float) -> StatusRequest:
+        return StatusRequest("GET", f"{self.instance.base_url}/status/{transfer.tx_id}")
+
+    def classify(self, transfer: TransferRef, http_status: int, body: bytes) -> Verdict:
+        return Verdict(Outcome(body.decode()))
+
+    def check(self, transfer: TransferRef) -> CheckResult:
+        started = time.monotonic()
+        outcome = SCRIPTS.next_answer(self.instance.name, transfer.tx_id)
+        request = self.build_request(transfer, time.time())
+        verdict = self.classify(transfer, 200, outcome.value.encode())
+        return CheckResult(
+            outcome=verdict.outcome,
+            detail=f"scripted answer {outcome.value}",
+            http_status=200,
+            latency_ms=int((time.monotonic() - started) * 1000),
+            request=request.describe(),
+            raw=outcome.value,
+            transport_error=outcome is Outcome.RETRY,
+        )

@@ -1,0 +1,83 @@
+"""The relay: publish unpublished outbox events to the Redis Stream, in order.
+
+At least once: an event is marked published only after Redis accepted it, so a crash between
+the two publishes it again next time (consumers de-duplicate on the CloudEvents id). One relay
+runs at a time (a Postgres advisory lock), which keeps the stream in outbox order and so keeps
+each transfer's events in order. If Redis fails, nothing is marked and the next run retries.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+
+import redis
+from sqlalchemy import Engine, text
+
+from worker.db import transaction
+
+log = logging.getLogger(__name__)
+
+# An arbitrary constant: the key of the advisory lock that serializes relays.
+RELAY_LOCK = 0x7265_6C61_79
+
+UNPUBLISHED = text(
+    """
+    SELECT seq, id, type, transfer_id, payload FROM outbox_events
+    WHERE published_at IS NULL
+    ORDER BY seq
+    LIMIT :limit
+    """
+)
+
+MARK_PUBLISHED = text(
+    """
+    UPDATE outbox_events SET published_at = :now, stream_entry_id = :entry
+    WHERE seq = :seq
+    """
+)
+
+
+def relay(engine: Engine, client: redis.Redis, stream: str, maxlen: int, batch: int) -> int:
+    """Publish up to `batch` events; return how many were published."""
+    with transaction(engine) as session:
+        got_lock = session.execute(
+            text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": RELAY_LOCK}
+        ).scalar_one()
+        if not got_lock:
+            return 0
+        rows = session.execute(UNPUBLISHED, {"limit": batch}).all()
+        if not rows:
+            return 0
+        pipe = client.pipeline(transaction=False)
+        for row in rows:
+            pipe.xadd(stream, stream_fields(row.seq, row.id, row.type, row.transfer_id,
+                                            row.payload),
+                      maxlen=maxlen, approximate=True)
+        try:
+            entry_ids = pipe.execute()
+        except redis.RedisError as exc:
+            log.warning("relay: Redis refused the batch, will retry: %s", exc)
+            return 0
+        now = datetime.now(UTC)
+        session.execute(MARK_PUBLISHED, [
+            {"now": now, "entry": _text(entry), "seq": row.seq}
+            for row, entry in zip(rows, entry_ids, strict=True)
+        ])
+        return len(rows)
+
+
+def stream_fields(seq: int, event_id: object, event_type: str, transfer_id: int,
+                  payload: dict[str, object]) -> dict[str, str]:
+    return {
+        "id": str(event_id),
+        "type": event_type,
+        "seq": str(seq),
+        "transfer_id": str(transfer_id),
+        "event": json.dumps(payload, separators=(",", ":"), sort_keys=True),
+    }
+
+
+def _text(entry: bytes | str) -> str:
+    return entry.decode() if isinstance(entry, bytes) else entry

@@ -1,0 +1,71 @@
+"""What a process needs to run the engine, built once: settings, database, Redis, providers."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import redis
+import requests
+from sqlalchemy import Engine
+
+from worker.db import engine_for
+from worker.providers.base import ProviderAdapter
+from worker.providers.config import load_providers
+from worker.providers.instance import ProviderInstance
+from worker.providers.registry import ADAPTERS
+from worker.settings import Settings, get_settings
+from worker.throttle import Guard
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    redis: redis.Redis
+    providers: Mapping[str, ProviderInstance]
+    _local: threading.local = field(default_factory=threading.local, repr=False)
+
+    @property
+    def guard(self) -> Guard:
+        return Guard(self.redis)
+
+    def adapter_for(self, instance: ProviderInstance) -> ProviderAdapter:
+        # One HTTP session per thread and instance: keep-alive without sharing a pool across threads.
+        sessions: dict[str, requests.Session] = self._local.__dict__.setdefault("sessions", {})
+        http = sessions.get(instance.name)
+        if http is None:
+            http = sessions[instance.name] = requests.Session()
+        return ADAPTERS[instance.kind](instance, http=http)
+
+
+_current: Runtime | None = None
+_lock = threading.Lock()
+
+
+def build_runtime(settings: Settings | None = None,
+                  providers: Mapping[str, ProviderInstance] | None = None) -> Runtime:
+    settings = settings or get_settings()
+    return Runtime(
+        settings=settings,
+        engine=engine_for(settings.database_url),
+        redis=redis.Redis.from_url(settings.redis_url, socket_timeout=5,
+                                   socket_connect_timeout=3),
+        providers=providers if providers is not None else load_providers(settings.providers_file),
+    )
+
+
+def current() -> Runtime:
+    global _current
+    with _lock:
+        if _current is None:
+            _current = build_runtime()
+        return _current
+
+
+def use(runtime: Runtime | None) -> None:
+    """Install a runtime for this process (tests and the command line use this)."""
+    global _current
+    with _lock:
+        _current = runtime

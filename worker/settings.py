@@ -1,0 +1,42 @@
+"""Process settings from RESOLVER_* environment variables, with defaults for a local machine."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RESOLVER_", extra="ignore")
+
+    database_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/resolver"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    # The Celery broker; the Redis above unless set.
+    broker_url: str | None = None
+    providers_file: str = "providers.toml"
+    # One operator token named "admin"; more tokens with roles in admin_tokens (name:role:token,...)
+    admin_token: str | None = None
+    admin_tokens: str | None = None
+
+    events_stream: str = "resolver:events"
+    stream_maxlen: int = Field(default=100_000, ge=1)
+
+    sweep_interval_s: float = Field(default=1.0, gt=0)
+    sweep_limit: int = Field(default=500, ge=1)  # transfers claimed per instance per sweep
+    lease_s: float = Field(default=60.0, gt=0)  # how long a claimed transfer stays with its check
+    relay_batch: int = Field(default=500, ge=1)
+    worker_concurrency: int = Field(default=16, ge=1)
+
+    log_level: str = "INFO"
+    log_format: str = "console"  # or "json"
+
+    @property
+    def broker(self) -> str:
+        return self.broker_url or self.redis_url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

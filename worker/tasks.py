@@ -1,0 +1,88 @@
+"""Celery tasks: thin wrappers that hand each message to the engine's functions.
+
+Names are public (the operator's wallet calls `send_task("resolver.register_transfer", ...)`
+without importing this project). Every task is safe to run twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import OperationalError
+
+from worker import handlers, relay, runtime, sweep
+from worker.celery import app
+from worker.check import run_check
+
+log = logging.getLogger(__name__)
+
+# Intake must not lose a transfer while Postgres is briefly away: retry, with backoff.
+_INTAKE_RETRY: dict[str, Any] = {
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": True,
+    "retry_backoff_max": 60,
+    "max_retries": 30,
+}
+
+
+@app.task(name="resolver.register_transfer", **_INTAKE_RETRY)
+def register_transfer(payload: dict[str, Any], by: str = "wallet") -> dict[str, Any]:
+    return handlers.register(runtime.current(), payload, by=by)
+
+
+@app.task(name="resolver.begin_transfer", **_INTAKE_RETRY)
+def begin_transfer(payload: dict[str, Any], deadline_s: float | None = None,
+                   by: str = "wallet") -> dict[str, Any]:
+    return handlers.begin(runtime.current(), payload, by=by, deadline_s=deadline_s)
+
+
+@app.task(name="resolver.complete_transfer", **_INTAKE_RETRY)
+def complete_transfer(provider: str, tx_id: str, outcome: str,
+                      by: str = "wallet") -> dict[str, Any]:
+    return handlers.complete(runtime.current(), provider, tx_id, outcome, by=by)
+
+
+@app.task(name="resolver.sweep")
+def sweep_due() -> dict[str, int]:
+    rt = runtime.current()
+    return sweep.sweep(
+        rt.engine,
+        rt.providers,
+        datetime.now(UTC),
+        lease=timedelta(seconds=rt.settings.lease_s),
+        limit=rt.settings.sweep_limit,
+        dispatch=dispatch_checks,
+    )
+
+
+def dispatch_checks(claims: list[sweep.Claim]) -> None:
+    """Send one check message per claimed transfer, all of a batch over one connection."""
+    lease_s = runtime.current().settings.lease_s
+    with app.producer_or_acquire() as producer:
+        for claim in claims:
+            check_transfer.apply_async(
+                args=(claim.transfer_id, str(claim.lease_token)),
+                producer=producer,
+                # Past its lease a check message is stale: the sweep will claim anew.
+                expires=lease_s,
+            )
+
+
+@app.task(name="resolver.check_transfer")
+def check_transfer(transfer_id: int, lease_token: str) -> str:
+    rt = runtime.current()
+    done = run_check(rt.engine, rt.providers, transfer_id, uuid.UUID(lease_token),
+                     rt.adapter_for, rt.guard)
+    log.info("check transfer=%s result=%s", transfer_id, done.value)
+    return done.value
+
+
+@app.task(name="resolver.relay_events")
+def relay_events() -> int:
+    rt = runtime.current()
+    return relay.relay(rt.engine, rt.redis, rt.settings.events_stream,
+                       rt.settings.stream_maxlen, rt.settings.relay_batch)
+
