@@ -1,0 +1,10 @@
+"""SQLAlchemy models: the tables of the queue of record, the ledger, the outbox and the audit trail."""
+
+from models.audit import AuditRecord
+from models.base import Base
+from models.check import Check
+from models.ledger import Account, LedgerEntry
+from models.outbox import OutboxEvent
+from models.transfer import Transfer
+
+__all__ = ["Account", "AuditRecord", "Base", "Check", "LedgerEntry", "OutboxEvent", "Transfer"]
