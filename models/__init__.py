@@ -1,4 +1,4 @@
-"""SQLAlchemy models: the tables of the queue of record, the ledger, the outbox and the audit trail."""
+"""SQLAlchemy models: the queue of record, the checks, the ledger, the outbox, the audit trail."""
 
 from models.audit import AuditRecord
 from models.base import Base

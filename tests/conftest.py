@@ -112,3 +112,12 @@ def rt(database_url: str, redis_client: redis.Redis,
     yield installed
     runtime.use(None)
     SCRIPTS.clear()
+
+
+def unreachable_redis() -> redis.Redis:
+    """A client for a Redis that is down, which gives up at once instead of retrying."""
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2,
+                       retry=Retry(NoBackoff(), 0))

@@ -51,10 +51,11 @@ app.conf.update(
 
 def _check_providers(**_: Any) -> None:
     """A wrong provider file stops start-up with one clear message."""
-    from worker.providers.config import ConfigError, load_providers
+    from worker import runtime
+    from worker.providers.config import ConfigError
 
     try:
-        load_providers(get_settings().providers_file)
+        runtime.current()
     except ConfigError as exc:
         print(f"resolver: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

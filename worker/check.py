@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import Protocol
 
 from sqlalchemy import Engine, select
 
@@ -39,8 +40,16 @@ class Done(StrEnum):
     LEASE_LOST = "lease_lost"  # answer recorded, but another check owns the transfer now
 
 
-class Guard:
+class Guard(Protocol):
     """What the check asks before and tells after a provider call (see worker.throttle)."""
+
+    def acquire(self, instance: ProviderInstance) -> Permission: ...
+
+    def record(self, instance: ProviderInstance, transport_error: bool) -> None: ...
+
+
+class NoGuard:
+    """Lets every check through: for tools and tests that need no shared limits."""
 
     def acquire(self, instance: ProviderInstance) -> Permission:
         return Permission(True)

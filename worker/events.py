@@ -1,4 +1,4 @@
-"""Resolution events as CloudEvents 1.0, written to the outbox in the transaction that caused them."""
+"""Resolution events as CloudEvents 1.0, written to the outbox by the transaction behind them."""
 
 from __future__ import annotations
 

@@ -13,6 +13,7 @@ import logging
 from datetime import UTC, datetime
 
 import redis
+from redis.typing import EncodableT, FieldT
 from sqlalchemy import Engine, text
 
 from worker.db import transaction
@@ -69,7 +70,7 @@ def relay(engine: Engine, client: redis.Redis, stream: str, maxlen: int, batch: 
 
 
 def stream_fields(seq: int, event_id: object, event_type: str, transfer_id: int,
-                  payload: dict[str, object]) -> dict[str, str]:
+                  payload: dict[str, object]) -> dict[FieldT, EncodableT]:
     return {
         "id": str(event_id),
         "type": event_type,

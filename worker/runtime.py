@@ -32,7 +32,7 @@ class Runtime:
         return Guard(self.redis)
 
     def adapter_for(self, instance: ProviderInstance) -> ProviderAdapter:
-        # One HTTP session per thread and instance: keep-alive without sharing a pool across threads.
+        # One HTTP session per thread and instance: keep-alive, no pool shared across threads.
         sessions: dict[str, requests.Session] = self._local.__dict__.setdefault("sessions", {})
         http = sessions.get(instance.name)
         if http is None:

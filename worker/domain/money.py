@@ -17,7 +17,7 @@ class InvalidMoney(ValueError):
 
 def parse_amount(value: object, field: str = "amount") -> Decimal:
     """A positive amount with at most four decimal places, from a string, int or Decimal."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise InvalidMoney(f"{field} must be a decimal string, not a {type(value).__name__}")
     try:
         amount = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value

@@ -44,7 +44,7 @@ class StatusRequest:
     body: bytes | None = None
 
     def describe(self) -> str:
-        """The request line for the check record: what was asked (no headers, they carry secrets)."""
+        """What was asked, for the check record: no headers, since they carry secrets."""
         line = f"{self.method} {self.url}"
         if self.body:
             line += " " + self.body[:500].decode("utf-8", "replace")
@@ -124,7 +124,7 @@ class ProviderAdapter(ABC):
         try:
             status, body, request_line = self._exchange(transfer)
         except Exception as exc:  # transport failures of every kind end here
-            cause = exc.last_attempt.exception() if isinstance(exc, RetryError) else exc
+            cause = (exc.last_attempt.exception() if isinstance(exc, RetryError) else exc) or exc
             http_status, raw = None, ""
             if isinstance(cause, _ServerError):
                 http_status = cause.response.status_code

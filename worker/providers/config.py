@@ -65,7 +65,9 @@ def load_providers(path: str | os.PathLike[str]) -> dict[str, ProviderInstance]:
     try:
         document = tomllib.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"{file}: provider file not found (set RESOLVER_PROVIDERS_FILE)") from None
+        raise ConfigError(
+            f"{file}: provider file not found (set RESOLVER_PROVIDERS_FILE)"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: not valid TOML: {exc}") from None
     return parse_providers(document, str(file))

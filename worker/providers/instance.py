@@ -34,7 +34,7 @@ class ProviderInstance:
             key: ("********" if isinstance(value, SecretStr) else value)
             for key, value in vars(self.settings).items()
         }
-        policy = {
+        policy: dict[str, Any] = {
             key: (str(value) if not isinstance(value, int | float | tuple) else value)
             for key, value in vars(self.policy).items()
         }

@@ -1,0 +1,177 @@
+"""Intake: register, write-ahead begin/complete, idempotency, and refusals that write nothing."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from click.testing import CliRunner
+
+from models import LedgerEntry, OutboxEvent, Transfer
+from tests.integration.helpers import count, entries, events, load, register, request
+from worker import handlers
+from worker.cli import main
+from worker.intake import ConflictError, IntakeError
+from worker.resolution import NotResolvable
+from worker.sweep import expire_in_flight
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_timed_out_deposit_is_pending_with_its_hold_posted(rt, engine):
+    before = datetime.now(UTC)
+    result = handlers.register(rt, request(amount="12.5", currency="usd"), by="test")
+
+    transfer = load(engine, result["id"])
+    assert result["created"] is True
+    assert transfer.state == "pending"
+    assert transfer.amount == Decimal("12.5000")
+    assert transfer.currency == "USD"
+    assert transfer.registered_by == "test"
+    # The scripted test instance has no initial delay: due at once.
+    assert before <= transfer.next_check_at <= datetime.now(UTC)
+    assert entries(engine, transfer.id) == [
+        ("hold", "player:player-7", "transit:scripted-a", Decimal("12.5000"))
+    ]
+
+
+def test_a_withdraw_moves_no_money_when_registered(rt, engine):
+    transfer_id = register(rt, direction="withdraw")
+    assert entries(engine, transfer_id) == []
+
+
+def test_registering_twice_gives_one_transfer(rt, engine):
+    first = handlers.register(rt, request(), by="test")
+    second = handlers.register(rt, request(amount="10.0000", currency="USD"), by="test")
+    assert second["id"] == first["id"]
+    assert second["created"] is False
+    assert count(engine, Transfer) == 1
+    assert count(engine, LedgerEntry) == 1
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("amount", "11.00"),
+    ("direction", "withdraw"),
+    ("currency", "EUR"),
+    ("player_id", "player-8"),
+])
+def test_the_same_tx_id_with_other_facts_is_refused(rt, engine, field, value):
+    register(rt)
+    with pytest.raises(ConflictError, match=f"{field} .* differs from registered"):
+        handlers.register(rt, request(**{field: value}), by="test")
+    assert count(engine, Transfer) == 1
+    assert count(engine, LedgerEntry) == 1
+
+
+@pytest.mark.parametrize(("overrides", "field", "message"), [
+    ({"provider": "nope"}, "provider", "unknown provider instance 'nope'"),
+    ({"amount": "0"}, "amount", "positive"),
+    ({"amount": "-5"}, "amount", "positive"),
+    ({"amount": "1.00001"}, "amount", "more than 4 decimal places"),
+    ({"amount": "ten"}, "amount", "not a decimal number"),
+    ({"amount": 10.5}, "amount", "not a float"),
+    ({"currency": "DOLLARS!"}, "currency", "malformed"),
+    ({"direction": "sideways"}, "direction", "deposit or withdraw"),
+    ({"tx_id": ""}, "tx_id", "is required"),
+    ({"player_id": None}, "player_id", "is required"),
+    ({"tx_id": "x" * 129}, "tx_id", "at most 128"),
+    ({"player_ref": "r" * 257}, "player_ref", "at most 256"),
+    ({"tx_id": "a\nb"}, "tx_id", "control characters"),
+    ({"sent_at": "yesterday"}, "sent_at", "not an ISO 8601 time"),
+    ({"sent_at": "2026-01-01T00:00:00"}, "sent_at", "time zone"),
+    ({"sent_at": "2999-01-01T00:00:00Z"}, "sent_at", "in the future"),
+    ({"colour": "red"}, "colour", "unknown field"),
+])
+def test_bad_input_names_the_field_and_writes_nothing(rt, engine, overrides, field, message):
+    with pytest.raises(IntakeError) as error:
+        handlers.register(rt, request(**overrides), by="test")
+    assert error.value.field == field
+    assert message in error.value.message
+    assert count(engine, Transfer) == 0
+    assert count(engine, LedgerEntry) == 0
+
+
+def test_a_missing_amount_is_named(rt):
+    payload = request()
+    del payload["amount"]
+    with pytest.raises(IntakeError, match="amount: is required"):
+        handlers.register(rt, payload, by="test")
+
+
+def test_write_ahead_begin_then_complete_resolves_through_the_engine_path(rt, engine):
+    begun = handlers.begin(rt, request(), by="wallet", deadline_s=30)
+    assert begun["state"] == "in_flight"
+    assert entries(engine, begun["id"])[0][0] == "hold"
+
+    again = handlers.begin(rt, request(), by="wallet", deadline_s=30)
+    assert (again["id"], again["created"]) == (begun["id"], False)
+
+    done = handlers.complete(rt, "scripted-a", "tx-1", "succeeded", by="wallet")
+    transfer = load(engine, begun["id"])
+    assert done["state"] == transfer.state == "succeeded"
+    assert transfer.resolved_by == "caller:wallet"
+    assert [kind for kind, *_ in entries(engine, transfer.id)] == ["hold", "settle"]
+    assert [event.type for event in events(engine, transfer.id)] == ["transfer.resolved"]
+
+    # Reporting the same answer again changes nothing; the other answer is refused.
+    handlers.complete(rt, "scripted-a", "tx-1", "succeeded", by="wallet")
+    with pytest.raises(NotResolvable):
+        handlers.complete(rt, "scripted-a", "tx-1", "failed", by="wallet")
+    assert count(engine, OutboxEvent) == 1
+
+
+def test_a_failed_deposit_reported_by_the_caller_is_refunded(rt, engine):
+    begun = handlers.begin(rt, request(), by="wallet")
+    handlers.complete(rt, "scripted-a", "tx-1", "failed", by="wallet")
+    assert entries(engine, begun["id"]) == [
+        ("hold", "player:player-7", "transit:scripted-a", Decimal("10.0000")),
+        ("refund", "transit:scripted-a", "player:player-7", Decimal("10.0000")),
+    ]
+
+
+def test_registering_a_timeout_for_an_in_flight_transfer_makes_it_pending(rt, engine):
+    begun = handlers.begin(rt, request(), by="wallet", deadline_s=300)
+    registered = handlers.register(rt, request(), by="wallet")
+    assert registered["id"] == begun["id"]
+    assert load(engine, begun["id"]).state == "pending"
+    assert len(entries(engine, begun["id"])) == 1  # still one hold
+
+
+def test_an_in_flight_transfer_past_its_deadline_becomes_pending_by_itself(rt, engine):
+    begun = handlers.begin(rt, request(), by="wallet", deadline_s=1)
+    assert expire_in_flight(engine, datetime.now(UTC), limit=100) == 0
+    later = datetime.now(UTC) + timedelta(seconds=2)
+    assert expire_in_flight(engine, later, limit=100) == 1
+    transfer = load(engine, begun["id"])
+    assert transfer.state == "pending"
+    assert transfer.next_check_at == later
+
+
+def test_complete_refuses_unknown_transfers_and_outcomes(rt):
+    with pytest.raises(IntakeError, match="no transfer 'nope'"):
+        handlers.complete(rt, "scripted-a", "nope", "succeeded", by="wallet")
+    handlers.begin(rt, request(), by="wallet")
+    with pytest.raises(IntakeError, match="succeeded or failed"):
+        handlers.complete(rt, "scripted-a", "tx-1", "pending", by="wallet")
+
+
+def test_enqueue_on_the_command_line(rt, engine):
+    runner = CliRunner()
+    args = ["enqueue", "--provider", "scripted-a", "--tx-id", "cli-1", "--direction", "deposit",
+            "--player-id", "p1", "--amount", "10.00", "--currency", "USD"]
+    plain = runner.invoke(main, args)
+    assert plain.exit_code == 0, plain.output
+    transfer_id = int(plain.output.strip())
+
+    as_json = runner.invoke(main, [*args, "--json"])
+    assert as_json.exit_code == 0
+    document = json.loads(as_json.output)
+    assert (document["id"], document["state"], document["created"]) == (transfer_id, "pending",
+                                                                        False)
+
+    refused = runner.invoke(main, [*args[:-4], "--amount", "0", "--currency", "USD"])
+    assert refused.exit_code == 2
+    assert "amount: must be positive" in refused.output
+    assert count(engine, Transfer) == 1

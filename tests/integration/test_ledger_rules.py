@@ -1,0 +1,105 @@
+"""The money rules hold in the database itself, not only in our code."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from tests.integration.helpers import register
+from worker import ledger
+from worker.db import transaction
+from worker.domain.types import State
+from worker.resolution import NotResolvable, resolve
+
+pytestmark = pytest.mark.integration
+
+
+def account_ids(session) -> list[int]:
+    return list(session.execute(text("SELECT id FROM ledger_accounts ORDER BY id")).scalars())
+
+
+def resolved_deposit(rt, engine, tx_id="tx-1", state=State.SUCCEEDED) -> int:
+    transfer_id = register(rt, tx_id=tx_id)
+    with transaction(engine) as session:
+        from models import Transfer
+
+        transfer = session.get_one(Transfer, transfer_id)
+        resolve(session, transfer, state, by="test", reason="test", now=datetime.now(UTC))
+    return transfer_id
+
+
+def test_a_second_resolution_posting_is_impossible(rt, engine):
+    transfer_id = resolved_deposit(rt, engine)
+    with pytest.raises(IntegrityError, match="uq_ledger_entries_one_resolution"), \
+            transaction(engine) as session:
+        accounts = account_ids(session)
+        session.execute(text(
+            "INSERT INTO ledger_entries (transfer_id, kind, from_account_id, to_account_id,"
+            " amount, currency) VALUES (:t, 'refund', :a, :b, 10, 'USD')"
+        ), {"t": transfer_id, "a": accounts[1], "b": accounts[0]})
+
+
+def test_a_second_posting_of_the_same_kind_is_impossible(rt, engine):
+    transfer_id = register(rt)
+    with pytest.raises(IntegrityError, match="uq_ledger_entries_transfer_id_kind"), \
+            transaction(engine) as session:
+        accounts = account_ids(session)
+        session.execute(text(
+            "INSERT INTO ledger_entries (transfer_id, kind, from_account_id, to_account_id,"
+            " amount, currency) VALUES (:t, 'hold', :a, :b, 10, 'USD')"
+        ), {"t": transfer_id, "a": accounts[0], "b": accounts[1]})
+
+
+def test_an_entry_cannot_cross_currencies(rt, engine):
+    transfer_id = register(rt)
+    with pytest.raises(IntegrityError, match="fk_ledger_entries"), \
+            transaction(engine) as session:
+        accounts = account_ids(session)
+        session.execute(text(
+            "INSERT INTO ledger_entries (transfer_id, kind, from_account_id, to_account_id,"
+            " amount, currency) VALUES (:t, 'settle', :a, :b, 10, 'EUR')"
+        ), {"t": transfer_id, "a": accounts[1], "b": accounts[0]})
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE ledger_entries SET amount = 1",
+    "DELETE FROM ledger_entries",
+])
+def test_entries_are_never_updated_or_deleted(rt, engine, statement):
+    register(rt)
+    with pytest.raises(DBAPIError, match="never updated or deleted"), \
+            transaction(engine) as session:
+        session.execute(text(statement))
+
+
+def test_a_terminal_transfer_never_changes_again(rt, engine):
+    transfer_id = resolved_deposit(rt, engine)
+    with pytest.raises(DBAPIError, match="never changes again"), transaction(engine) as session:
+        session.execute(text("UPDATE transfers SET state = 'failed' WHERE id = :id"),
+                        {"id": transfer_id})
+    with transaction(engine) as session:
+        from models import Transfer
+
+        transfer = session.get_one(Transfer, transfer_id)
+        with pytest.raises(NotResolvable):
+            resolve(session, transfer, State.FAILED, by="test", reason="again",
+                    now=datetime.now(UTC))
+
+
+def test_balances_sum_to_zero_per_currency(rt, engine):
+    resolved_deposit(rt, engine, "a", State.SUCCEEDED)
+    resolved_deposit(rt, engine, "b", State.FAILED)
+    register(rt, tx_id="c", currency="EUR", amount="3.3333")
+    with transaction(engine) as session:
+        balances = {(code, currency): balance
+                    for code, _kind, currency, balance in ledger.balances(session)}
+        totals = ledger.currency_totals(session)
+    assert balances[("settled:scripted-a", "USD")] == Decimal("10")
+    assert balances[("transit:scripted-a", "USD")] == Decimal("0")
+    assert balances[("player:player-7", "USD")] == Decimal("-10")
+    assert balances[("transit:scripted-a", "EUR")] == Decimal("3.3333")
+    assert totals == {"USD": Decimal(0), "EUR": Decimal(0)}

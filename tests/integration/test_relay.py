@@ -1,0 +1,92 @@
+"""The relay publishes outbox events to the stream in order, at least once, losing none."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from models import OutboxEvent
+from tests.conftest import unreachable_redis
+from tests.integration.helpers import events, register
+from worker import relay
+from worker.check import NoGuard, run_check
+from worker.db import transaction
+from worker.domain.types import Outcome
+from worker.providers.scripted import SCRIPTS
+from worker.sweep import claim_due
+
+pytestmark = pytest.mark.integration
+
+
+def resolve_some(rt, engine, outcomes: dict[str, Outcome]) -> None:
+    for tx_id, outcome in outcomes.items():
+        register(rt, tx_id=tx_id)
+        SCRIPTS.load("scripted-a", tx_id, [outcome])
+    for claim in claim_due(engine, rt.providers["scripted-a"], datetime.now(UTC),
+                           timedelta(seconds=30), 100):
+        run_check(engine, rt.providers, claim.transfer_id, claim.lease_token, rt.adapter_for,
+                  NoGuard())
+
+
+def publish(rt, client=None) -> int:
+    return relay.relay(rt.engine, client or rt.redis, rt.settings.events_stream, 1000, 100)
+
+
+def test_events_reach_the_stream_as_cloudevents_in_outbox_order(rt, engine, redis_client):
+    resolve_some(rt, engine, {"a": Outcome.SUCCEEDED, "b": Outcome.FAILED,
+                              "c": Outcome.MISMATCH})
+    assert publish(rt) == 3
+    assert publish(rt) == 0  # nothing left
+
+    entries = redis_client.xrange(rt.settings.events_stream)
+    published = [json.loads(fields[b"event"]) for _id, fields in entries]
+    assert [event["type"] for event in published] == [
+        "transfer.resolved", "transfer.resolved", "transfer.needs_review"]
+    first = published[0]
+    assert first["specversion"] == "1.0"
+    assert first["subject"] == str(first["data"]["transfer_id"])
+    assert first["data"]["tx_id"] == "a"
+    assert first["data"]["amount"] == "10.0000"
+    assert first["data"]["resolved_by"] == "engine"
+    assert first["data"]["attempts"] == 1
+    assert [int(fields[b"seq"]) for _id, fields in entries] == sorted(
+        int(fields[b"seq"]) for _id, fields in entries)
+
+    with transaction(engine) as session:
+        rows = session.query(OutboxEvent).order_by(OutboxEvent.seq).all()
+        assert all(row.published_at is not None for row in rows)
+        assert [row.stream_entry_id for row in rows] == [
+            entry_id.decode() for entry_id, _ in entries]
+        assert [str(row.id) for row in rows] == [event["id"] for event in published]
+
+
+def test_a_redis_failure_leaves_events_for_the_next_run(rt, engine, redis_client):
+    resolve_some(rt, engine, {"a": Outcome.SUCCEEDED})
+    unreachable = unreachable_redis()
+    assert publish(rt, unreachable) == 0
+    [event] = events(engine, 1)
+    assert event.published_at is None
+
+    assert publish(rt) == 1
+    assert redis_client.xlen(rt.settings.events_stream) == 1
+
+
+def test_redis_restarting_empty_loses_nothing(rt, engine, redis_client):
+    resolve_some(rt, engine, {"a": Outcome.SUCCEEDED})
+    assert publish(rt) == 1
+    redis_client.flushdb()  # the stream is gone; the outbox in Postgres is the record
+    with transaction(engine) as session:
+        assert session.query(OutboxEvent).count() == 1
+
+
+def test_one_relay_at_a_time(rt, engine, redis_client):
+    from sqlalchemy import text
+
+    resolve_some(rt, engine, {"a": Outcome.SUCCEEDED})
+    with engine.connect() as holder:
+        holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": relay.RELAY_LOCK})
+        assert publish(rt) == 0
+        holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": relay.RELAY_LOCK})
+    assert publish(rt) == 1

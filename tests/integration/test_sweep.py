@@ -1,0 +1,78 @@
+"""The sweep claims due transfers once, within each instance's concurrency, and leases them."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import create_engine
+
+from tests.conftest import scripted_instance
+from tests.integration.helpers import load, register
+from worker.domain.policy import Policy
+from worker.sweep import claim_due, sweep
+
+pytestmark = pytest.mark.integration
+LEASE = timedelta(seconds=30)
+
+
+def test_only_due_pending_transfers_are_claimed_and_leased(rt, engine):
+    due = register(rt, tx_id="due")
+    later = register(rt, tx_id="later")
+    with engine.begin() as connection:
+        from sqlalchemy import text
+
+        connection.execute(text("UPDATE transfers SET next_check_at = now() + interval '1 hour' "
+                                "WHERE id = :id"), {"id": later})
+    now = datetime.now(UTC)
+    claims = claim_due(engine, rt.providers["scripted-a"], now, LEASE, limit=10)
+
+    assert [claim.transfer_id for claim in claims] == [due]
+    leased = load(engine, due)
+    assert leased.lease_token == claims[0].lease_token
+    assert leased.next_check_at == now + LEASE
+    # Until the lease runs out the transfer is not due again.
+    assert claim_due(engine, rt.providers["scripted-a"], now, LEASE, limit=10) == []
+    again = claim_due(engine, rt.providers["scripted-a"], now + LEASE, LEASE, limit=10)
+    assert [claim.transfer_id for claim in again] == [due]
+    assert again[0].lease_token != claims[0].lease_token
+
+
+def test_concurrency_caps_the_checks_under_way(rt, engine):
+    instance = scripted_instance(policy=Policy(initial_delay=timedelta(0), concurrency=3))
+    for n in range(5):
+        register(rt, tx_id=f"tx-{n}")
+    now = datetime.now(UTC)
+    assert len(claim_due(engine, instance, now, LEASE, limit=100)) == 3
+    assert claim_due(engine, instance, now, LEASE, limit=100) == []
+
+
+def test_two_sweeps_at_once_claim_each_transfer_once(rt, database_url):
+    for n in range(200):
+        register(rt, tx_id=f"tx-{n}")
+    now = datetime.now(UTC) + timedelta(seconds=1)
+    instance = scripted_instance(policy=Policy(concurrency=1000))
+    claimed: list[list[int]] = [[], []]
+    start = threading.Barrier(2)
+
+    def one_sweep(slot: int) -> None:
+        # A separate engine per sweep: two processes' worth of connections.
+        engine = create_engine(database_url)
+        start.wait()
+        for _ in range(4):
+            sweep(engine, {"scripted-a": instance}, now, LEASE, limit=25,
+                  dispatch=lambda claims: claimed[slot].extend(c.transfer_id for c in claims))
+        engine.dispose()
+
+    threads = [threading.Thread(target=one_sweep, args=(slot,)) for slot in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    everything = claimed[0] + claimed[1]
+    assert len(everything) == 200
+    assert len(set(everything)) == 200
+    # Four passes of 25 each: neither sweep came up short, neither took a row twice.
+    assert len(claimed[0]) == len(claimed[1]) == 100

@@ -1,0 +1,20 @@
+"""Kind name -> adapter class. A new provider kind is one module and one line here."""
+
+from __future__ import annotations
+
+import requests
+
+from worker.providers import scripted
+from worker.providers.base import ProviderAdapter
+from worker.providers.instance import ProviderInstance
+
+ADAPTERS: dict[str, type[ProviderAdapter]] = {
+    module.Adapter.kind: module.Adapter
+    for module in (scripted,)
+}
+
+
+def adapter_for(
+    instance: ProviderInstance, http: requests.Session | None = None
+) -> ProviderAdapter:
+    return ADAPTERS[instance.kind](instance, http=http)
