@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
-from worker import handlers, relay, runtime, sweep
+from worker import handlers, heartbeat, relay, runtime, sweep
 from worker.celery import app
 from worker.check import run_check
 
@@ -48,14 +48,17 @@ def complete_transfer(provider: str, tx_id: str, outcome: str,
 @app.task(name="resolver.sweep")
 def sweep_due() -> dict[str, int]:
     rt = runtime.current()
-    return sweep.sweep(
+    now = datetime.now(UTC)
+    counts = sweep.sweep(
         rt.engine,
         rt.providers,
-        datetime.now(UTC),
+        now,
         lease=timedelta(seconds=rt.settings.lease_s),
         limit=rt.settings.sweep_limit,
         dispatch=dispatch_checks,
     )
+    heartbeat.beat(rt.redis, heartbeat.SWEEP, now)
+    return counts
 
 
 def dispatch_checks(claims: list[sweep.Claim]) -> None:
