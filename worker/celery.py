@@ -11,7 +11,7 @@ import sys
 from typing import Any
 
 from celery import Celery
-from celery.signals import beat_init, worker_init
+from celery.signals import after_setup_logger, after_setup_task_logger, beat_init, worker_init
 
 from worker.settings import get_settings
 
@@ -63,3 +63,21 @@ def _check_providers(**_: Any) -> None:
 
 worker_init.connect(_check_providers)
 beat_init.connect(_check_providers)
+
+
+def _mask_secrets_in_logs(logger: Any, **_: Any) -> None:
+    from worker import logs, runtime
+    from worker.providers.config import ConfigError
+
+    try:
+        rt = runtime.current()
+    except ConfigError:
+        return  # start-up stops with the configuration message
+    secrets = [s for instance in rt.providers.values() for s in instance.secret_values()]
+    secrets += [s for s in (rt.settings.admin_token, rt.settings.admin_tokens) if s]
+    secrets += [part.rsplit(":", 1)[-1] for part in (rt.settings.admin_tokens or "").split(",")]
+    logs.install(logger, secrets, as_json=rt.settings.log_format == "json")
+
+
+after_setup_logger.connect(_mask_secrets_in_logs)
+after_setup_task_logger.connect(_mask_secrets_in_logs)
