@@ -109,6 +109,11 @@ class ProviderAdapter(ABC):
     def settings(self) -> BaseModel:
         return self.instance.settings
 
+    def derived_secrets(self) -> list[str]:
+        """Values made from a secret that never change (a Basic token, a signature over fixed
+        data): as good as the secret itself, so masked like it. None by default."""
+        return []
+
     @abstractmethod
     def build_request(self, transfer: TransferRef, now: float) -> StatusRequest:
         """The exact request to send at unix time `now`."""
@@ -119,7 +124,7 @@ class ProviderAdapter(ABC):
 
     def check(self, transfer: TransferRef) -> CheckResult:
         started = time.monotonic()
-        secrets = self.instance.secret_values()
+        secrets = self.instance.secret_values() + self.derived_secrets()
         request_line = ""
         try:
             status, body, request_line = self._exchange(transfer)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import requests
 
-from worker.providers import scripted
+from worker.providers import hrg, lucko, minigame, naga, scripted, vct
 from worker.providers.base import ProviderAdapter
 from worker.providers.instance import ProviderInstance
 
 ADAPTERS: dict[str, type[ProviderAdapter]] = {
     module.Adapter.kind: module.Adapter
-    for module in (scripted,)
+    for module in (scripted, minigame, lucko, hrg, vct, naga)
 }
 
 

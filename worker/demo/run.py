@@ -1,0 +1,212 @@
+"""The demo from start to summary. Everything it starts, it stops: at the end, on Ctrl-C, on
+SIGTERM, and when something fails.
+
+It keeps to its own database (`resolver_demo`, made anew each run) and its own Redis database
+(13), so it never touches a real deployment's data on the same servers.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import time
+from pathlib import Path
+from types import FrameType
+
+import requests
+from celery import Celery
+from rich.console import Console
+from rich.live import Live
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from worker import migrate
+from worker.db import engine_for
+from worker.demo import display, scenario
+from worker.demo.processes import Processes
+from worker.settings import get_settings
+
+DEMO_DATABASE = "resolver_demo"
+DEMO_REDIS_DB = 13
+TIMEOUT_S = 240
+
+
+def run(console: Console, sim_port: int, admin_port: int, keep: bool, with_admin: bool) -> int:
+    signal.signal(signal.SIGTERM, _interrupt)
+    work = Path.cwd() / ".demo"
+    work.mkdir(exist_ok=True)
+    database_url = _fresh_database(console)
+    redis_url = _fresh_redis(console)
+    sim_port, admin_port = _free_port(sim_port), _free_port(admin_port)
+    sim_url = f"http://127.0.0.1:{sim_port}"
+    (work / "providers.toml").write_text(scenario.providers_toml(sim_url))
+    (work / "sim-merchants.toml").write_text(scenario.sim_merchants_toml())
+    token = secrets.token_urlsafe(18)
+    env = {
+        **os.environ,
+        **scenario.environment(),
+        "RESOLVER_DATABASE_URL": database_url,
+        "RESOLVER_REDIS_URL": redis_url,
+        "RESOLVER_PROVIDERS_FILE": str(work / "providers.toml"),
+        "RESOLVER_ADMIN_TOKEN": token,
+        "RESOLVER_LOG_LEVEL": "WARNING",
+    }
+    transfers = scenario.transfers()
+    engine = engine_for(database_url)
+
+    with Processes(work, env) as processes:
+        try:
+            console.print(f"starting the provider simulator on {sim_url}")
+            processes.start("simulator", "worker.cli", "sim", "--port", str(sim_port),
+                            "--merchants", str(work / "sim-merchants.toml"))
+            _wait_until_up(f"{sim_url}/_sim/health", processes)
+            _load_simulator(sim_url, transfers)
+            console.print("starting the worker and beat")
+            processes.start("worker", "celery", "-A", "worker", "worker", "--loglevel=WARNING")
+            processes.start("beat", "celery", "-A", "worker", "beat", "--loglevel=WARNING",
+                            "--schedule", str(work / "celerybeat-schedule"))
+            if with_admin:
+                admin_url = f"http://127.0.0.1:{admin_port}"
+                processes.start("admin", "worker.cli", "admin", "--port", str(admin_port))
+                _wait_until_up(f"{admin_url}/healthz", processes)
+                console.print(f"admin server: [bold]{admin_url}[/] (sign in with token "
+                              f"[bold]{token}[/])")
+            console.print(f"registering {len(transfers)} timed-out transfers across "
+                          f"{len(scenario.instances())} provider instances, as the wallet would")
+            _register(redis_url, transfers)
+            settled = _watch(console, engine, len(transfers), processes)
+            _wait_for_relay(engine)
+            _summary(console, engine, redis_url, settled, len(transfers))
+            if keep and with_admin:
+                console.print("everything is still running; Ctrl-C stops it")
+                while True:
+                    processes.check_alive()
+                    time.sleep(1)
+        except KeyboardInterrupt:
+            console.print("\ninterrupted: stopping everything the demo started")
+            return 130
+        finally:
+            console.print(f"stopping {len(processes.running)} processes (logs in {work})")
+    return 0
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _fresh_database(console: Console) -> str:
+    url = make_url(get_settings().database_url).set(database=DEMO_DATABASE)
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{DEMO_DATABASE}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{DEMO_DATABASE}"'))
+    admin.dispose()
+    rendered = url.render_as_string(hide_password=False)
+    migrate.upgrade(rendered)
+    console.print(f"database {DEMO_DATABASE} created and migrated")
+    return rendered
+
+
+def _fresh_redis(console: Console) -> str:
+    import redis
+
+    base = get_settings().redis_url.rsplit("/", 1)[0]
+    url = f"{base}/{DEMO_REDIS_DB}"
+    redis.Redis.from_url(url).flushdb()
+    console.print(f"redis database {DEMO_REDIS_DB} emptied for the demo")
+    return url
+
+
+def _free_port(preferred: int) -> int:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", preferred))
+            return preferred
+        except OSError:
+            probe.bind(("127.0.0.1", 0))
+            return int(probe.getsockname()[1])
+
+
+def _wait_until_up(url: str, processes: Processes, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        processes.check_alive()
+        try:
+            if requests.get(url, timeout=1).status_code < 500:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout_s:.0f} s")
+
+
+def _load_simulator(sim_url: str, transfers: list[scenario.DemoTransfer]) -> None:
+    response = requests.post(f"{sim_url}/_sim/transactions",
+                             json=[t.sim_transaction() for t in transfers], timeout=30)
+    response.raise_for_status()
+    requests.post(f"{sim_url}/_sim/settings", json={"latency_ms": 15}, timeout=5)
+
+
+def _register(redis_url: str, transfers: list[scenario.DemoTransfer]) -> None:
+    wallet = Celery("demo-wallet", broker=redis_url)
+    with wallet.producer_or_acquire() as producer:
+        for transfer in transfers:
+            wallet.send_task("resolver.register_transfer", args=[transfer.registration()],
+                             kwargs={"by": "demo-wallet"}, producer=producer)
+
+
+def _watch(console: Console, engine: object, total: int, processes: Processes) -> int:
+    from sqlalchemy import Engine
+
+    assert isinstance(engine, Engine)
+    progress = display.progress_bar()
+    bar = progress.add_task("settled", total=total)
+    deadline = time.monotonic() + TIMEOUT_S
+    settled = 0
+    with Live(console=console, refresh_per_second=4) as live:
+        while time.monotonic() < deadline:
+            processes.check_alive()
+            counts = display.counts_by_provider(engine)
+            registered = sum(sum(by_state.values()) for by_state in counts.values())
+            open_ = sum(by_state["pending"] + by_state["in_flight"]
+                        for by_state in counts.values())
+            settled = registered - open_
+            progress.update(bar, completed=settled)
+            live.update(display.live_view(progress, counts))
+            if registered == total and open_ == 0:
+                break
+            time.sleep(0.5)
+    return settled
+
+
+def _wait_for_relay(engine: object, timeout_s: float = 15) -> None:
+    from sqlalchemy import Engine
+
+    assert isinstance(engine, Engine)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        written, published = display.event_counts(engine)
+        if written == published:
+            return
+        time.sleep(0.3)
+
+
+def _summary(console: Console, engine: object, redis_url: str, settled: int, total: int) -> None:
+    import redis
+    from sqlalchemy import Engine
+
+    assert isinstance(engine, Engine)
+    console.rule("summary")
+    if settled < total:
+        console.print(f"[yellow]{total - settled} transfers were still open after "
+                      f"{TIMEOUT_S} s[/]")
+    console.print(display.state_table(display.counts_by_provider(engine),
+                                      "transfers by provider and state"))
+    console.print(display.ledger_table(engine))
+    written, published = display.event_counts(engine)
+    stream = get_settings().events_stream
+    on_stream = redis.Redis.from_url(redis_url).xlen(stream)
+    console.print(f"events: {written} written to the outbox, {published} published, "
+                  f"{on_stream} on the stream {stream!r}")

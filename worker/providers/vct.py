@@ -1,0 +1,113 @@
+"""VCT gaming hub: `POST /papi/v1/order/status` (form body) with a Bearer token minted per request.
+
+The token is `{api_key}.{unix_seconds}.{hex HMAC-SHA256(api_secret, api_key + "." + unix_seconds)}`.
+`amount` is unsigned; `transfer_type` gives the direction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import ClassVar
+from urllib.parse import urlencode
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from worker.domain.types import Direction, Outcome, TransferRef
+from worker.providers import answers
+from worker.providers.answers import Fields, Record
+from worker.providers.base import ProviderAdapter, StatusRequest, Verdict
+
+
+class VctSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    api_key: str = Field(min_length=1)
+    api_secret: SecretStr = Field(min_length=1)
+    # Assumption: token errors ("Token expired", ...) come with these HTTP statuses.
+    auth_error_http_statuses: list[int] = [401]
+
+
+Settings = VctSettings  # the name every adapter module exports
+
+_STATUSES = {"success": Outcome.SUCCEEDED, "failed": Outcome.FAILED, "pending": Outcome.PENDING}
+_DIRECTIONS = {"deposit": Direction.DEPOSIT, "withdraw": Direction.WITHDRAW}
+_CODES = {
+    7: Outcome.NOT_FOUND,  # order not found
+    3004: Outcome.PENDING,  # transfer pending, query later
+    1001: Outcome.AUTH_ERROR,  # parameter error: our request is wrong, repeating cannot help
+    1002: Outcome.AUTH_ERROR,  # signature error
+    1003: Outcome.RETRY,  # timeout on their side
+}
+# Token problems come as messages, whatever the code.
+_TOKEN_MESSAGES = ("token expired", "invalid token signature")
+
+
+def bearer_token(api_key: str, api_secret: str, unix_seconds: int) -> str:
+    message = f"{api_key}.{unix_seconds}".encode()
+    mac = hmac.new(api_secret.encode(), message, hashlib.sha256).hexdigest()
+    return f"{api_key}.{unix_seconds}.{mac}"
+
+
+class Adapter(ProviderAdapter):
+    kind: ClassVar[str] = "vct"
+    Settings: ClassVar[type[BaseModel]] = Settings
+
+    @property
+    def conf(self) -> VctSettings:
+        settings = self.instance.settings
+        assert isinstance(settings, VctSettings)
+        return settings
+
+    def build_request(self, transfer: TransferRef, now: float) -> StatusRequest:
+        token = bearer_token(self.conf.api_key, self.conf.api_secret.get_secret_value(), int(now))
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Authorization": f"Bearer {token}",
+        }
+        body = urlencode({"transfer_id": transfer.tx_id}).encode()
+        url = f"{self.instance.base_url}/papi/v1/order/status"
+        return StatusRequest("POST", url, headers, body)
+
+    @answers.unreadable_is_retry
+    def classify(self, transfer: TransferRef, http_status: int, body: bytes) -> Verdict:
+        if http_status == 429:
+            return answers.RATE_LIMITED
+        message = _message(body)
+        if http_status in self.conf.auth_error_http_statuses or _is_token_error(message):
+            return Verdict(Outcome.AUTH_ERROR, f"HTTP {http_status}: {message or 'token refused'}")
+        if http_status != 200:
+            return answers.undocumented_http(http_status)
+        answer = Fields(answers.parse_json(body))
+        code = answer.integer("code")
+        if code != 0:
+            return answers.from_code(_CODES, code, message)
+        data = answer.obj("data")
+        status = data.text("status")
+        transfer_type = data.text("transfer_type")
+        if status not in _STATUSES:
+            raise answers.Unreadable(f"data.status {status[:40]!r} is not documented")
+        if transfer_type not in _DIRECTIONS:
+            raise answers.Unreadable(f"data.transfer_type {transfer_type[:40]!r} is not documented")
+        record = Record(
+            _STATUSES[status],
+            status,
+            amount=data.decimal("amount"),
+            direction=_DIRECTIONS[transfer_type],
+            currency=data.text("currency"),
+            player=data.text("hub_member_id"),
+            tx_id=data.text("transfer_id"),
+        )
+        return answers.judge(transfer, record)
+
+
+def _message(body: bytes) -> str | None:
+    """The answer's `msg`, if it has one: a refused token may come in any shape, even text."""
+    try:
+        return Fields(answers.parse_json(body)).optional_text("msg")
+    except answers.Unreadable:
+        return None
+
+
+def _is_token_error(message: str | None) -> bool:
+    return message is not None and any(known in message.lower() for known in _TOKEN_MESSAGES)
