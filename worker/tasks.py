@@ -7,6 +7,7 @@ without importing this project). Every task is safe to run twice.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,7 +16,9 @@ from sqlalchemy.exc import OperationalError
 
 from worker import handlers, heartbeat, relay, runtime, sweep
 from worker.celery import app
-from worker.check import run_check
+from worker.check import Done, run_check
+from worker.webhooks import runner as webhooks
+from worker.webhooks.claims import DeliveryClaim
 
 log = logging.getLogger(__name__)
 
@@ -67,19 +70,41 @@ def dispatch_checks(claims: list[sweep.Claim]) -> None:
     with app.producer_or_acquire() as producer:
         for claim in claims:
             check_transfer.apply_async(
-                args=(claim.transfer_id, str(claim.lease_token)),
+                args=(claim.transfer_id, str(claim.lease_token), claim.provider),
                 producer=producer,
                 # Past its lease a check message is stale: the sweep will claim anew.
                 expires=lease_s,
             )
 
 
+# A check slot that finishes does not wait for the next sweep: it claims the instance's next
+# due transfer itself (same lease rules, same concurrency cap), a bounded number of times.
+FOLLOW_UPS = 50
+FOLLOW_UP_SECONDS = 20.0
+
+
 @app.task(name="resolver.check_transfer")
-def check_transfer(transfer_id: int, lease_token: str) -> str:
+def check_transfer(transfer_id: int, lease_token: str, provider: str | None = None) -> str:
     rt = runtime.current()
     done = run_check(rt.engine, rt.providers, transfer_id, uuid.UUID(lease_token),
                      rt.adapter_for, rt.guard)
     log.info("check transfer=%s result=%s", transfer_id, done.value)
+    instance = rt.providers.get(provider or "")
+    if instance is None or done in (Done.SKIPPED, Done.DEFERRED):
+        return done.value
+    lease = timedelta(seconds=rt.settings.lease_s)
+    stop_at = time.monotonic() + FOLLOW_UP_SECONDS
+    for _ in range(FOLLOW_UPS):
+        if time.monotonic() > stop_at:
+            break
+        claims = sweep.claim_due(rt.engine, instance, datetime.now(UTC), lease, limit=1)
+        if not claims:
+            break
+        followed = run_check(rt.engine, rt.providers, claims[0].transfer_id,
+                             claims[0].lease_token, rt.adapter_for, rt.guard)
+        log.info("check transfer=%s result=%s", claims[0].transfer_id, followed.value)
+        if followed is Done.DEFERRED:  # rate limit or open breaker: let the schedule wait
+            break
     return done.value
 
 
@@ -89,3 +114,28 @@ def relay_events() -> int:
     return relay.relay(rt.engine, rt.redis, rt.settings.events_stream,
                        rt.settings.stream_maxlen, rt.settings.relay_batch)
 
+
+@app.task(name="resolver.deliver_webhooks")
+def deliver_webhooks() -> dict[str, int]:
+    rt = runtime.current()
+    return webhooks.run_once(rt.engine, webhooks.setup_from(rt.settings),
+                             dispatch=dispatch_webhooks)
+
+
+def dispatch_webhooks(claims: list[DeliveryClaim]) -> None:
+    lease_s = runtime.current().settings.webhook_lease_s
+    with app.producer_or_acquire() as producer:
+        for claim in claims:
+            deliver_webhook.apply_async(
+                args=(claim.delivery_id, str(claim.lease_token)),
+                producer=producer,
+                # Past its lease the claim is stale: the next pass claims the delivery anew.
+                expires=lease_s,
+            )
+
+
+@app.task(name="resolver.deliver_webhook")
+def deliver_webhook(delivery_id: int, lease_token: str) -> str:
+    rt = runtime.current()
+    claim = DeliveryClaim(delivery_id, uuid.UUID(lease_token))
+    return webhooks.attempt_claim(rt.engine, webhooks.setup_from(rt.settings), claim)

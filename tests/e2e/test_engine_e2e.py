@@ -18,10 +18,12 @@ from celery.contrib.testing.worker import start_worker
 from sqlalchemy import func, select
 
 from models import Check, Transfer
+from tests.conftest import scripted_instance
 from tests.integration.helpers import entries, load, register
 from worker import ledger, tasks
 from worker.celery import app
 from worker.db import transaction
+from worker.domain.policy import Policy
 from worker.domain.types import Outcome
 from worker.providers.scripted import SCRIPTS
 
@@ -136,3 +138,23 @@ def test_lost_messages_are_found_again_when_the_lease_runs_out(rt, engine, redis
             time.sleep(0.2)
     assert load(engine, transfer_id).state == "succeeded"
     assert SCRIPTS.queries[("scripted-a", "lost")] == 1
+
+
+def test_a_free_slot_takes_the_next_due_transfer_without_waiting_for_a_sweep(rt, engine):
+    # Given ten due transfers of an instance that allows two checks at a time
+    rt.providers = {"scripted-a": scripted_instance(
+        policy=Policy(initial_delay=timedelta(0), concurrency=2, rate_limit_per_s=1000))}
+    ids = [register(rt, tx_id=f"tx-{n}") for n in range(10)]
+    for n in range(10):
+        SCRIPTS.load("scripted-a", f"tx-{n}", [S])
+
+    # When a single sweep runs (it can claim only two)
+    with start_worker(app, pool="threads", concurrency=4, perform_ping_check=False,
+                      loglevel="WARNING", shutdown_timeout=10):
+        assert tasks.sweep_due()["scripted-a"] == 2
+        deadline = time.monotonic() + 10
+        while unsettled(engine) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+    # Then the two slots went on to the other eight by themselves
+    assert {load(engine, transfer_id).state for transfer_id in ids} == {"succeeded"}
