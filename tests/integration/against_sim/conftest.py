@@ -32,7 +32,7 @@ HRG_CODES = {"not_found_codes": ["0404"], "auth_error_codes": ["0401"],
 FAST_POLICY = {
     "initial_delay": "0s",
     "schedule": ["50ms"],
-    "not_found_grace": "500ms",
+    "not_found_grace": "2s",
     "not_found_confirmations": 2,
     "jitter": 0.0,
     "rate_limited_delay": "50ms",
@@ -97,3 +97,9 @@ def simulator_url() -> Iterator[str]:
 def sim(simulator_url: str) -> SimControl:
     requests.post(f"{simulator_url}/_sim/reset", json={}, timeout=5).raise_for_status()
     return SimControl(simulator_url)
+
+
+@pytest.fixture
+def providers(simulator_url: str) -> dict[str, ProviderInstance]:
+    """The engine's runtime (the `rt` fixture) gets our five instances, aimed at the simulator."""
+    return instances(simulator_url)
