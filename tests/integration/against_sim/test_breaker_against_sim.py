@@ -1,0 +1,50 @@
+"""A provider that is down: after a run of transport errors the breaker stops hammering it."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+from sqlalchemy import text
+
+from tests.integration.against_sim.conftest import sim_transaction
+from tests.integration.helpers import register
+from worker import sweep
+from worker.check import run_check
+from worker.db import transaction
+
+pytestmark = pytest.mark.integration
+
+
+def test_the_breaker_opens_and_checks_wait_instead_of_calling(rt, engine, sim):
+    naga = rt.providers["naga"]
+    rt.providers = {"naga": dataclasses.replace(naga, policy=dataclasses.replace(
+        naga.policy, breaker_threshold=3, breaker_cooldown=timedelta(seconds=30)))}
+    for n in range(10):
+        sim.load([sim_transaction("naga", f"down-{n}", ["succeeded"])])
+        register(rt, provider="naga", tx_id=f"down-{n}", amount="12.50", player_id="player-1")
+    requests.post(f"{sim.url}/_sim/settings", json={"error_rate": 1.0}, timeout=5)
+
+    def check_now(claims: list[sweep.Claim]) -> None:
+        for claim in claims:
+            run_check(rt.engine, rt.providers, claim.transfer_id, claim.lease_token,
+                      rt.adapter_for, rt.guard)
+
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        sweep.sweep(rt.engine, rt.providers, datetime.now(UTC), timedelta(seconds=10), 100,
+                    check_now)
+        time.sleep(0.05)
+
+    stats = requests.get(f"{sim.url}/_sim/stats", timeout=5).json()
+    with transaction(engine) as session:
+        rows = session.execute(text("SELECT state, last_error, attempts FROM transfers")).all()
+    # Three checks met 5xx (each tried three times over HTTP), then the breaker held the rest.
+    assert stats["kinds"]["naga"]["queries"] == 9, stats
+    assert {row.state for row in rows} == {"pending"}
+    assert sum(row.attempts for row in rows) == 3
+    # Every transfer, the three that failed included, now waits on the breaker.
+    assert all("circuit open" in (row.last_error or "") for row in rows)

@@ -1,0 +1,64 @@
+"""Operating commands: the provider list hides secrets; a wrong provider file stops start-up."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from worker.cli import main
+from worker.settings import get_settings
+
+pytestmark = pytest.mark.integration
+
+PROVIDERS = """
+[providers.vct-main]
+kind = "vct"
+base_url = "https://vct.example.test"
+[providers.vct-main.credentials]
+api_key = "public-key-id"
+api_secret = "${TEST_VCT_SECRET}"
+"""
+
+
+@pytest.fixture
+def providers_file(tmp_path, monkeypatch):
+    path = tmp_path / "providers.toml"
+    path.write_text(PROVIDERS)
+    monkeypatch.setenv("RESOLVER_PROVIDERS_FILE", str(path))
+    monkeypatch.setenv("TEST_VCT_SECRET", "very-secret-value-42")
+    get_settings.cache_clear()
+    from worker import runtime
+
+    runtime.use(None)
+    yield path
+    runtime.use(None)
+    get_settings.cache_clear()
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_providers_lists_instances_with_secrets_masked(providers_file, as_json):
+    result = CliRunner().invoke(main, ["providers", *(["--json"] if as_json else [])])
+    assert result.exit_code == 0, result.output
+    assert "very-secret-value-42" not in result.output
+    assert "vct-main" in result.output
+    if as_json:
+        [instance] = json.loads(result.output)
+        assert instance["credentials"]["api_secret"] == "********"
+        assert instance["credentials"]["api_key"] == "public-key-id"
+
+
+def test_a_wrong_provider_file_stops_the_worker_with_one_message(tmp_path):
+    bad = tmp_path / "providers.toml"
+    bad.write_text(PROVIDERS.replace('kind = "vct"', 'kind = "vtc"'))
+    env = {**os.environ, "RESOLVER_PROVIDERS_FILE": str(bad), "TEST_VCT_SECRET": "x" * 12}
+    started = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "worker", "worker", "--loglevel=WARNING"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert started.returncode != 0
+    assert f"{bad}: providers.vct-main.kind: unknown kind 'vtc'" in started.stderr
