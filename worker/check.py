@@ -14,9 +14,10 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from models import Check, Transfer
 from worker.db import transaction
@@ -63,7 +64,7 @@ def run_check(
     providers: Mapping[str, ProviderInstance],
     transfer_id: int,
     lease_token: uuid.UUID,
-    adapter_for: Callable[[ProviderInstance], ProviderAdapter],
+    adapter_for: Callable[[ProviderInstance], ProviderAdapter[Any]],
     guard: Guard,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     jitter_draw: Callable[[], float] = random.random,
@@ -90,9 +91,7 @@ def apply_result(engine: Engine, instance: ProviderInstance, transfer_id: int,
                  lease_token: uuid.UUID, result: CheckResult, now: datetime,
                  jitter_draw: Callable[[], float]) -> Done:
     with transaction(engine) as session:
-        transfer = session.execute(
-            select(Transfer).where(Transfer.id == transfer_id).with_for_update()
-        ).scalar_one()
+        transfer = _locked(session, transfer_id)
         mine = _holds_lease(transfer, lease_token)
         session.add(_check_row(transfer_id, result, now, applied=mine))
         if not mine:
@@ -137,12 +136,16 @@ def _holds_lease(transfer: Transfer, lease_token: uuid.UUID) -> bool:
     return transfer.state == State.PENDING and transfer.lease_token == lease_token
 
 
+def _locked(session: Session, transfer_id: int) -> Transfer:
+    return session.execute(
+        select(Transfer).where(Transfer.id == transfer_id).with_for_update()
+    ).scalar_one()
+
+
 def _defer(engine: Engine, transfer_id: int, lease_token: uuid.UUID, permission: Permission,
            now: datetime) -> Done:
     with transaction(engine) as session:
-        transfer = session.execute(
-            select(Transfer).where(Transfer.id == transfer_id).with_for_update()
-        ).scalar_one()
+        transfer = _locked(session, transfer_id)
         if not _holds_lease(transfer, lease_token):
             return Done.SKIPPED
         transfer.next_check_at = now + timedelta(seconds=max(permission.wait_s, 0.1))
@@ -156,9 +159,7 @@ def _review_unconfigured(engine: Engine, transfer_id: int, lease_token: uuid.UUI
                          now: datetime) -> Done:
     """The instance was removed from the provider file: nobody can ask about this transfer."""
     with transaction(engine) as session:
-        transfer = session.execute(
-            select(Transfer).where(Transfer.id == transfer_id).with_for_update()
-        ).scalar_one()
+        transfer = _locked(session, transfer_id)
         if not _holds_lease(transfer, lease_token):
             return Done.SKIPPED
         send_to_review(session, transfer, by=ENGINE_ACTOR, now=now,

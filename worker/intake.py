@@ -11,9 +11,7 @@ Validation happens before anything is written; a refused request writes nothing.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select, text
@@ -23,7 +21,7 @@ from models import Transfer
 from worker import ledger
 from worker.domain.money import InvalidMoney, parse_amount, parse_currency
 from worker.domain.policy import first_check_at
-from worker.domain.types import Direction, State
+from worker.domain.types import Direction, State, TransferRef
 from worker.providers.instance import ProviderInstance
 from worker.resolution import NotResolvable, resolve
 
@@ -45,43 +43,21 @@ class ConflictError(ValueError):
     """The tx_id is already registered for this provider with other facts. Nothing was written."""
 
 
-@dataclass(frozen=True)
-class TransferRequest:
-    provider: str
-    tx_id: str
-    direction: Direction
-    player_id: str
-    player_ref: str | None
-    amount: Decimal
-    currency: str
-    sent_at: datetime
-
-    def differences(self, transfer: Transfer) -> list[str]:
-        mine = {
-            "direction": self.direction.value,
-            "amount": self.amount,
-            "currency": self.currency,
-            "player_id": self.player_id,
-        }
-        theirs = {
-            "direction": transfer.direction,
-            "amount": transfer.amount,
-            "currency": transfer.currency,
-            "player_id": transfer.player_id,
-        }
-        if self.player_ref is not None:
-            mine["player_ref"] = self.player_ref
-            theirs["player_ref"] = transfer.player_ref
-        return [
-            f"{key} {mine[key]} differs from registered {theirs[key]}"
-            for key in mine
-            if mine[key] != theirs[key]
-        ]
+def differences(request: TransferRef, transfer: Transfer) -> list[str]:
+    """The facts of a request that disagree with the transfer registered under its tx_id."""
+    compared = ["direction", "amount", "currency", "player_id"]
+    if request.player_ref is not None:  # left out by the caller: nothing to compare
+        compared.append("player_ref")
+    return [
+        f"{field} {getattr(request, field)} differs from registered {getattr(transfer, field)}"
+        for field in compared
+        if getattr(request, field) != getattr(transfer, field)
+    ]
 
 
 def parse_request(
     raw: Mapping[str, Any], providers: Mapping[str, ProviderInstance], now: datetime
-) -> TransferRequest:
+) -> TransferRef:
     """Check every field of a request; raise IntakeError naming the first that is wrong."""
     known = {"provider", "tx_id", "direction", "player_id", "player_ref", "amount", "currency",
              "sent_at"}
@@ -105,7 +81,7 @@ def parse_request(
     except InvalidMoney as exc:
         field = "currency" if str(exc).startswith("currency") else "amount"
         raise IntakeError(field, str(exc).removeprefix(field + " ")) from None
-    return TransferRequest(
+    return TransferRef(
         provider=provider,
         tx_id=_text(raw, "tx_id", MAX_LENGTHS["tx_id"]),
         direction=direction,
@@ -117,7 +93,7 @@ def parse_request(
     )
 
 
-def register(session: Session, request: TransferRequest, instance: ProviderInstance, *,
+def register(session: Session, request: TransferRef, instance: ProviderInstance, *,
              by: str, now: datetime) -> tuple[Transfer, bool]:
     """A timed-out transfer: pending, first check after the instance's initial delay.
 
@@ -134,7 +110,7 @@ def register(session: Session, request: TransferRequest, instance: ProviderInsta
     return transfer, created
 
 
-def begin(session: Session, request: TransferRequest, instance: ProviderInstance, *,
+def begin(session: Session, request: TransferRef, instance: ProviderInstance, *,
           by: str, now: datetime, deadline: datetime | None = None) -> tuple[Transfer, bool]:
     """Write-ahead: record the transfer (and the deposit's hold) before the provider is called."""
     deadline = deadline or now + instance.policy.in_flight_deadline
@@ -179,7 +155,7 @@ _INSERT = text(
 )
 
 
-def _insert_once(session: Session, request: TransferRequest, state: State,
+def _insert_once(session: Session, request: TransferRef, state: State,
                  next_check_at: datetime, by: str) -> tuple[Transfer, bool]:
     inserted = session.execute(_INSERT, {
         "provider": request.provider,
@@ -204,11 +180,11 @@ def _insert_once(session: Session, request: TransferRequest, state: State,
                                Transfer.tx_id == request.tx_id)
         .with_for_update()
     ).scalar_one()
-    differences = request.differences(transfer)
-    if differences:
+    disagreements = differences(request, transfer)
+    if disagreements:
         raise ConflictError(
             f"tx_id {request.tx_id!r} is already registered for provider {request.provider!r} "
-            f"as transfer {transfer.id} with other facts: " + "; ".join(differences)
+            f"as transfer {transfer.id} with other facts: " + "; ".join(disagreements)
         )
     return transfer, False
 

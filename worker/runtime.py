@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import redis
 import requests
@@ -31,7 +32,7 @@ class Runtime:
     def guard(self) -> Guard:
         return Guard(self.redis)
 
-    def adapter_for(self, instance: ProviderInstance) -> ProviderAdapter:
+    def adapter_for(self, instance: ProviderInstance) -> ProviderAdapter[Any]:
         # One HTTP session per thread and instance: keep-alive, no pool shared across threads.
         sessions: dict[str, requests.Session] = self._local.__dict__.setdefault("sessions", {})
         http = sessions.get(instance.name)

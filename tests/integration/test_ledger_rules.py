@@ -18,8 +18,17 @@ from worker.resolution import NotResolvable, resolve
 pytestmark = pytest.mark.integration
 
 
-def account_ids(session) -> list[int]:
-    return list(session.execute(text("SELECT id FROM ledger_accounts ORDER BY id")).scalars())
+def post_by_hand(engine, transfer_id: int, kind: str, currency: str = "USD",
+                 reverse: bool = False) -> None:
+    """Insert an entry directly, past our code, between the first two accounts."""
+    with transaction(engine) as session:
+        first, second = session.execute(
+            text("SELECT id FROM ledger_accounts ORDER BY id LIMIT 2")).scalars()
+        source, target = (second, first) if reverse else (first, second)
+        session.execute(text(
+            "INSERT INTO ledger_entries (transfer_id, kind, from_account_id, to_account_id,"
+            " amount, currency) VALUES (:t, :kind, :a, :b, 10, :currency)"
+        ), {"t": transfer_id, "kind": kind, "a": source, "b": target, "currency": currency})
 
 
 def resolved_deposit(rt, engine, tx_id="tx-1", state=State.SUCCEEDED) -> int:
@@ -34,35 +43,20 @@ def resolved_deposit(rt, engine, tx_id="tx-1", state=State.SUCCEEDED) -> int:
 
 def test_a_second_resolution_posting_is_impossible(rt, engine):
     transfer_id = resolved_deposit(rt, engine)
-    with pytest.raises(IntegrityError, match="uq_ledger_entries_one_resolution"), \
-            transaction(engine) as session:
-        accounts = account_ids(session)
-        session.execute(text(
-            "INSERT INTO ledger_entries (transfer_id, kind, from_account_id, to_account_id,"
-            " amount, currency) VALUES (:t, 'refund', :a, :b, 10, 'USD')"
-        ), {"t": transfer_id, "a": accounts[1], "b": accounts[0]})
+    with pytest.raises(IntegrityError, match="uq_ledger_entries_one_resolution"):
+        post_by_hand(engine, transfer_id, "refund", "USD", reverse=True)
 
 
 def test_a_second_posting_of_the_same_kind_is_impossible(rt, engine):
     transfer_id = register(rt)
-    with pytest.raises(IntegrityError, match="uq_ledger_entries_transfer_id_kind"), \
-            transaction(engine) as session:
-        accounts = account_ids(session)
-        session.execute(text(
-            "INSERT INTO ledger_entries (transfer_id, kind, from_account_id, to_account_id,"
-            " amount, currency) VALUES (:t, 'hold', :a, :b, 10, 'USD')"
-        ), {"t": transfer_id, "a": accounts[0], "b": accounts[1]})
+    with pytest.raises(IntegrityError, match="uq_ledger_entries_transfer_id_kind"):
+        post_by_hand(engine, transfer_id, "hold", "USD", reverse=False)
 
 
 def test_an_entry_cannot_cross_currencies(rt, engine):
     transfer_id = register(rt)
-    with pytest.raises(IntegrityError, match="fk_ledger_entries"), \
-            transaction(engine) as session:
-        accounts = account_ids(session)
-        session.execute(text(
-            "INSERT INTO ledger_entries (transfer_id, kind, from_account_id, to_account_id,"
-            " amount, currency) VALUES (:t, 'settle', :a, :b, 10, 'EUR')"
-        ), {"t": transfer_id, "a": accounts[1], "b": accounts[0]})
+    with pytest.raises(IntegrityError, match="fk_ledger_entries"):
+        post_by_hand(engine, transfer_id, "settle", "EUR", reverse=True)
 
 
 @pytest.mark.parametrize("statement", [

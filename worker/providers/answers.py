@@ -35,6 +35,17 @@ class Unreadable(ValueError):
     """The answer is not what the provider documents: a RETRY, never a final outcome."""
 
 
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+def documented(table: Mapping[_K, _V], value: _K, field: str) -> _V:
+    """The meaning of a documented value; anything else makes the answer unreadable."""
+    if value not in table:
+        raise Unreadable(f"{field} {str(value)[:40]!r} is not documented")
+    return table[value]
+
+
 _Adapter = TypeVar("_Adapter")
 _Code = TypeVar("_Code", int, str)
 _Classify = Callable[[_Adapter, TransferRef, int, bytes], Verdict]

@@ -16,7 +16,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import ClassVar
+from typing import ClassVar, Generic, TypeVar, cast
 
 import requests
 from pydantic import BaseModel
@@ -90,7 +90,10 @@ class _BodyTooLarge(Exception):
     pass
 
 
-class ProviderAdapter(ABC):
+SettingsT = TypeVar("SettingsT", bound=BaseModel)
+
+
+class ProviderAdapter(ABC, Generic[SettingsT]):
     kind: ClassVar[str]
     # The kind's `[providers.NAME.credentials]` table: credentials and assumption settings.
     Settings: ClassVar[type[BaseModel]]
@@ -106,8 +109,9 @@ class ProviderAdapter(ABC):
         self.clock = clock
 
     @property
-    def settings(self) -> BaseModel:
-        return self.instance.settings
+    def conf(self) -> SettingsT:
+        """The instance's settings as the kind's own model (the loader validated them with it)."""
+        return cast(SettingsT, self.instance.settings)
 
     def derived_secrets(self) -> list[str]:
         """Values made from a secret that never change (a Basic token, a signature over fixed

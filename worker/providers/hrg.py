@@ -52,15 +52,9 @@ class HrgSettings(BaseModel):
 Settings = HrgSettings  # the name every adapter module exports
 
 
-class Adapter(ProviderAdapter):
+class Adapter(ProviderAdapter[HrgSettings]):
     kind: ClassVar[str] = "hrg"
     Settings: ClassVar[type[BaseModel]] = Settings
-
-    @property
-    def conf(self) -> HrgSettings:
-        settings = self.instance.settings
-        assert isinstance(settings, HrgSettings)
-        return settings
 
     def basic_token(self) -> str:
         user = self.conf.basic_user or self.conf.agent_id

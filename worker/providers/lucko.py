@@ -56,15 +56,9 @@ def sign(params: dict[str, str], key: str) -> str:
     return hashlib.md5(f"{key}&{pairs}".encode()).hexdigest()
 
 
-class Adapter(ProviderAdapter):
+class Adapter(ProviderAdapter[LuckoSettings]):
     kind: ClassVar[str] = "lucko"
     Settings: ClassVar[type[BaseModel]] = Settings
-
-    @property
-    def conf(self) -> LuckoSettings:
-        settings = self.instance.settings
-        assert isinstance(settings, LuckoSettings)
-        return settings
 
     def build_request(self, transfer: TransferRef, now: float) -> StatusRequest:
         params = {
@@ -90,15 +84,14 @@ class Adapter(ProviderAdapter):
             return answers.from_code(_CODES, code, answer.optional_text("message"))
         data = answer.obj("data")
         status = data.integer("status")
-        if status not in _STATUSES:
-            raise answers.Unreadable(f"data.status {status} is not documented")
+        outcome = answers.documented(_STATUSES, status, "data.status")
         amount: Decimal | None = None
         direction: Direction | None = None
-        if _STATUSES[status] is Outcome.SUCCEEDED:
+        if outcome is Outcome.SUCCEEDED:
             moved = data.decimal("after_balance") - data.decimal("before_balance")
             amount, direction = answers.split_signed(moved)
         record = Record(
-            _STATUSES[status],
+            outcome,
             str(status),
             amount=amount,
             direction=direction,

@@ -56,15 +56,9 @@ def sign(query: str, body: bytes, key: str) -> str:
     return hashlib.md5(query.encode() + body + key.encode()).hexdigest()
 
 
-class Adapter(ProviderAdapter):
+class Adapter(ProviderAdapter[MinigameSettings]):
     kind: ClassVar[str] = "minigame"
     Settings: ClassVar[type[BaseModel]] = Settings
-
-    @property
-    def conf(self) -> MinigameSettings:
-        settings = self.instance.settings
-        assert isinstance(settings, MinigameSettings)
-        return settings
 
     def build_request(self, transfer: TransferRef, now: float) -> StatusRequest:
         conf = self.conf
@@ -95,11 +89,10 @@ class Adapter(ProviderAdapter):
             return self._error(code, answer.optional_text("msg"))
         data = answer.obj("data")
         state = data.integer("state")
-        if state not in _STATES:
-            raise answers.Unreadable(f"data.state {state} is not documented")
+        outcome = answers.documented(_STATES, state, "data.state")
         amount, direction = answers.split_signed(data.decimal("amount"))
         record = Record(
-            _STATES[state],
+            outcome,
             str(state),
             amount=amount,
             direction=direction,

@@ -52,15 +52,9 @@ def signature(brand_code: str, group_code: str, secret_key: str) -> str:
     return hmac.new(secret_key.encode(), payload.encode(), hashlib.sha256).hexdigest()
 
 
-class Adapter(ProviderAdapter):
+class Adapter(ProviderAdapter[NagaSettings]):
     kind: ClassVar[str] = "naga"
     Settings: ClassVar[type[BaseModel]] = Settings
-
-    @property
-    def conf(self) -> NagaSettings:
-        settings = self.instance.settings
-        assert isinstance(settings, NagaSettings)
-        return settings
 
     def signature(self) -> str:
         conf = self.conf
@@ -87,15 +81,13 @@ class Adapter(ProviderAdapter):
         answer = Fields(answers.parse_json(body))
         status = answer.text("status")
         kind = answer.text("type")
-        if status not in _STATUSES:
-            raise answers.Unreadable(f"status {status[:40]!r} is not documented")
-        if kind not in _DIRECTIONS:
-            raise answers.Unreadable(f"type {kind[:40]!r} is not documented")
+        outcome = answers.documented(_STATUSES, status, "status")
+        direction = answers.documented(_DIRECTIONS, kind, "type")
         record = Record(
-            _STATUSES[status],
+            outcome,
             status,
             amount=answer.decimal("amount"),
-            direction=_DIRECTIONS[kind],
+            direction=direction,
             currency=answer.obj("currency").text("code"),
             player=answer.obj("player").text("nativeId"),
             tx_id=answer.text("nativeTransactionId"),

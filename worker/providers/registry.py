@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import requests
 
 from worker.providers import hrg, lucko, minigame, naga, scripted, vct
 from worker.providers.base import ProviderAdapter
 from worker.providers.instance import ProviderInstance
 
-ADAPTERS: dict[str, type[ProviderAdapter]] = {
+ADAPTERS: dict[str, type[ProviderAdapter[Any]]] = {
     module.Adapter.kind: module.Adapter
     for module in (scripted, minigame, lucko, hrg, vct, naga)
 }
@@ -16,5 +18,5 @@ ADAPTERS: dict[str, type[ProviderAdapter]] = {
 
 def adapter_for(
     instance: ProviderInstance, http: requests.Session | None = None
-) -> ProviderAdapter:
+) -> ProviderAdapter[Any]:
     return ADAPTERS[instance.kind](instance, http=http)

@@ -52,7 +52,7 @@ class ScriptBook:
 SCRIPTS = ScriptBook()
 
 
-class Adapter(ProviderAdapter):
+class Adapter(ProviderAdapter[Settings]):
     kind: ClassVar[str] = "scripted"
     Settings: ClassVar[type[BaseModel]] = Settings
 

@@ -49,15 +49,9 @@ def bearer_token(api_key: str, api_secret: str, unix_seconds: int) -> str:
     return f"{api_key}.{unix_seconds}.{mac}"
 
 
-class Adapter(ProviderAdapter):
+class Adapter(ProviderAdapter[VctSettings]):
     kind: ClassVar[str] = "vct"
     Settings: ClassVar[type[BaseModel]] = Settings
-
-    @property
-    def conf(self) -> VctSettings:
-        settings = self.instance.settings
-        assert isinstance(settings, VctSettings)
-        return settings
 
     def build_request(self, transfer: TransferRef, now: float) -> StatusRequest:
         token = bearer_token(self.conf.api_key, self.conf.api_secret.get_secret_value(), int(now))
@@ -85,15 +79,13 @@ class Adapter(ProviderAdapter):
         data = answer.obj("data")
         status = data.text("status")
         transfer_type = data.text("transfer_type")
-        if status not in _STATUSES:
-            raise answers.Unreadable(f"data.status {status[:40]!r} is not documented")
-        if transfer_type not in _DIRECTIONS:
-            raise answers.Unreadable(f"data.transfer_type {transfer_type[:40]!r} is not documented")
+        outcome = answers.documented(_STATUSES, status, "data.status")
+        direction = answers.documented(_DIRECTIONS, transfer_type, "data.transfer_type")
         record = Record(
-            _STATUSES[status],
+            outcome,
             status,
             amount=data.decimal("amount"),
-            direction=_DIRECTIONS[transfer_type],
+            direction=direction,
             currency=data.text("currency"),
             player=data.text("hub_member_id"),
             tx_id=data.text("transfer_id"),
