@@ -37,9 +37,9 @@ def run(console: Console, sim_port: int, admin_port: int, keep: bool, with_admin
     signal.signal(signal.SIGTERM, _interrupt)
     work = Path.cwd() / ".demo"
     work.mkdir(exist_ok=True)
-    database_url = _fresh_database(console)
-    redis_url = _fresh_redis(console)
-    sim_port, admin_port = _free_port(sim_port), _free_port(admin_port)
+    database_url = fresh_database(console)
+    redis_url = fresh_redis(console)
+    sim_port, admin_port = free_port(sim_port), free_port(admin_port)
     sim_url = f"http://127.0.0.1:{sim_port}"
     (work / "providers.toml").write_text(scenario.providers_toml(sim_url))
     (work / "sim-merchants.toml").write_text(scenario.sim_merchants_toml())
@@ -61,7 +61,7 @@ def run(console: Console, sim_port: int, admin_port: int, keep: bool, with_admin
             console.print(f"starting the provider simulator on {sim_url}")
             processes.start("simulator", "worker.cli", "sim", "--port", str(sim_port),
                             "--merchants", str(work / "sim-merchants.toml"))
-            _wait_until_up(f"{sim_url}/_sim/health", processes)
+            wait_until_up(f"{sim_url}/_sim/health", processes)
             _load_simulator(sim_url, transfers)
             console.print("starting the worker and beat")
             processes.start("worker", "celery", "-A", "worker", "worker", "--loglevel=WARNING")
@@ -70,12 +70,12 @@ def run(console: Console, sim_port: int, admin_port: int, keep: bool, with_admin
             if with_admin:
                 admin_url = f"http://127.0.0.1:{admin_port}"
                 processes.start("admin", "worker.cli", "admin", "--port", str(admin_port))
-                _wait_until_up(f"{admin_url}/healthz", processes)
+                wait_until_up(f"{admin_url}/healthz", processes)
                 console.print(f"admin server: [bold]{admin_url}[/] (sign in with token "
                               f"[bold]{token}[/])")
             console.print(f"registering {len(transfers)} timed-out transfers across "
                           f"{len(scenario.instances())} provider instances, as the wallet would")
-            _register(redis_url, transfers)
+            register_all(redis_url, transfers)
             settled = _watch(console, engine, len(transfers), processes)
             _wait_for_relay(engine)
             _summary(console, engine, redis_url, settled, len(transfers))
@@ -96,30 +96,32 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def _fresh_database(console: Console) -> str:
-    url = make_url(get_settings().database_url).set(database=DEMO_DATABASE)
+def fresh_database(console: Console, name: str = DEMO_DATABASE) -> str:
+    """Drop and create the database `name` on the configured server, migrated; its URL."""
+    url = make_url(get_settings().database_url).set(database=name)
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{DEMO_DATABASE}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{DEMO_DATABASE}"'))
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     rendered = url.render_as_string(hide_password=False)
     migrate.upgrade(rendered)
-    console.print(f"database {DEMO_DATABASE} created and migrated")
+    console.print(f"database {name} created and migrated")
     return rendered
 
 
-def _fresh_redis(console: Console) -> str:
+def fresh_redis(console: Console, db: int = DEMO_REDIS_DB) -> str:
+    """Empty Redis database `db` on the configured server; its URL."""
     import redis
 
     base = get_settings().redis_url.rsplit("/", 1)[0]
-    url = f"{base}/{DEMO_REDIS_DB}"
+    url = f"{base}/{db}"
     redis.Redis.from_url(url).flushdb()
-    console.print(f"redis database {DEMO_REDIS_DB} emptied for the demo")
+    console.print(f"redis database {db} emptied")
     return url
 
 
-def _free_port(preferred: int) -> int:
+def free_port(preferred: int) -> int:
     with socket.socket() as probe:
         try:
             probe.bind(("127.0.0.1", preferred))
@@ -129,7 +131,7 @@ def _free_port(preferred: int) -> int:
             return int(probe.getsockname()[1])
 
 
-def _wait_until_up(url: str, processes: Processes, timeout_s: float = 30) -> None:
+def wait_until_up(url: str, processes: Processes, timeout_s: float = 30) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         processes.check_alive()
@@ -149,7 +151,8 @@ def _load_simulator(sim_url: str, transfers: list[scenario.DemoTransfer]) -> Non
     requests.post(f"{sim_url}/_sim/settings", json={"latency_ms": 15}, timeout=5)
 
 
-def _register(redis_url: str, transfers: list[scenario.DemoTransfer]) -> None:
+def register_all(redis_url: str, transfers: list[scenario.DemoTransfer]) -> None:
+    """Send every registration as the wallet would: the task by name, over one connection."""
     wallet = Celery("demo-wallet", broker=redis_url)
     with wallet.producer_or_acquire() as producer:
         for transfer in transfers:

@@ -185,16 +185,17 @@ POLICY = {
 }
 
 
-def providers_toml(sim_url: str) -> str:
-    """The resolver's provider file for the demo."""
+def providers_toml(sim_url: str, policy: dict[str, Any] | None = None,
+                   chosen: list[DemoInstance] | None = None) -> str:
+    """The resolver's provider file for the demo (or a benchmark's own policy and instances)."""
     lines: list[str] = []
-    for instance in instances():
+    for instance in chosen or instances():
         lines += [f"[providers.{instance.name}]", f'kind = "{instance.kind}"',
                   f'base_url = "{sim_url}"', "timeout_s = 2", "",
                   f"[providers.{instance.name}.credentials]"]
         lines += [f"{key} = {_toml(value)}" for key, value in instance.credentials.items()]
         lines += ["", f"[providers.{instance.name}.policy]"]
-        lines += [f"{key} = {_toml(value)}" for key, value in POLICY.items()]
+        lines += [f"{key} = {_toml(value)}" for key, value in (policy or POLICY).items()]
         lines.append("")
     return "\n".join(lines)
 
