@@ -6,6 +6,7 @@ Each area of commands lives in its own module and registers itself on `main`.
 from __future__ import annotations
 
 from worker.cli import (  # noqa: F401  (each module registers its commands)
+    admin_commands,
     demo_commands,
     intake_commands,
     ops_commands,

@@ -1,0 +1,158 @@
+"""The admin web page in a real browser (Debian's headless Chromium, driven by Playwright).
+
+Given a transfer the machine sent to review, an operator signs in with a token, finds it on the
+dashboard with the reason, resolves it with a written reason, and sees it settled with its
+ledger entries and the audit record. Screenshots go to artifacts/; with
+RESOLVER_UPDATE_SCREENSHOT=1 the dashboard's also replaces docs/dashboard.png, for the README.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import Page, expect, sync_playwright
+from sqlalchemy import update
+
+from models import Transfer
+from tests.conftest import scripted_instance
+from tests.integration.admin.support import OPERATOR_TOKEN, in_review, settled, with_tokens
+from tests.integration.helpers import register
+from worker import handlers, heartbeat
+from worker.admin.app import create_app
+from worker.db import transaction
+from worker.domain.types import Outcome
+from worker.runtime import Runtime
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "artifacts"
+DOCS_SCREENSHOT = ROOT / "docs" / "dashboard.png"
+
+
+@pytest.fixture
+def providers():
+    return {name: scripted_instance(name) for name in ("scripted-a", "scripted-b")}
+
+
+@pytest.fixture
+def server(rt: Runtime) -> Iterator[str]:
+    """The admin app on a free local port, served by uvicorn in a thread."""
+    app = create_app(lambda: with_tokens(rt))
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", lifespan="off")
+    instance = uvicorn.Server(config)
+    thread = threading.Thread(target=instance.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if instance.started:
+            break
+        threading.Event().wait(0.05)
+    assert instance.started, "the admin server did not start"
+    yield f"http://127.0.0.1:{port}"
+    instance.should_exit = True
+    thread.join(timeout=5)
+    sock.close()
+
+
+@pytest.fixture
+def page() -> Iterator[Page]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)"
+                    f"; Playwright's own browser download does not work here")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        context = browser.new_context(viewport={"width": 1366, "height": 860})
+        context.set_default_timeout(5000)
+        yield context.new_page()
+        browser.close()
+
+
+def some_history(rt: Runtime) -> int:
+    """A queue worth looking at: one transfer under review, others settled, pending, in flight."""
+    review = in_review(rt, tx_id="dep-20931", amount="250.00")
+    settled(rt, tx_id="dep-20925")
+    settled(rt, tx_id="wd-7781", outcome=Outcome.FAILED)
+    ages = {"dep-20940": timedelta(minutes=4), "dep-20941": timedelta(seconds=20),
+            "wd-7790": timedelta(minutes=35)}
+    for tx_id, age in ages.items():
+        transfer_id = register(rt, tx_id=tx_id, direction="withdraw" if "wd" in tx_id
+                               else "deposit")
+        with transaction(rt.engine) as session:
+            session.execute(update(Transfer).where(Transfer.id == transfer_id).values(
+                created_at=datetime.now(UTC) - age,
+                next_check_at=datetime.now(UTC) + timedelta(seconds=30)))
+    old = register(rt, provider="scripted-b", tx_id="b-118", amount="75.5")
+    with transaction(rt.engine) as session:
+        session.execute(update(Transfer).where(Transfer.id == old).values(
+            created_at=datetime.now(UTC) - timedelta(hours=3)))
+    handlers.begin(rt, {"provider": "scripted-b", "tx_id": "b-119", "direction": "deposit",
+                        "player_id": "player-9", "amount": "20", "currency": "EUR"}, by="wallet")
+    heartbeat.beat(rt.redis, heartbeat.SWEEP, datetime.now(UTC))
+    return review
+
+
+def test_an_operator_resolves_a_reviewed_transfer_in_the_browser(rt, server, page):
+    review = some_history(rt)
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    # Sign in from the keyboard: the token field has the focus, Enter submits.
+    page.goto(server + "/")
+    expect(page).to_have_url(f"{server}/login?next=%2F")
+    page.keyboard.type(OPERATOR_TOKEN)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    expect(page.get_by_text("Signed in as")).to_contain_text("olga")
+
+    # The dashboard shows the transfer under review, with the machine's reason.
+    review_row = page.locator("section", has=page.get_by_role("heading", name="Needs review"))
+    expect(review_row).to_contain_text("dep-20931")
+    expect(review_row).to_contain_text("disagrees with ours")
+    expect(page.locator("section.card").first).to_contain_text("3 h")  # the oldest pending
+    page.screenshot(path=str(ARTIFACTS / "admin-dashboard.png"), full_page=True)
+    if os.environ.get("RESOLVER_UPDATE_SCREENSHOT") == "1":
+        page.screenshot(path=str(DOCS_SCREENSHOT), full_page=True)
+
+    # Open it and resolve it with a reason.
+    review_row.get_by_role("link", name=f"#{review}").click()
+    expect(page.get_by_role("heading", name=f"Transfer #{review}")).to_contain_text("review")
+    page.screenshot(path=str(ARTIFACTS / "admin-transfer.png"), full_page=True)
+    page.get_by_label("succeeded").check()
+    page.get_by_label("Reason").fill("Provider back office shows the deposit credited")
+    page.get_by_role("button", name="Resolve").click()
+
+    # Settled, with its ledger entries and the audit record of who and why.
+    expect(page.get_by_role("status")).to_contain_text("Resolved by hand as succeeded")
+    expect(page.get_by_role("heading", name=f"Transfer #{review}")).to_contain_text("succeeded")
+    ledger = page.locator("section", has=page.get_by_role("heading", name="Ledger entries"))
+    expect(ledger.locator("tbody tr")).to_have_count(2)
+    expect(ledger).to_contain_text("settle")
+    expect(ledger).to_contain_text("settled:scripted-a")
+    audit = page.locator("section", has=page.get_by_role("heading", name="Audit"))
+    expect(audit).to_contain_text("olga")
+    expect(audit).to_contain_text("Provider back office shows the deposit credited")
+    expect(audit).to_contain_text("needs review → succeeded")
+    expect(page.get_by_role("button", name="Resolve")).to_have_count(0)
+    page.screenshot(path=str(ARTIFACTS / "admin-resolved.png"), full_page=True)
+
+    # The dashboard no longer lists it under review; the list filters what is still open.
+    page.get_by_role("link", name="Dashboard").click()
+    expect(page.get_by_text("Nothing waits for a decision.")).to_be_visible()
+    page.get_by_role("link", name="Transfers").click()
+    page.get_by_label("Older than").fill("10m")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("table.grid tbody tr")).to_have_count(2)  # wd-7790 and b-118
+    expect(page.locator("table.grid tbody tr").first).to_contain_text("b-118")

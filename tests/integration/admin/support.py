@@ -1,0 +1,54 @@
+"""Builders for the admin tests: tokens, an app over the test runtime, transfers in each state."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+from tests.integration.helpers import register
+from worker.check import NoGuard, run_check
+from worker.domain.types import Outcome
+from worker.providers.scripted import SCRIPTS
+from worker.runtime import Runtime
+from worker.sweep import claim_due
+
+ADMIN_TOKEN = "admin-token-0123456789abcdef"
+OPERATOR_TOKEN = "olga-operator-0123456789abcdef"
+VIEWER_TOKEN = "vic-viewer-0123456789abcdef"
+TOKENS = f"olga:operator:{OPERATOR_TOKEN}, vic:viewer:{VIEWER_TOKEN}"
+
+
+def with_tokens(rt: Runtime) -> Runtime:
+    """The test runtime with admin tokens configured as the environment would set them."""
+    settings = rt.settings.model_copy(update={"admin_token": ADMIN_TOKEN,
+                                              "admin_tokens": TOKENS})
+    return dataclasses.replace(rt, settings=settings)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def checked(rt: Runtime, transfer_id: int, tx_id: str, answers: list[Outcome]) -> None:
+    """Claim the due transfers and run one check of `transfer_id` with scripted answers.
+
+    Register the transfer to check last: every due transfer is claimed at once.
+    """
+    SCRIPTS.load("scripted-a", tx_id, answers)
+    claims = claim_due(rt.engine, rt.providers["scripted-a"], datetime.now(UTC),
+                       timedelta(seconds=30), limit=100)
+    token = {claim.transfer_id: claim.lease_token for claim in claims}[transfer_id]
+    run_check(rt.engine, rt.providers, transfer_id, token, rt.adapter_for, NoGuard())
+
+
+def in_review(rt: Runtime, tx_id: str = "tx-review", **overrides: str) -> int:
+    """A transfer the provider's record disagrees with: the machine sent it to review."""
+    transfer_id = register(rt, tx_id=tx_id, **overrides)
+    checked(rt, transfer_id, tx_id, [Outcome.MISMATCH])
+    return transfer_id
+
+
+def settled(rt: Runtime, tx_id: str = "tx-settled", outcome: Outcome = Outcome.SUCCEEDED) -> int:
+    transfer_id = register(rt, tx_id=tx_id)
+    checked(rt, transfer_id, tx_id, [outcome])
+    return transfer_id

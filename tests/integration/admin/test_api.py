@@ -1,0 +1,374 @@
+"""The admin API against the real Postgres: intake, lists, a transfer's story, the actions,
+the ledger, the event replay, the figures and the health check."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+
+from models import AuditRecord, Transfer
+from tests.conftest import unreachable_redis
+from tests.integration.admin.support import (
+    OPERATOR_TOKEN,
+    VIEWER_TOKEN,
+    bearer,
+    in_review,
+    settled,
+)
+from tests.integration.helpers import count, entries, events, load, register, request
+from worker import handlers, heartbeat
+from worker.admin import actions
+from worker.admin.app import create_app
+from worker.db import transaction
+from worker.domain.types import Outcome
+
+pytestmark = pytest.mark.integration
+OPERATOR = bearer(OPERATOR_TOKEN)
+VIEWER = bearer(VIEWER_TOKEN)
+
+
+def backdate(engine, transfer_id: int, age: timedelta) -> None:
+    with transaction(engine) as session:
+        session.execute(update(Transfer).where(Transfer.id == transfer_id)
+                        .values(created_at=datetime.now(UTC) - age))
+
+
+# Registering
+
+def test_registering_answers_201_then_200_then_409(client):
+    first = client.post("/api/v1/transfers", json=request(amount="12.5"), headers=OPERATOR)
+    assert first.status_code == 201
+    assert first.json()["created"] is True
+    assert first.json()["amount"] == "12.5000"
+    assert first.json()["state"] == "pending"
+
+    again = client.post("/api/v1/transfers", json=request(amount="12.5"), headers=OPERATOR)
+    assert (again.status_code, again.json()["id"], again.json()["created"]) == (
+        200, first.json()["id"], False)
+
+    conflict = client.post("/api/v1/transfers", json=request(amount="13"), headers=OPERATOR)
+    assert conflict.status_code == 409
+    assert "other facts" in conflict.json()["detail"]
+
+
+INVALID_REGISTRATIONS = [
+    (request(provider="nobody"), "provider"),
+    (request(amount="1.23456"), "amount"),
+    (request(amount="-5"), "amount"),
+    (request(currency="dollars!"), "currency"),
+    (request(direction="sideways"), "direction"),
+    (request(sent_at="yesterday"), "sent_at"),
+    (request(sent_at="0001-01-01T00:00:00+14:00"), "sent_at"),
+    ({k: v for k, v in request().items() if k != "tx_id"}, "tx_id"),
+    (request(colour="red"), "colour"),
+    (request(amount=12.5), "amount"),  # a JSON number is never money
+]
+
+
+def test_an_invalid_registration_is_422_naming_the_field(client, engine):
+    for body, field in INVALID_REGISTRATIONS:
+        answer = client.post("/api/v1/transfers", json=body, headers=OPERATOR)
+        assert (answer.status_code, answer.json().get("field")) == (422, field), body
+    assert count(engine, Transfer) == 0
+
+
+def test_a_body_that_is_not_json_is_422(client):
+    answer = client.post("/api/v1/transfers", content=b"{not json", headers={
+        **OPERATOR, "Content-Type": "application/json"})
+    assert (answer.status_code, answer.json()["field"]) == (422, "body")
+
+
+def test_the_registrant_is_the_token_holder(client, engine):
+    answer = client.post("/api/v1/transfers", json=request(), headers=OPERATOR)
+    assert load(engine, answer.json()["id"]).registered_by == "api:olga"
+
+
+# Listing
+
+def test_the_list_filters_by_state_provider_age_and_tx_id(rt, client, engine):
+    review = in_review(rt, tx_id="r-1")
+    old = register(rt, tx_id="p-old")
+    new = register(rt, tx_id="p-new")
+    backdate(engine, old, timedelta(hours=2))
+
+    def ids(**params):
+        answer = client.get("/api/v1/transfers", params=params, headers=VIEWER)
+        assert answer.status_code == 200, answer.text
+        return [item["id"] for item in answer.json()["items"]]
+
+    assert ids() == [old, review, new]  # oldest registered first
+    assert ids(state="needs_review") == [review]
+    assert ids(state="pending") == [old, new]
+    assert ids(state="open", older_than="1h") == [old]
+    assert ids(tx_id="p-new") == [new]
+    assert ids(provider="scripted-a", state="pending") == [old, new]
+    assert ids(provider="elsewhere") == []
+
+
+def test_keyset_pages_walk_every_transfer_once_in_order(rt, client):
+    registered = [register(rt, tx_id=f"t-{n}") for n in range(5)]
+    seen, cursor, pages = [], None, 0
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = client.get("/api/v1/transfers", params=params, headers=VIEWER).json()
+        seen += [item["id"] for item in page["items"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == registered
+    assert pages == 3
+
+
+INVALID_LIST_PARAMETERS = [
+    ({"limit": 0}, "limit"),
+    ({"limit": 501}, "limit"),
+    ({"cursor": "bm90IGEgY3Vyc29y"}, "cursor"),
+    ({"older_than": "soon"}, "older_than"),
+    ({"older_than": "99999999999d"}, "older_than"),
+    ({"state": "lost"}, "state"),
+]
+
+
+def test_invalid_list_parameters_are_422(client):
+    for params, field in INVALID_LIST_PARAMETERS:
+        answer = client.get("/api/v1/transfers", params=params, headers=VIEWER)
+        assert (answer.status_code, answer.json().get("field")) == (422, field), params
+
+
+# One transfer's story
+
+def test_a_transfer_comes_with_checks_ledger_events_and_audit(rt, client):
+    transfer_id = in_review(rt)
+    client.post(f"/api/v1/transfers/{transfer_id}/resolve", headers=OPERATOR,
+                json={"outcome": "failed", "reason": "provider support: never arrived"})
+
+    story = client.get(f"/api/v1/transfers/{transfer_id}", headers=VIEWER).json()
+    assert story["state"] == "failed"
+    assert [(c["outcome"], c["http_status"]) for c in story["checks"]] == [("MISMATCH", 200)]
+    assert story["checks"][0]["latency_ms"] >= 0
+    assert [(e["kind"], e["from_account"], e["to_account"], e["amount"])
+            for e in story["ledger_entries"]] == [
+        ("hold", "player:player-7", "transit:scripted-a", "10.0000"),
+        ("refund", "transit:scripted-a", "player:player-7", "10.0000"),
+    ]
+    assert [e["type"] for e in story["events"]] == ["transfer.needs_review",
+                                                    "transfer.manually_resolved"]
+    [audit] = story["audit"]
+    assert (audit["actor"], audit["action"], audit["reason"]) == (
+        "olga", "resolve", "provider support: never arrived")
+    assert story["created_at"].endswith("Z")
+
+
+def test_an_unknown_transfer_is_404(client):
+    assert client.get("/api/v1/transfers/999", headers=VIEWER).status_code == 404
+    assert client.get("/api/v1/transfers/0", headers=VIEWER).status_code == 422
+
+
+# Resolving by hand
+
+def test_resolving_goes_through_the_engines_path_and_is_audited(rt, client, engine):
+    transfer_id = in_review(rt)
+    answer = client.post(f"/api/v1/transfers/{transfer_id}/resolve", headers=OPERATOR,
+                         json={"outcome": "succeeded", "reason": "  seen in provider back office "})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["transfer"]["state"] == "succeeded"
+    assert body["transfer"]["resolved_by"] == "admin:olga"
+    assert body["audit"]["details"]["from_state"] == "needs_review"
+    assert body["audit"]["details"]["to_state"] == "succeeded"
+    assert body["audit"]["reason"] == "seen in provider back office"
+
+    transfer = load(engine, transfer_id)
+    assert (transfer.state, transfer.resolved_by) == ("succeeded", "admin:olga")
+    assert [kind for kind, *_ in entries(engine, transfer_id)] == ["hold", "settle"]
+    event = events(engine, transfer_id)[-1]
+    assert event.type == "transfer.manually_resolved"
+    assert event.payload["data"]["reason"] == "seen in provider back office"
+    assert event.payload["data"]["resolved_by"] == "admin:olga"
+
+
+def test_a_pending_transfer_can_be_resolved_too(rt, client, engine):
+    transfer_id = register(rt, direction="withdraw")
+    answer = client.post(f"/api/v1/transfers/{transfer_id}/resolve", headers=OPERATOR,
+                         json={"outcome": "succeeded", "reason": "player confirmed"})
+    assert answer.status_code == 200
+    assert [kind for kind, *_ in entries(engine, transfer_id)] == ["payout"]
+
+
+def test_a_final_transfer_is_refused_with_409_and_nothing_written(rt, client, engine):
+    transfer_id = settled(rt)
+    answer = client.post(f"/api/v1/transfers/{transfer_id}/resolve", headers=OPERATOR,
+                         json={"outcome": "failed", "reason": "second thoughts"})
+    assert answer.status_code == 409
+    assert "already succeeded" in answer.json()["detail"]
+    assert load(engine, transfer_id).state == "succeeded"
+    assert count(engine, AuditRecord) == 0
+
+
+def test_an_in_flight_transfer_is_left_to_its_caller(rt, client, engine):
+    transfer_id = handlers.begin(rt, request(), by="wallet")["id"]
+    answer = client.post(f"/api/v1/transfers/{transfer_id}/resolve", headers=OPERATOR,
+                         json={"outcome": "failed", "reason": "impatient"})
+    assert answer.status_code == 409
+    assert "in flight" in answer.json()["detail"]
+    assert load(engine, transfer_id).state == "in_flight"
+
+
+INVALID_RESOLUTIONS = [
+    ({"outcome": "failed", "reason": ""}, "reason"),
+    ({"outcome": "failed", "reason": "   "}, "reason"),
+    ({"outcome": "failed", "reason": "x" * 1001}, "reason"),
+    ({"outcome": "failed", "reason": "bell \x07"}, "reason"),
+    ({"outcome": "lost", "reason": "why not"}, "outcome"),
+    ({"outcome": "failed"}, "reason"),
+]
+
+
+def test_resolve_needs_an_outcome_and_a_real_reason(rt, client, engine):
+    transfer_id = in_review(rt)
+    for body, field in INVALID_RESOLUTIONS:
+        answer = client.post(f"/api/v1/transfers/{transfer_id}/resolve", headers=OPERATOR,
+                             json=body)
+        assert (answer.status_code, answer.json().get("field")) == (422, field), body
+    assert load(engine, transfer_id).state == "needs_review"
+    assert count(engine, AuditRecord) == 0
+
+
+def test_resolving_an_unknown_transfer_is_404(client):
+    answer = client.post("/api/v1/transfers/4242/resolve", headers=OPERATOR,
+                         json={"outcome": "failed", "reason": "gone"})
+    assert answer.status_code == 404
+
+
+def test_two_admins_resolving_at_once_settle_it_once(rt, engine):
+    transfer_id = in_review(rt)
+    results: list[str] = []
+    start = threading.Barrier(2)
+
+    def attempt(outcome: str) -> None:
+        start.wait()
+        try:
+            actions.resolve_by_hand(engine, transfer_id, outcome, actor=outcome, reason="race")
+            results.append("done")
+        except actions.ActionRefused:
+            results.append("refused")
+
+    threads = [threading.Thread(target=attempt, args=(o,)) for o in ("succeeded", "failed")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == ["done", "refused"]
+    assert len(entries(engine, transfer_id)) == 2  # the hold and one resolution
+    assert count(engine, AuditRecord) == 1
+
+
+# Rechecking
+
+def test_recheck_makes_a_pending_transfer_due_now(rt, client, engine):
+    transfer_id = register(rt)
+    later = datetime.now(UTC) + timedelta(hours=1)
+    with transaction(engine) as session:
+        session.get_one(Transfer, transfer_id).next_check_at = later
+    answer = client.post(f"/api/v1/transfers/{transfer_id}/recheck", headers=OPERATOR)
+    assert answer.status_code == 200, answer.text
+    transfer = load(engine, transfer_id)
+    assert transfer.next_check_at <= datetime.now(UTC)
+    audit = answer.json()["audit"]
+    assert (audit["action"], audit["actor"]) == ("recheck", "olga")
+    assert audit["details"]["previous_next_check_at"] == later.isoformat()
+
+
+def test_recheck_sends_a_reviewed_transfer_back_for_one_more_look(rt, client, engine):
+    transfer_id = in_review(rt)
+    reason = load(engine, transfer_id).review_reason
+    answer = client.post(f"/api/v1/transfers/{transfer_id}/recheck", headers=OPERATOR,
+                         json={"reason": "provider fixed their record"})
+    assert answer.status_code == 200
+    transfer = load(engine, transfer_id)
+    assert (transfer.state, transfer.review_reason, transfer.lease_token) == (
+        "pending", None, None)
+    audit = answer.json()["audit"]
+    assert audit["details"] == {"from_state": "needs_review", "to_state": "pending",
+                                "review_reason": reason}
+    assert audit["reason"] == "provider fixed their record"
+
+
+def test_recheck_refuses_a_final_transfer(rt, client):
+    transfer_id = settled(rt, outcome=Outcome.FAILED)
+    answer = client.post(f"/api/v1/transfers/{transfer_id}/recheck", headers=OPERATOR)
+    assert answer.status_code == 409
+
+
+# Ledger, events, figures, health
+
+def test_balances_are_strings_and_each_currency_sums_to_zero(rt, client):
+    in_review(rt)
+    register(rt, tx_id="eur", currency="EUR", amount="3.3")
+    body = client.get("/api/v1/ledger/accounts", headers=VIEWER).json()
+    balances = {(a["code"], a["currency"]): a["balance"] for a in body["accounts"]}
+    assert balances[("player:player-7", "USD")] == "-10.0000"
+    assert balances[("transit:scripted-a", "EUR")] == "3.3000"
+    assert body["totals"] == [{"currency": "EUR", "total": "0.0000"},
+                              {"currency": "USD", "total": "0.0000"}]
+
+
+def test_events_replay_in_order_after_a_sequence_number(rt, client):
+    for n in range(3):
+        in_review(rt, tx_id=f"e-{n}")
+    first = client.get("/api/v1/events", params={"limit": 2}, headers=VIEWER).json()
+    assert [item["seq"] for item in first["items"]] == [1, 2]
+    rest = client.get("/api/v1/events", params={"after": first["next_after"]},
+                      headers=VIEWER).json()
+    assert [item["seq"] for item in rest["items"]] == [3]
+    assert rest["items"][0]["event"]["type"] == "transfer.needs_review"
+    empty = client.get("/api/v1/events", params={"after": 3}, headers=VIEWER).json()
+    assert empty == {"items": [], "next_after": 3}
+    assert client.get("/api/v1/events", params={"limit": 1001},
+                      headers=VIEWER).status_code == 422
+
+
+def test_stats_count_by_provider_and_state_and_age(rt, client, engine):
+    review = in_review(rt)
+    settled(rt)
+    old = register(rt, tx_id="old")
+    register(rt, tx_id="new")
+    backdate(engine, old, timedelta(minutes=30))
+    client.post(f"/api/v1/transfers/{review}/resolve", headers=OPERATOR,
+                json={"outcome": "failed", "reason": "checked by phone"})
+
+    body = client.get("/api/v1/stats", headers=VIEWER).json()
+    assert {(c["provider"], c["state"]): c["count"] for c in body["counts"]} == {
+        ("scripted-a", "failed"): 1, ("scripted-a", "succeeded"): 1,
+        ("scripted-a", "pending"): 2}
+    assert body["oldest_pending"]["id"] == old
+    assert body["oldest_pending"]["age_s"] >= 30 * 60
+    assert {b["bucket"]: b["count"] for b in body["pending_by_age"]} == {
+        "under_1m": 1, "from_1m_to_10m": 0, "from_10m_to_1h": 1, "from_1h_to_24h": 0,
+        "over_24h": 0}
+    assert body["resolutions_last_hour"] == {"total": 2, "succeeded": 1, "failed": 1,
+                                             "by_hand": 1}
+
+
+def test_health_needs_no_token_and_reports_the_last_sweep(rt, client):
+    first = client.get("/healthz")
+    assert first.status_code == 200
+    assert first.json() == {"status": "ok", "postgres": True, "redis": True,
+                            "seconds_since_sweep": None}
+    heartbeat.beat(rt.redis, heartbeat.SWEEP, datetime.now(UTC) - timedelta(seconds=3))
+    assert 2 < client.get("/healthz").json()["seconds_since_sweep"] < 60
+
+
+def test_health_says_so_when_redis_is_down(admin_rt):
+    broken = dataclasses.replace(admin_rt, redis=unreachable_redis())
+    with TestClient(create_app(lambda: broken)) as client:
+        answer = client.get("/healthz")
+    assert answer.status_code == 503
+    assert answer.json()["redis"] is False
+    assert answer.json()["postgres"] is True

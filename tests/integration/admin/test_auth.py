@@ -1,0 +1,246 @@
+"""Who may do what: bearer tokens on the API, the signed session and CSRF on the web page."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from models import AuditRecord, Transfer
+from tests.integration.admin.support import (
+    ADMIN_TOKEN,
+    OPERATOR_TOKEN,
+    VIEWER_TOKEN,
+    bearer,
+    in_review,
+)
+from tests.integration.helpers import count, load, register, request
+from worker.admin.app import SESSION_COOKIE, create_app
+from worker.admin.tokens import Role, TokenConfigError, parse_tokens
+
+pytestmark = pytest.mark.integration
+
+WRITES = [
+    ("POST", "/api/v1/transfers", request()),
+    ("POST", "/api/v1/transfers/1/recheck", None),
+    ("POST", "/api/v1/transfers/1/resolve", {"outcome": "failed", "reason": "no"}),
+]
+READS = ["/api/v1/transfers", "/api/v1/transfers/1", "/api/v1/ledger/accounts",
+         "/api/v1/events", "/api/v1/stats", "/openapi.json"]
+
+
+# The token settings
+
+def test_the_single_admin_token_is_an_operator_named_admin():
+    book = parse_tokens(ADMIN_TOKEN, None)
+    principal = book.identify(ADMIN_TOKEN)
+    assert principal is not None
+    assert (principal.name, principal.role) == ("admin", Role.OPERATOR)
+    assert book.identify(ADMIN_TOKEN + "x") is None
+    assert book.identify("") is None
+
+
+def test_named_tokens_carry_their_roles():
+    book = parse_tokens(None, f" ann:viewer:{'a' * 20} ,, bob:OPERATOR:{'b' * 20}")
+    assert book.identify("a" * 20).role is Role.VIEWER
+    assert book.identify("b" * 20).role is Role.OPERATOR
+    assert len(parse_tokens(None, None)) == 0
+
+
+@pytest.mark.parametrize(("tokens", "message"), [
+    ("ann:viewer:" + "s3cret-value-1234567", None),
+    ("ann:viewer:" + "s3cret-value-1234567,justonepart-s3cret-value", "entry 2: expected"),
+    ("ann:boss:s3cret-value-1234567", "entry 1: the role"),
+    ("a nn:viewer:s3cret-value-1234567", "entry 1: the name"),
+    ("ann:viewer:short-s3cret", "entry 1: the token is too short"),
+    ("ann:viewer:s3cret-value-1234567:more", "entry 1: expected"),
+    ("ann:viewer:s3cret-value-1234567,ann:operator:other-s3cret-12345", "entry 2: the name"),
+    ("ann:viewer:s3cret-value-1234567,bob:operator:s3cret-value-1234567", "entry 2: the token"),
+    ("admin:viewer:s3cret-value-1234567", "already taken"),
+])
+def test_a_bad_entry_is_named_by_position_and_the_token_never_shown(tokens, message):
+    if message is None:
+        parse_tokens(ADMIN_TOKEN, tokens)
+        return
+    with pytest.raises(TokenConfigError, match=message) as caught:
+        parse_tokens(ADMIN_TOKEN, tokens)
+    assert "s3cret" not in str(caught.value)
+
+
+# The API
+
+def api_routes(app) -> list[tuple[str, str]]:
+    return [(method, route.path) for route in app.routes if isinstance(route, APIRoute)
+            for method in route.methods if route.path.startswith("/api/")]
+
+
+def test_every_api_route_is_covered_here(app):
+    covered = {("GET", path) for path in READS} | {(method, path) for method, path, _ in WRITES}
+    listed = {(method, re.sub(r"\{[^}]+\}", "1", path)) for method, path in api_routes(app)}
+    assert listed <= covered
+
+
+@pytest.mark.parametrize("headers", [
+    {},
+    {"Authorization": "Bearer not-a-token-of-ours-12345"},
+    {"Authorization": f"Basic {OPERATOR_TOKEN}"},
+    {"Authorization": f"Bearer {OPERATOR_TOKEN}x"},
+    {"Authorization": OPERATOR_TOKEN},
+])
+def test_nothing_but_health_answers_without_a_valid_token(client, engine, headers):
+    for path in READS:
+        answer = client.get(path, headers=headers)
+        assert answer.status_code == 401, path
+        assert answer.headers["www-authenticate"] == "Bearer"
+    for method, path, body in WRITES:
+        assert client.request(method, path, json=body, headers=headers).status_code == 401
+    assert count(engine, Transfer) == 0
+    assert client.get("/healthz", headers=headers).status_code == 200
+
+
+def test_a_viewer_reads_but_every_write_is_403(rt, client, engine):
+    in_review(rt)
+    for path in READS:
+        assert client.get(path, headers=bearer(VIEWER_TOKEN)).status_code == 200, path
+    for method, path, body in WRITES:
+        answer = client.request(method, path, json=body, headers=bearer(VIEWER_TOKEN))
+        assert answer.status_code == 403, path
+        assert "viewer" in answer.json()["detail"]
+    assert count(engine, Transfer) == 1
+    assert count(engine, AuditRecord) == 0
+    assert load(engine, 1).state == "needs_review"
+
+
+@pytest.mark.parametrize(("token", "name"), [(OPERATOR_TOKEN, "olga"), (ADMIN_TOKEN, "admin")])
+def test_operators_write_under_their_own_name(rt, client, engine, token, name):
+    transfer_id = in_review(rt)
+    answer = client.post(f"/api/v1/transfers/{transfer_id}/resolve", headers=bearer(token),
+                         json={"outcome": "failed", "reason": "confirmed with support"})
+    assert answer.status_code == 200
+    assert answer.json()["audit"]["actor"] == name
+    assert load(engine, transfer_id).resolved_by == f"admin:{name}"
+
+
+# The web page
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "no CSRF field on the page"
+    return found.group(1)
+
+
+def sign_in(client, token: str) -> None:
+    form = client.get("/login")
+    answer = client.post("/login", data={"token": token, "csrf_token": csrf_of(form.text),
+                                         "next": "/"}, follow_redirects=False)
+    assert answer.status_code == 303
+
+
+def test_pages_send_strangers_to_sign_in(client):
+    for path in ("/", "/transfers", "/transfers/1"):
+        answer = client.get(path, follow_redirects=False)
+        assert answer.status_code == 303
+        assert answer.headers["location"].startswith("/login?next=")
+    assert client.post("/transfers/1/resolve", data={"outcome": "failed", "reason": "x"},
+                       follow_redirects=False).status_code == 303
+
+
+def test_signing_in_needs_a_valid_token_and_the_forms_csrf_token(client):
+    form = client.get("/login")
+    csrf = csrf_of(form.text)
+    assert client.post("/login", data={"token": OPERATOR_TOKEN}).status_code == 403
+    assert client.post("/login", data={"token": OPERATOR_TOKEN,
+                                       "csrf_token": "forged"}).status_code == 403
+    wrong = client.post("/login", data={"token": "wrong-token-1234567890", "csrf_token": csrf})
+    assert wrong.status_code == 401
+    assert "not valid" in wrong.text
+
+    answer = client.post("/login", data={"token": OPERATOR_TOKEN, "csrf_token": csrf,
+                                         "next": "https://evil.example/"},
+                         follow_redirects=False)
+    assert (answer.status_code, answer.headers["location"]) == (303, "/")
+    cookie = answer.headers["set-cookie"]
+    assert cookie.startswith(f"{SESSION_COOKIE}=")
+    assert "httponly" in cookie.lower()
+    assert "samesite=lax" in cookie.lower()
+    assert OPERATOR_TOKEN not in cookie
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "Signed in as <strong>olga</strong>" in page.text
+    assert "nonce-" in page.headers["content-security-policy"]
+
+
+def test_every_form_post_checks_the_csrf_token(rt, client, engine):
+    transfer_id = in_review(rt)
+    sign_in(client, OPERATOR_TOKEN)
+    for action, data in (("resolve", {"outcome": "failed", "reason": "by phone"}),
+                         ("recheck", {})):
+        answer = client.post(f"/transfers/{transfer_id}/{action}",
+                             data={**data, "csrf_token": "forged"})
+        assert answer.status_code == 403
+    assert client.post("/logout", data={}).status_code == 403
+    assert load(engine, transfer_id).state == "needs_review"
+    assert count(engine, AuditRecord) == 0
+
+    page = client.get(f"/transfers/{transfer_id}")
+    answer = client.post(f"/transfers/{transfer_id}/resolve", follow_redirects=False,
+                         data={"outcome": "failed", "reason": "by phone",
+                               "csrf_token": csrf_of(page.text)})
+    assert answer.status_code == 303
+    assert load(engine, transfer_id).state == "failed"
+
+
+def test_a_viewer_sees_no_buttons_and_cannot_post(rt, client, engine):
+    transfer_id = in_review(rt)
+    sign_in(client, VIEWER_TOKEN)
+    page = client.get(f"/transfers/{transfer_id}")
+    assert "Resolve by hand" not in page.text
+    form = {"outcome": "failed", "reason": "x", "csrf_token": csrf_of(page.text)}
+    answer = client.post(f"/transfers/{transfer_id}/resolve", data=form)
+    assert answer.status_code == 403
+    assert load(engine, transfer_id).state == "needs_review"
+
+
+def test_signing_out_ends_the_session(client):
+    sign_in(client, OPERATOR_TOKEN)
+    page = client.get("/")
+    assert client.post("/logout", data={"csrf_token": csrf_of(page.text)},
+                       follow_redirects=False).status_code == 303
+    assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_a_session_ends_when_its_token_is_replaced(admin_rt, monkeypatch):
+    # Two servers signing with one secret: the second has olga's token replaced.
+    monkeypatch.setenv("RESOLVER_SESSION_SECRET", "one-secret-for-both-servers")
+    replaced = parse_tokens(None, "olga:operator:a-brand-new-token-123456")
+    with TestClient(create_app(lambda: admin_rt)) as before, \
+            TestClient(create_app(lambda: admin_rt, replaced)) as after:
+        sign_in(before, OPERATOR_TOKEN)
+        after.cookies[SESSION_COOKIE] = before.cookies[SESSION_COOKIE]
+        assert before.get("/", follow_redirects=False).status_code == 200
+        assert after.get("/", follow_redirects=False).status_code == 303
+
+
+def test_the_pages_render_for_a_viewer_and_escape_what_they_show(rt, client):
+    in_review(rt)
+    register(rt, tx_id="<b>p-1</b>")
+    sign_in(client, VIEWER_TOKEN)
+    dashboard = client.get("/")
+    assert "tx-review" in dashboard.text and "disagrees with ours" in dashboard.text
+    listing = client.get("/transfers", params={"state": "pending"})
+    assert "&lt;b&gt;p-1&lt;/b&gt;" in listing.text
+    assert "<b>p-1" not in listing.text
+    assert "tx-review" not in listing.text
+    refused = client.get("/transfers", params={"older_than": "soon"})
+    assert refused.status_code == 400 and "older_than" in refused.text
+    assert client.get("/transfers/999").status_code == 404
+    assert client.get("/transfers/abc").status_code == 404
+
+
+def test_a_form_post_for_an_impossible_id_is_404(client):
+    sign_in(client, OPERATOR_TOKEN)
+    page = client.get("/")
+    answer = client.post(f"/transfers/{2**64}/recheck", data={"csrf_token": csrf_of(page.text)})
+    assert answer.status_code == 404

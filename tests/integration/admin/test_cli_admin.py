@@ -1,0 +1,139 @@
+"""`resolver pending | show | recheck | resolve | stats | admin` against the real Postgres."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import update
+
+from models import AuditRecord, Transfer
+from tests.integration.admin.support import in_review, settled
+from tests.integration.helpers import count, entries, events, load, register
+from worker import runtime
+from worker.cli import main
+from worker.db import transaction
+
+pytestmark = pytest.mark.integration
+
+
+def run(*args: str, code: int = 0):
+    result = CliRunner().invoke(main, list(args))
+    assert result.exit_code == code, result.output
+    return result
+
+
+def as_json(*args: str):
+    return json.loads(run(*args, "--json").output)
+
+
+def test_pending_lists_what_is_not_final_oldest_first(rt, engine):
+    review = in_review(rt, tx_id="r-1")
+    settled(rt)
+    old = register(rt, tx_id="p-old")
+    with transaction(engine) as session:
+        session.execute(update(Transfer).where(Transfer.id == old)
+                        .values(created_at=datetime.now(UTC) - timedelta(minutes=20)))
+
+    table = run("pending").output.splitlines()
+    assert table[0].split()[:4] == ["ID", "PROVIDER", "TX_ID", "STATE"]
+    assert [line.split()[0] for line in table[1:]] == [str(old), str(review)]
+    assert "20 min" in table[1]
+    assert "disagrees" in table[2]  # why it waits for a person
+
+    assert [t["id"] for t in as_json("pending", "--state", "needs_review")["items"]] == [review]
+    assert [t["id"] for t in as_json("pending", "--older-than", "10m")["items"]] == [old]
+    assert as_json("pending", "--provider", "other")["items"] == []
+    page = as_json("pending", "--limit", "1")
+    assert page["next_cursor"] and len(page["items"]) == 1
+    assert as_json("pending", "--cursor", page["next_cursor"])["items"][0]["id"] == review
+
+
+def test_pending_refuses_a_bad_duration(rt):
+    result = run("pending", "--older-than", "a while", code=2)
+    assert "older_than" in result.output
+
+
+def test_show_prints_the_whole_story_by_id_or_by_tx_id(rt):
+    transfer_id = in_review(rt)
+    by_id = run("show", str(transfer_id)).output
+    for expected in ("needs_review", "MISMATCH", "hold", "player:player-7",
+                     "transfer.needs_review", "disagrees", "UTC"):
+        assert expected in by_id
+    assert run("show", "scripted-a:tx-review").output == by_id
+    assert run("show", "--provider", "scripted-a", "--tx-id", "tx-review").output == by_id
+    story = as_json("show", str(transfer_id))
+    assert [c["outcome"] for c in story["checks"]] == ["MISMATCH"]
+    assert story["amount"] == "10.0000"
+
+
+def test_show_refuses_what_it_cannot_find(rt):
+    assert "no transfer" in run("show", "999", code=2).output
+    assert "no transfer" in run("show", "scripted-a:nope", code=2).output
+    assert "name the transfer" in run("show", code=2).output
+
+
+def test_resolve_settles_by_hand_and_records_who_and_why(rt, engine):
+    transfer_id = in_review(rt)
+    result = as_json("resolve", str(transfer_id), "--as", "succeeded", "--by", "maria",
+                     "--reason", "provider back office shows it credited")
+    assert result["transfer"]["state"] == "succeeded"
+    assert result["audit"]["actor"] == "maria"
+    assert load(engine, transfer_id).resolved_by == "admin:maria"
+    assert [kind for kind, *_ in entries(engine, transfer_id)] == ["hold", "settle"]
+    assert events(engine, transfer_id)[-1].type == "transfer.manually_resolved"
+    with transaction(engine) as session:
+        record = session.query(AuditRecord).one()
+        assert (record.action, record.reason, record.details["from_state"]) == (
+            "resolve", "provider back office shows it credited", "needs_review")
+
+
+def test_resolve_refuses_a_final_transfer_with_exit_code_2(rt, engine):
+    transfer_id = settled(rt)
+    result = run("resolve", str(transfer_id), "--as", "failed", "--by", "maria",
+                 "--reason", "oops", code=2)
+    assert "already succeeded" in result.output
+    assert count(engine, AuditRecord) == 0
+
+
+def test_resolve_demands_a_reason_and_a_name(rt):
+    transfer_id = in_review(rt)
+    assert "--reason" in run("resolve", str(transfer_id), "--as", "failed", "--by", "m",
+                             code=2).output
+    assert "reason" in run("resolve", str(transfer_id), "--as", "failed", "--by", "m",
+                           "--reason", "  ", code=2).output
+
+
+def test_recheck_makes_it_due_and_takes_a_review_back(rt, engine):
+    transfer_id = in_review(rt)
+    output = run("recheck", "scripted-a:tx-review", "--by", "maria").output
+    assert f"transfer {transfer_id} needs_review -> pending" in output
+    transfer = load(engine, transfer_id)
+    assert transfer.state == "pending"
+    assert transfer.next_check_at <= datetime.now(UTC)
+    settled_id = settled(rt)
+    assert "never checked again" in run("recheck", str(settled_id), code=2).output
+
+
+def test_stats_counts_and_ages(rt):
+    in_review(rt)
+    register(rt, tx_id="p-1")
+    output = run("stats").output
+    assert "scripted-a" in output and "needs_review" in output
+    assert "oldest pending:" in output
+    assert "resolved in the last hour: 0" in output
+    figures = as_json("stats")
+    assert {(c["state"], c["count"]) for c in figures["counts"]} == {
+        ("needs_review", 1), ("pending", 1)}
+
+
+def test_admin_refuses_to_start_without_tokens_or_with_a_bad_one(rt):
+    assert "no admin token" in run("admin", code=1).output
+    settings = rt.settings.model_copy(update={"admin_tokens": "bob:boss:s3cret-value-1234567"})
+    runtime.use(dataclasses.replace(rt, settings=settings))
+    output = run("admin", code=1).output
+    assert "RESOLVER_ADMIN_TOKENS entry 1: the role" in output
+    assert "s3cret" not in output

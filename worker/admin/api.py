@@ -1,0 +1,246 @@
+"""The JSON API under /api/v1, and /healthz. Every route but /healthz needs a bearer token.
+
+Routes stay thin: they check input, call the shared queries and actions, and shape the answer
+with `worker.admin.schemas`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse
+
+from worker import handlers, heartbeat, ledger, replay
+from worker.admin import actions, inputs, queries
+from worker.admin.auth import Operator, Reader
+from worker.admin.schemas import (
+    ActionResult,
+    Balances,
+    ErrorBody,
+    EventsPage,
+    Health,
+    RecheckBody,
+    RegisterBody,
+    RegisterResult,
+    ResolveBody,
+    StatsOut,
+    TransferDetail,
+    TransferPage,
+    action_result,
+    balances,
+    stats_out,
+    transfer_detail,
+    transfer_page,
+)
+from worker.db import transaction
+from worker.intake import ConflictError, IntakeError
+from worker.runtime import Runtime
+
+
+class ApiProblem(Exception):
+    """An answer other than success: becomes {"detail": ..., "field": ...} with its status."""
+
+    def __init__(self, status: int, detail: str, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.field = field
+
+
+def problem_response(problem: ApiProblem) -> JSONResponse:
+    body = ErrorBody(detail=problem.detail, field=problem.field)
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=problem.status)
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    meaning = {
+        401: "No valid bearer token.",
+        403: "The token is a viewer's; this needs an operator.",
+        404: "No such transfer.",
+        409: "The transfer's state does not allow this, or the tx_id is taken with other facts.",
+        422: "A parameter or a field of the body is invalid; `field` names it.",
+    }
+    return {status: {"model": ErrorBody, "description": meaning[status]} for status in statuses}
+
+
+api = APIRouter(prefix="/api/v1", tags=["admin"], responses=_errors(401, 422))
+health = APIRouter(tags=["health"])
+
+# Query text is kept to printable characters: nothing else can be a provider or a tx_id.
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+TransferId = Annotated[int, Path(ge=1, le=queries.MAX_ID, description="The transfer's id.")]
+
+
+def runtime_of(request: Request) -> Runtime:
+    found: Runtime = request.app.state.runtime
+    return found
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _input(call: Any, *args: Any) -> Any:
+    try:
+        return call(*args)
+    except inputs.InvalidInput as exc:
+        raise ApiProblem(422, exc.message, exc.field) from None
+
+
+@api.post("/transfers", status_code=201, response_model=RegisterResult,
+          responses={200: {"model": RegisterResult,
+                           "description": "Already registered with the same facts."},
+                     201: {"description": "Registered now."},
+                     **_errors(403, 409)})
+def register_transfer(body: RegisterBody, request: Request, who: Operator) -> JSONResponse:
+    """Register a transfer whose call timed out: the same rules as every other intake."""
+    try:
+        result = handlers.register(runtime_of(request), body.model_dump(exclude_none=True),
+                                   by=f"api:{who.name}")
+    except IntakeError as exc:
+        raise ApiProblem(422, exc.message, exc.field) from None
+    except ConflictError as exc:
+        raise ApiProblem(409, str(exc)) from None
+    except OverflowError:
+        # A time zone offset that pushes sent_at past year 1 or 9999.
+        raise ApiProblem(422, "is out of range", "sent_at") from None
+    shaped = RegisterResult.model_validate(result).model_dump(mode="json")
+    return JSONResponse(shaped, status_code=201 if result["created"] else 200)
+
+
+@api.get("/transfers", response_model=TransferPage)
+def list_transfers(
+    request: Request,
+    who: Reader,
+    state: Annotated[
+        Literal["in_flight", "pending", "needs_review", "succeeded", "failed", "open"] | None,
+        Query(description="One state, or `open` for every state that is not final.")] = None,
+    provider: Annotated[str | None, Query(max_length=64, pattern=PRINTABLE)] = None,
+    older_than: Annotated[str | None, Query(
+        max_length=32, pattern=PRINTABLE,
+        description="Registered at least this long ago: 90s, 10m, 1h, 2d.")] = None,
+    tx_id: Annotated[str | None, Query(max_length=128, pattern=PRINTABLE)] = None,
+    limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200, pattern=PRINTABLE,
+                                        description="`next_cursor` of the page before.")] = None,
+) -> TransferPage:
+    """Transfers, oldest registered first, a page at a time."""
+    filters = queries.TransferFilter(
+        states=_states(state),
+        provider=provider or None,
+        tx_id=tx_id or None,
+        older_than=_input(inputs.older_than, older_than),
+    )
+    after = _input(inputs.cursor, cursor)
+    now = _now()
+    with transaction(runtime_of(request).engine) as session:
+        page = queries.list_transfers(session, filters, now, limit=limit, cursor=after)
+        return transfer_page(page, now)
+
+
+def _states(state: str | None) -> tuple[str, ...]:
+    if state is None:
+        return queries.ALL_STATES
+    if state == "open":
+        return queries.OPEN_STATES
+    return (state,)
+
+
+@api.get("/transfers/{transfer_id}", response_model=TransferDetail, responses=_errors(404))
+def get_transfer(transfer_id: TransferId, request: Request, who: Reader) -> TransferDetail:
+    """A transfer with its checks, ledger entries, events and audit records."""
+    now = _now()
+    with transaction(runtime_of(request).engine) as session:
+        story = queries.story(session, transfer_id)
+        if story is None:
+            raise ApiProblem(404, f"no transfer with id {transfer_id}")
+        return transfer_detail(story, now)
+
+
+@api.post("/transfers/{transfer_id}/recheck", response_model=ActionResult,
+          responses=_errors(403, 404, 409))
+def recheck_transfer(transfer_id: TransferId, request: Request, who: Operator,
+                     body: RecheckBody | None = None) -> ActionResult:
+    """Make it due now; a transfer under review goes back to pending for one more look."""
+    reason = body.reason if body else None
+    return _act(request, lambda: actions.recheck(runtime_of(request).engine, transfer_id,
+                                                 actor=who.name, reason=reason))
+
+
+@api.post("/transfers/{transfer_id}/resolve", response_model=ActionResult,
+          responses=_errors(403, 404, 409))
+def resolve_transfer(transfer_id: TransferId, body: ResolveBody, request: Request,
+                     who: Operator) -> ActionResult:
+    """Settle a pending or needs_review transfer by hand; the token's name is the actor."""
+    return _act(request, lambda: actions.resolve_by_hand(
+        runtime_of(request).engine, transfer_id, body.outcome, actor=who.name,
+        reason=body.reason))
+
+
+def _act(request: Request, action: Any) -> ActionResult:
+    try:
+        applied: actions.Applied = action()
+    except actions.TransferNotFound as exc:
+        raise ApiProblem(404, str(exc)) from None
+    except actions.ActionRefused as exc:
+        raise ApiProblem(409, str(exc)) from None
+    except inputs.InvalidInput as exc:
+        raise ApiProblem(422, exc.message, exc.field) from None
+    with transaction(runtime_of(request).engine) as session:
+        row = queries.transfer(session, applied.transfer_id)
+        assert row is not None
+        return action_result(row, queries.audit_record(session, applied.audit_id), _now())
+
+
+@api.get("/ledger/accounts", response_model=Balances)
+def ledger_accounts(request: Request, who: Reader) -> Balances:
+    """Every account's balance, and each currency's total (zero when the books are right)."""
+    with transaction(runtime_of(request).engine) as session:
+        return balances(ledger.balances(session))
+
+
+@api.get("/events", response_model=EventsPage)
+def list_events(
+    request: Request,
+    who: Reader,
+    after: Annotated[int, Query(ge=0, le=queries.MAX_ID,
+                                description="The last seq already handled.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=replay.MAX_PAGE)] = 100,
+) -> EventsPage:
+    """The outbox in order, for consumers that replay what they missed."""
+    found = replay.events_after(runtime_of(request).engine, after, limit)
+    return EventsPage.model_validate({
+        "items": found,
+        "next_after": found[-1]["seq"] if found else after,
+    })
+
+
+@api.get("/stats", response_model=StatsOut)
+def stats(request: Request, who: Reader) -> StatsOut:
+    """Counts by provider and state, pending by age, the oldest pending, recent resolutions."""
+    now = _now()
+    with transaction(runtime_of(request).engine) as session:
+        return stats_out(queries.stats(session, now), now)
+
+
+@health.get("/healthz", response_model=Health,
+            responses={503: {"model": Health, "description": "Postgres or Redis unreachable."}})
+def healthz(request: Request) -> JSONResponse:
+    """No token needed: are Postgres and Redis reachable, and when did the sweep last run."""
+    rt = runtime_of(request)
+    try:
+        with transaction(rt.engine) as session:
+            postgres = queries.database_reachable(session)
+    except Exception:  # any failure to reach the database is the answer, not an error
+        postgres = False
+    try:
+        redis_up = bool(rt.redis.ping())
+        since = heartbeat.seconds_since(rt.redis, heartbeat.SWEEP)
+    except Exception:
+        redis_up, since = False, None
+    ok = postgres and redis_up
+    body = Health(status="ok" if ok else "degraded", postgres=postgres, redis=redis_up,
+                  seconds_since_sweep=None if since is None else round(since, 3))
+    return JSONResponse(body.model_dump(mode="json"), status_code=200 if ok else 503)

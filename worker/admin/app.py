@@ -1,0 +1,121 @@
+"""The admin server: the JSON API, /healthz and the web page in one FastAPI application.
+
+`create_app()` builds it over a runtime (tests pass their own). The token settings are read
+once, here, so a mistake in them stops start-up instead of failing the first request.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from worker import runtime
+from worker.admin import api, auth, web
+from worker.admin.schemas import ErrorBody
+from worker.admin.tokens import TokenBook, parse_tokens
+
+SESSION_COOKIE = "resolver_session"
+SESSION_MAX_AGE_S = 8 * 3600
+SESSION_SECRET_ENV = "RESOLVER_SESSION_SECRET"
+SECURE_COOKIE_ENV = "RESOLVER_SESSION_SECURE"
+
+
+def create_app(runtime_factory: Callable[[], runtime.Runtime] = runtime.current,
+               tokens: TokenBook | None = None) -> FastAPI:
+    rt = runtime_factory()
+    app = FastAPI(
+        title="transfer-resolver admin API",
+        version="1",
+        description="Inspect, recheck and resolve transfers whose outcome is unknown. "
+                    "Every route but /healthz needs a bearer token.",
+        # The schema is served below, behind a token; the interactive docs would load from a CDN.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.runtime = rt
+    app.state.tokens = tokens or parse_tokens(rt.settings.admin_token, rt.settings.admin_tokens)
+
+    app.include_router(api.health)
+    app.include_router(api.api)
+    app.include_router(web.pages)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi(_: auth.Reader) -> dict[str, Any]:
+        return app.openapi()
+
+    app.add_exception_handler(api.ApiProblem, _problem)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(web.SignInRequired, web.sign_in_redirect)
+    app.add_exception_handler(web.Forbidden, web.forbidden_page)
+    app.middleware("http")(_protective_headers)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=_session_secret(),
+        session_cookie=SESSION_COOKIE,
+        max_age=SESSION_MAX_AGE_S,
+        same_site="lax",
+        https_only=os.environ.get(SECURE_COOKIE_ENV, "").lower() in {"1", "true", "yes"},
+    )
+    return app
+
+
+def _session_secret() -> str:
+    # Without a configured secret each process signs with its own: sessions end on restart.
+    return os.environ.get(SESSION_SECRET_ENV) or secrets.token_urlsafe(32)
+
+
+async def _problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, api.ApiProblem)
+    return api.problem_response(exc)
+
+
+async def _invalid_request(request: Request, exc: Exception) -> Response:
+    """FastAPI's validation errors in this API's shape: one message naming the field."""
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+    location = [str(part) for part in first.get("loc", ())]
+    field = location[-1] if len(location) > 1 else (location[0] if location else None)
+    if first.get("type") == "json_invalid":
+        field = "body"
+    detail = f"{field}: {first.get('msg')}" if field else str(first.get("msg"))
+    body = ErrorBody(detail=detail, field=field)
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=422)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:
+        # FastAPI's answer to a body it cannot decode at all (not UTF-8, say): an invalid body
+        # like any other, so 422 as documented.
+        body = ErrorBody(detail="body: could not be read as JSON", field="body")
+        return JSONResponse(body.model_dump(), status_code=422)
+    return await http_exception_handler(request, exc)
+
+
+async def _protective_headers(request: Request,
+                              call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    response = await call_next(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    if not request.url.path.startswith("/static/"):
+        # Transfer data and tokens' effects must not linger in shared caches or history.
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+__all__ = ["create_app"]

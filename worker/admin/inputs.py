@@ -1,0 +1,81 @@
+"""Checking what admins type or send, the same way for the command line, the API and the page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from worker.admin import queries
+from worker.providers.config import parse_duration
+
+# Far enough back for any real question, near enough that `now - age` stays a valid time.
+MAX_AGE = timedelta(days=3650)
+
+
+class InvalidInput(ValueError):
+    """A field of the request is wrong; `field` names it. Nothing was written."""
+
+    exit_code = 2
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def older_than(text: str | None) -> timedelta | None:
+    """'10m', '1h', '2d' -> a duration; empty -> no filter."""
+    if text is None or not text.strip():
+        return None
+    try:
+        age = parse_duration(text)
+    except (ValueError, OverflowError):
+        raise InvalidInput("older_than", f"{text!r} is not a duration such as 90s, 10m, 1h "
+                                         f"or 2d") from None
+    if age > MAX_AGE:
+        raise InvalidInput("older_than", "must be at most 3650d")
+    return age
+
+
+def cursor(text: str | None) -> queries.Cursor | None:
+    if text is None or text == "":
+        return None
+    try:
+        return queries.Cursor.decode(text)
+    except queries.InvalidCursor as exc:
+        raise InvalidInput("cursor", str(exc)) from None
+
+
+@dataclass(frozen=True)
+class TransferRef:
+    """How an admin names a transfer: its id, or the provider and the operator's tx_id."""
+
+    id: int | None = None
+    provider: str | None = None
+    tx_id: str | None = None
+
+    def __str__(self) -> str:
+        return str(self.id) if self.id is not None else f"{self.provider}:{self.tx_id}"
+
+
+def transfer_ref(ref: str | None, provider: str | None = None,
+                 tx_id: str | None = None) -> TransferRef:
+    """`42`, `PROVIDER:TX_ID`, or no argument with both `provider` and `tx_id` given."""
+    if ref is None or not ref.strip():
+        if provider and tx_id:
+            return TransferRef(provider=provider, tx_id=tx_id)
+        raise InvalidInput("ref", "name the transfer: an id, PROVIDER:TX_ID, or both "
+                                  "--provider and --tx-id")
+    if provider or tx_id:
+        raise InvalidInput("ref", "give either an argument or --provider/--tx-id, not both")
+    ref = ref.strip()
+    if ref.isdigit():
+        number = int(ref)
+        if not 0 < number <= queries.MAX_ID:
+            raise InvalidInput("ref", f"{ref} is not a transfer id")
+        return TransferRef(id=number)
+    # Provider names never contain ':'; a tx_id may, so split at the first one only.
+    name, colon, tx = ref.partition(":")
+    if not colon or not name or not tx:
+        raise InvalidInput("ref", f"{ref!r} is neither a transfer id nor PROVIDER:TX_ID")
+    return TransferRef(provider=name, tx_id=tx)

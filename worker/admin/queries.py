@@ -1,0 +1,286 @@
+"""Every read of the admin console, as SQL in one place.
+
+The command line, the HTTP API and the web page all call these functions, so a filter or a
+count means the same thing wherever an admin looks. Functions take an open session and return
+plain mappings; `worker.admin.schemas` turns them into the shapes people and scripts see.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import RowMapping, text
+from sqlalchemy.orm import Session
+
+from models.transfer import STATES
+
+ALL_STATES = STATES
+OPEN_STATES = ("in_flight", "pending", "needs_review")  # not yet terminal
+MAX_PAGE = 500
+# The largest id Postgres' BIGINT holds: bigger path or query numbers are refused, not sent.
+MAX_ID = 2**63 - 1
+
+
+class InvalidCursor(ValueError):
+    """A pagination cursor this service did not hand out."""
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page ended: the (created_at, id) of its last transfer. Opaque to clients."""
+
+    created_at: datetime
+    id: int
+
+    def encode(self) -> str:
+        raw = f"{self.created_at.isoformat()}|{self.id}".encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> Cursor:
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+            when, _, number = raw.partition("|")
+            created_at = datetime.fromisoformat(when)
+            transfer_id = int(number)
+        except (ValueError, binascii.Error, UnicodeDecodeError):
+            raise InvalidCursor("is not a cursor returned by this API") from None
+        if created_at.tzinfo is None or not 0 < transfer_id <= MAX_ID:
+            raise InvalidCursor("is not a cursor returned by this API")
+        return cls(created_at, transfer_id)
+
+
+@dataclass(frozen=True)
+class TransferFilter:
+    states: Sequence[str] = ALL_STATES
+    provider: str | None = None
+    tx_id: str | None = None
+    older_than: timedelta | None = None  # registered at least this long ago
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[RowMapping]
+    next_cursor: str | None = None
+
+
+TRANSFER_COLUMNS = """
+    id, provider, direction, tx_id, player_id, player_ref, amount, currency, sent_at, state,
+    attempts, not_found_streak, next_check_at, lease_token, last_outcome, last_error,
+    last_checked_at, review_reason, registered_by, resolved_at, resolved_by, created_at,
+    updated_at
+"""
+
+# The transfer list: one fixed statement, with a WHERE clause built only from these fragments.
+# Oldest first by (created_at, id), which the keyset cursor continues from.
+LIST_TRANSFERS = f"""
+    SELECT {TRANSFER_COLUMNS}
+    FROM transfers
+    WHERE {{conditions}}
+    ORDER BY created_at, id
+    LIMIT :limit
+"""
+_CONDITIONS = {
+    "states": "state = ANY(:states)",
+    "provider": "provider = :provider",
+    "tx_id": "tx_id = :tx_id",
+    "created_before": "created_at <= :created_before",
+    "after": "(created_at, id) > (:after_created_at, :after_id)",
+}
+
+
+def list_transfers(session: Session, filters: TransferFilter, now: datetime, *,
+                   limit: int = 50, cursor: Cursor | None = None) -> Page:
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValueError(f"limit must be between 1 and {MAX_PAGE}")
+    params: dict[str, Any] = {"states": list(filters.states), "limit": limit + 1}
+    used = ["states"]
+    if filters.provider is not None:
+        params["provider"] = filters.provider
+        used.append("provider")
+    if filters.tx_id is not None:
+        params["tx_id"] = filters.tx_id
+        used.append("tx_id")
+    if filters.older_than is not None:
+        params["created_before"] = now - filters.older_than
+        used.append("created_before")
+    if cursor is not None:
+        params.update(after_created_at=cursor.created_at, after_id=cursor.id)
+        used.append("after")
+    statement = LIST_TRANSFERS.format(conditions=" AND ".join(_CONDITIONS[c] for c in used))
+    rows = list(session.execute(text(statement), params).mappings())
+    if len(rows) <= limit:
+        return Page(rows)
+    rows = rows[:limit]
+    last = rows[-1]
+    return Page(rows, Cursor(last["created_at"], last["id"]).encode())
+
+
+TRANSFER_BY_ID = text(f"SELECT {TRANSFER_COLUMNS} FROM transfers WHERE id = :id")
+TRANSFER_ID_BY_TX = text("SELECT id FROM transfers WHERE provider = :provider AND tx_id = :tx_id")
+
+
+def transfer(session: Session, transfer_id: int) -> RowMapping | None:
+    if not 0 < transfer_id <= MAX_ID:
+        return None
+    return session.execute(TRANSFER_BY_ID, {"id": transfer_id}).mappings().one_or_none()
+
+
+def transfer_id_for(session: Session, provider: str, tx_id: str) -> int | None:
+    found = session.execute(TRANSFER_ID_BY_TX, {"provider": provider, "tx_id": tx_id})
+    return found.scalar_one_or_none()
+
+
+# The latest :limit checks (NULL: all of them), returned oldest first.
+CHECKS = text(
+    """
+    SELECT * FROM (
+        SELECT id, checked_at, outcome, http_status, latency_ms, request, response_excerpt,
+               error, provider_status, provider_amount, provider_currency, applied
+        FROM checks WHERE transfer_id = :id
+        ORDER BY id DESC
+        LIMIT :limit
+    ) latest ORDER BY id
+    """
+)
+CHECK_COUNT = text("SELECT count(*) FROM checks WHERE transfer_id = :id")
+LEDGER_ENTRIES = text(
+    """
+    SELECT e.id, e.kind, source.code AS from_account, target.code AS to_account, e.amount,
+           e.currency, e.created_at
+    FROM ledger_entries e
+    JOIN ledger_accounts source ON source.id = e.from_account_id
+    JOIN ledger_accounts target ON target.id = e.to_account_id
+    WHERE e.transfer_id = :id
+    ORDER BY e.id
+    """
+)
+EVENTS = text(
+    """
+    SELECT seq, id, type, payload, created_at, published_at
+    FROM outbox_events WHERE transfer_id = :id
+    ORDER BY seq
+    """
+)
+AUDIT = text(
+    """
+    SELECT id, actor, action, reason, details, created_at
+    FROM audit_records WHERE transfer_id = :id
+    ORDER BY id
+    """
+)
+
+
+AUDIT_RECORD = text(
+    "SELECT id, actor, action, reason, details, created_at FROM audit_records WHERE id = :id"
+)
+
+
+def audit_record(session: Session, record_id: int) -> RowMapping:
+    return session.execute(AUDIT_RECORD, {"id": record_id}).mappings().one()
+
+
+@dataclass(frozen=True)
+class TransferStory:
+    """A transfer and everything that happened to it."""
+
+    transfer: RowMapping
+    checks: list[RowMapping]
+    checks_total: int
+    ledger_entries: list[RowMapping]
+    events: list[RowMapping]
+    audit: list[RowMapping]
+
+
+def story(session: Session, transfer_id: int, check_limit: int | None = 1000
+          ) -> TransferStory | None:
+    row = transfer(session, transfer_id)
+    if row is None:
+        return None
+    params = {"id": transfer_id}
+    return TransferStory(
+        transfer=row,
+        checks=list(session.execute(CHECKS, {**params, "limit": check_limit}).mappings()),
+        checks_total=int(session.execute(CHECK_COUNT, params).scalar_one()),
+        ledger_entries=list(session.execute(LEDGER_ENTRIES, params).mappings()),
+        events=list(session.execute(EVENTS, params).mappings()),
+        audit=list(session.execute(AUDIT, params).mappings()),
+    )
+
+
+COUNTS_BY_PROVIDER_AND_STATE = text(
+    """
+    SELECT provider, state, count(*) AS count
+    FROM transfers
+    GROUP BY provider, state
+    ORDER BY provider, state
+    """
+)
+OLDEST_PENDING = text(
+    """
+    SELECT id, provider, tx_id, created_at
+    FROM transfers WHERE state = 'pending'
+    ORDER BY created_at, id
+    LIMIT 1
+    """
+)
+# Pending transfers by how long ago they were registered; the bounds come from `AGE_BUCKETS`.
+PENDING_BY_AGE = text(
+    """
+    SELECT count(*) FILTER (WHERE created_at > :b1) AS under_1m,
+           count(*) FILTER (WHERE created_at <= :b1 AND created_at > :b2) AS from_1m_to_10m,
+           count(*) FILTER (WHERE created_at <= :b2 AND created_at > :b3) AS from_10m_to_1h,
+           count(*) FILTER (WHERE created_at <= :b3 AND created_at > :b4) AS from_1h_to_24h,
+           count(*) FILTER (WHERE created_at <= :b4) AS over_24h
+    FROM transfers WHERE state = 'pending'
+    """
+)
+AGE_BUCKETS = (
+    ("under_1m", "under 1 min"),
+    ("from_1m_to_10m", "1-10 min"),
+    ("from_10m_to_1h", "10-60 min"),
+    ("from_1h_to_24h", "1-24 h"),
+    ("over_24h", "older than 24 h"),
+)
+_BUCKET_BOUNDS = (timedelta(minutes=1), timedelta(minutes=10), timedelta(hours=1),
+                  timedelta(hours=24))
+RESOLUTIONS_SINCE = text(
+    """
+    SELECT count(*) AS total,
+           count(*) FILTER (WHERE state = 'succeeded') AS succeeded,
+           count(*) FILTER (WHERE state = 'failed') AS failed,
+           count(*) FILTER (WHERE resolved_by LIKE 'admin:%') AS by_hand
+    FROM transfers WHERE resolved_at >= :since
+    """
+)
+
+
+@dataclass(frozen=True)
+class Stats:
+    counts: list[RowMapping]
+    oldest_pending: RowMapping | None
+    pending_by_age: Mapping[str, int]
+    resolutions_last_hour: Mapping[str, int]
+
+
+def stats(session: Session, now: datetime) -> Stats:
+    bounds = {f"b{n}": now - bound for n, bound in enumerate(_BUCKET_BOUNDS, start=1)}
+    return Stats(
+        counts=list(session.execute(COUNTS_BY_PROVIDER_AND_STATE).mappings()),
+        oldest_pending=session.execute(OLDEST_PENDING).mappings().one_or_none(),
+        pending_by_age=dict(session.execute(PENDING_BY_AGE, bounds).mappings().one()),
+        resolutions_last_hour=dict(session.execute(
+            RESOLUTIONS_SINCE, {"since": now - timedelta(hours=1)}).mappings().one()),
+    )
+
+
+PING = text("SELECT 1")
+
+
+def database_reachable(session: Session) -> bool:
+    return session.execute(PING).scalar_one() == 1

@@ -1,0 +1,308 @@
+"""The JSON shapes of the admin console, shared by the API and the command line's `--json`.
+
+Money is always a string with four decimals and times are ISO 8601 in UTC, so no consumer ever
+meets a float or a local time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from worker.admin import queries
+
+MONEY_PATTERN = r"^-?[0-9]+\.[0-9]{4}$"
+Money = Annotated[str, Field(pattern=MONEY_PATTERN, examples=["10.0000"])]
+UtcTime = Annotated[datetime, AfterValidator(lambda value: value.astimezone(UTC))]
+State = Literal["in_flight", "pending", "needs_review", "succeeded", "failed"]
+MAX_REASON_CHARS = 1000
+Row = Mapping[Any, Any]  # a database row as the queries return it
+
+
+def money(amount: Decimal) -> str:
+    return f"{amount:.4f}"
+
+
+class Shape(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ErrorBody(Shape):
+    detail: str
+    field: str | None = None
+
+
+class TransferOut(Shape):
+    id: int
+    provider: str
+    tx_id: str
+    direction: Literal["deposit", "withdraw"]
+    player_id: str
+    player_ref: str | None
+    amount: Money
+    currency: str
+    state: State
+    sent_at: UtcTime
+    created_at: UtcTime
+    updated_at: UtcTime
+    age_s: float = Field(description="Seconds since the transfer was registered.")
+    attempts: int
+    not_found_streak: int
+    last_outcome: str | None
+    last_error: str | None
+    last_checked_at: UtcTime | None
+    next_check_at: UtcTime | None = Field(
+        description="Pending: when it is due (or when a running check's lease ends). "
+                    "In flight: its deadline.")
+    check_under_way: bool = Field(description="A check holds the transfer's lease right now.")
+    review_reason: str | None
+    registered_by: str
+    resolved_at: UtcTime | None
+    resolved_by: str | None
+
+
+def transfer_out(row: Row, now: datetime) -> TransferOut:
+    return TransferOut.model_validate({
+        **row,
+        "amount": money(row["amount"]),
+        "age_s": round((now - row["created_at"]).total_seconds(), 3),
+        "check_under_way": row["state"] == "pending" and row["lease_token"] is not None
+                           and row["next_check_at"] is not None and row["next_check_at"] > now,
+    })
+
+
+class CheckOut(Shape):
+    id: int
+    checked_at: UtcTime
+    outcome: str
+    http_status: int | None
+    latency_ms: int
+    error: str | None
+    provider_status: str | None
+    provider_amount: Money | None
+    provider_currency: str | None
+    applied: bool = Field(description="False when the lease had passed to another check.")
+    request: str
+    response_excerpt: str
+
+
+class LedgerEntryOut(Shape):
+    id: int
+    kind: str
+    from_account: str
+    to_account: str
+    amount: Money
+    currency: str
+    created_at: UtcTime
+
+
+class EventOut(Shape):
+    seq: int
+    id: str
+    type: str
+    created_at: UtcTime
+    published_at: UtcTime | None
+    payload: dict[str, Any] = Field(description="The CloudEvents 1.0 event as published.")
+
+
+class AuditOut(Shape):
+    id: int
+    actor: str
+    action: str
+    reason: str | None
+    details: dict[str, Any]
+    created_at: UtcTime
+
+
+class TransferDetail(TransferOut):
+    checks: list[CheckOut]
+    checks_total: int = Field(description="All checks; `checks` holds the latest 1000.")
+    ledger_entries: list[LedgerEntryOut]
+    events: list[EventOut]
+    audit: list[AuditOut]
+
+
+def transfer_detail(story: queries.TransferStory, now: datetime) -> TransferDetail:
+    checks = [
+        CheckOut.model_validate({
+            **row,
+            "provider_amount": (money(row["provider_amount"])
+                                if row["provider_amount"] is not None else None),
+        })
+        for row in story.checks
+    ]
+    entries = [LedgerEntryOut.model_validate({**row, "amount": money(row["amount"])})
+               for row in story.ledger_entries]
+    return TransferDetail(
+        **transfer_out(story.transfer, now).model_dump(),
+        checks=checks,
+        checks_total=story.checks_total,
+        ledger_entries=entries,
+        events=[EventOut.model_validate({**row, "id": str(row["id"])}) for row in story.events],
+        audit=[AuditOut.model_validate(row) for row in story.audit],
+    )
+
+
+class TransferPage(Shape):
+    items: list[TransferOut]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page.")
+
+
+def transfer_page(page: queries.Page, now: datetime) -> TransferPage:
+    return TransferPage(items=[transfer_out(row, now) for row in page.items],
+                        next_cursor=page.next_cursor)
+
+
+class RegisterBody(BaseModel):
+    """A transfer whose call timed out or ended unclear, as the wallet hands it over."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    provider: str = Field(description="A configured provider instance.")
+    tx_id: str
+    direction: str = Field(description="deposit or withdraw", examples=["deposit"])
+    player_id: str
+    player_ref: str | None = None
+    amount: str = Field(description="A positive decimal string, at most 4 decimals.",
+                        examples=["10.00"])
+    currency: str = Field(examples=["USD"])
+    sent_at: str | None = Field(default=None, description="ISO 8601 with a time zone; "
+                                                          "now when left out.")
+
+
+class RegisterResult(Shape):
+    id: int
+    provider: str
+    tx_id: str
+    state: State
+    created: bool
+    amount: Money
+    currency: str
+    direction: Literal["deposit", "withdraw"]
+    next_check_at: UtcTime | None
+
+
+class ResolveBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Literal["succeeded", "failed"]
+    reason: str = Field(min_length=1, max_length=MAX_REASON_CHARS,
+                        description="Why: kept in the audit record and the event.")
+
+
+class RecheckBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=MAX_REASON_CHARS)
+
+
+class ActionResult(Shape):
+    transfer: TransferOut
+    audit: AuditOut
+
+
+def action_result(transfer: Row, audit: Row,
+                  now: datetime) -> ActionResult:
+    return ActionResult(transfer=transfer_out(transfer, now), audit=AuditOut.model_validate(audit))
+
+
+class CountOut(Shape):
+    provider: str
+    state: State
+    count: int
+
+
+class OldestPending(Shape):
+    id: int
+    provider: str
+    tx_id: str
+    created_at: UtcTime
+    age_s: float
+
+
+class AgeBucket(Shape):
+    bucket: str
+    label: str
+    count: int
+
+
+class Resolutions(Shape):
+    total: int
+    succeeded: int
+    failed: int
+    by_hand: int
+
+
+class StatsOut(Shape):
+    counts: list[CountOut]
+    oldest_pending: OldestPending | None
+    pending_by_age: list[AgeBucket]
+    resolutions_last_hour: Resolutions
+    generated_at: UtcTime
+
+
+def stats_out(stats: queries.Stats, now: datetime) -> StatsOut:
+    oldest = stats.oldest_pending
+    return StatsOut(
+        counts=[CountOut.model_validate(row) for row in stats.counts],
+        oldest_pending=None if oldest is None else OldestPending.model_validate({
+            **oldest, "age_s": round((now - oldest["created_at"]).total_seconds(), 3)}),
+        pending_by_age=[AgeBucket(bucket=key, label=label, count=stats.pending_by_age[key])
+                        for key, label in queries.AGE_BUCKETS],
+        resolutions_last_hour=Resolutions.model_validate(stats.resolutions_last_hour),
+        generated_at=now,
+    )
+
+
+class AccountBalance(Shape):
+    code: str
+    kind: str
+    currency: str
+    balance: Money
+
+
+class CurrencyTotal(Shape):
+    currency: str
+    total: Money = Field(description="Sum of every balance of the currency: zero when the "
+                                     "books are right.")
+
+
+class Balances(Shape):
+    accounts: list[AccountBalance]
+    totals: list[CurrencyTotal]
+
+
+def balances(rows: list[tuple[str, str, str, Decimal]]) -> Balances:
+    totals: dict[str, Decimal] = {}
+    for _code, _kind, currency, balance in rows:
+        totals[currency] = totals.get(currency, Decimal(0)) + balance
+    return Balances(
+        accounts=[AccountBalance(code=code, kind=kind, currency=currency, balance=money(balance))
+                  for code, kind, currency, balance in rows],
+        totals=[CurrencyTotal(currency=currency, total=money(total))
+                for currency, total in sorted(totals.items())],
+    )
+
+
+class ReplayedEvent(Shape):
+    seq: int
+    event: dict[str, Any]
+
+
+class EventsPage(Shape):
+    items: list[ReplayedEvent]
+    next_after: int = Field(description="Pass as `after` to read on; unchanged when nothing "
+                                        "was newer.")
+
+
+class Health(Shape):
+    status: Literal["ok", "degraded"]
+    postgres: bool
+    redis: bool
+    seconds_since_sweep: float | None = Field(
+        description="Null when no sweep ran in the last hour (or Redis is unreachable).")

@@ -1,0 +1,270 @@
+"""The admin web page: server-rendered, signed in with a token, every form CSRF-protected.
+
+The page runs on the same queries and actions as the API. A session cookie (signed, HttpOnly,
+SameSite=Lax) remembers who signed in; it holds the name and a fingerprint of the token, never
+the token. Every POST carries the session's CSRF token in a hidden field.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from worker import heartbeat
+from worker.admin import actions, auth, formatting, inputs, queries
+from worker.admin.schemas import (
+    MAX_REASON_CHARS,
+    stats_out,
+    transfer_detail,
+    transfer_out,
+)
+from worker.admin.tokens import Principal
+from worker.db import transaction
+from worker.runtime import Runtime
+
+REFRESH_S = 15
+PAGE_SIZE = 50
+CSRF_FIELD = "csrf_token"
+# Scripts only with this response's nonce (the dashboard's refresh); styles only from /static.
+CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+       "script-src 'nonce-{nonce}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+templates.env.filters.update(utc=formatting.utc, ago=formatting.relative, span=formatting.span,
+                             short=formatting.short)
+pages = APIRouter(include_in_schema=False)
+
+
+class SignInRequired(Exception):
+    """A page was asked for without a session: send the browser to sign in, then back."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+class Forbidden(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def signed_in(request: Request) -> Principal:
+    principal = auth.session_principal(request)
+    if principal is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise SignInRequired(target)
+    return principal
+
+
+Person = Annotated[Principal, Depends(signed_in)]
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not isinstance(token, str):
+        token = request.session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+def check_csrf(request: Request, submitted: str) -> None:
+    expected = request.session.get("csrf")
+    if not isinstance(expected, str) or not hmac.compare_digest(expected.encode(),
+                                                                submitted.encode()):
+        raise Forbidden("This form has expired or did not come from this site. "
+                        "Reload the page and try again.")
+
+
+def render(request: Request, template: str, context: Mapping[str, Any],
+           status: int = 200) -> HTMLResponse:
+    nonce = secrets.token_urlsafe(16)
+    response = templates.TemplateResponse(request, template, {
+        "nonce": nonce,
+        "csrf": csrf_token(request),
+        "csrf_field": CSRF_FIELD,
+        "flash": request.session.pop("flash", None),
+        "now": datetime.now(UTC),
+        "who": auth.session_principal(request),
+        **context,
+    }, status_code=status)
+    response.headers["Content-Security-Policy"] = CSP.format(nonce=nonce)
+    return response
+
+
+def runtime_of(request: Request) -> Runtime:
+    found: Runtime = request.app.state.runtime
+    return found
+
+
+def _safe_next(path: str | None) -> str:
+    """Only a path on this site: never an open redirect to somewhere else."""
+    if path and path.startswith("/") and not path.startswith("//") and "\\" not in path:
+        return path
+    return "/"
+
+
+@pages.get("/login")
+def login_page(request: Request, next: str = "/") -> Response:
+    if auth.session_principal(request) is not None:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    return render(request, "login.html", {"next": _safe_next(next)})
+
+
+@pages.post("/login")
+def login(request: Request, token: Annotated[str, Form()] = "",
+          csrf_token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/") -> Response:
+    check_csrf(request, csrf_token)
+    principal = auth.token_book(request).identify(token.strip())
+    if principal is None:
+        return render(request, "login.html", {"next": _safe_next(next),
+                                              "error": "That token is not valid."}, status=401)
+    auth.sign_in(request, principal)
+    return RedirectResponse(_safe_next(next), status_code=303)
+
+
+@pages.post("/logout")
+def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Response:
+    check_csrf(request, csrf_token)
+    auth.sign_out(request)
+    return RedirectResponse("/login", status_code=303)
+
+
+@pages.get("/")
+def dashboard(request: Request, who: Person) -> Response:
+    now = datetime.now(UTC)
+    rt = runtime_of(request)
+    with transaction(rt.engine) as session:
+        stats = stats_out(queries.stats(session, now), now)
+        review = queries.list_transfers(
+            session, queries.TransferFilter(states=("needs_review",)), now, limit=100)
+    try:
+        since_sweep = heartbeat.seconds_since(rt.redis, heartbeat.SWEEP)
+    except Exception:  # Redis down: the page still shows what Postgres knows
+        since_sweep = None
+    return render(request, "dashboard.html", {
+        "stats": stats,
+        "table": _pivot(stats.counts, rt),
+        "review": [transfer_out(row, now) for row in review.items],
+        "review_more": review.next_cursor is not None,
+        "biggest_bucket": max([b.count for b in stats.pending_by_age] + [1]),
+        "since_sweep": since_sweep,
+        "refresh_s": REFRESH_S,
+    })
+
+
+def _pivot(counts: list[Any], rt: Runtime) -> dict[str, Any]:
+    """Counts as a table: a row per provider (every configured one), a column per state."""
+    rows: dict[str, dict[str, int]] = {name: {} for name in sorted(rt.providers)}
+    for count in counts:
+        rows.setdefault(count.provider, {})[count.state] = count.count
+    totals = {state: sum(row.get(state, 0) for row in rows.values())
+              for state in queries.ALL_STATES}
+    return {"states": queries.ALL_STATES, "rows": rows, "totals": totals}
+
+
+@pages.get("/transfers")
+def transfer_list(request: Request, who: Person, state: str = "open", provider: str = "",
+                  older_than: str = "", tx_id: str = "", cursor: str = "") -> Response:
+    now = datetime.now(UTC)
+    chosen = {"state": state, "provider": provider.strip(), "older_than": older_than.strip(),
+              "tx_id": tx_id.strip()}
+    context: dict[str, Any] = {"filters": chosen, "states": ("open", *queries.ALL_STATES),
+                               "providers": sorted(runtime_of(request).providers)}
+    try:
+        if state not in context["states"]:
+            raise inputs.InvalidInput("state", "choose one of the listed states")
+        filters = queries.TransferFilter(
+            states=queries.OPEN_STATES if state == "open" else (state,),
+            provider=chosen["provider"] or None,
+            tx_id=chosen["tx_id"] or None,
+            older_than=inputs.older_than(chosen["older_than"]),
+        )
+        after = inputs.cursor(cursor)
+    except inputs.InvalidInput as exc:
+        return render(request, "transfers.html", {**context, "error": str(exc), "items": []},
+                      status=400)
+    with transaction(runtime_of(request).engine) as session:
+        page = queries.list_transfers(session, filters, now, limit=PAGE_SIZE, cursor=after)
+    next_link = None
+    if page.next_cursor:
+        next_link = "/transfers?" + urlencode({**chosen, "cursor": page.next_cursor})
+    return render(request, "transfers.html", {
+        **context,
+        "items": [transfer_out(row, now) for row in page.items],
+        "next_link": next_link,
+        "first_page": not cursor,
+    })
+
+
+@pages.get("/transfers/{transfer_id}")
+def transfer_page(request: Request, who: Person, transfer_id: str) -> Response:
+    now = datetime.now(UTC)
+    number = int(transfer_id) if transfer_id.isdigit() else 0
+    with transaction(runtime_of(request).engine) as session:
+        story = queries.story(session, number)
+    if story is None:
+        return render(request, "error.html", {"title": "Not found",
+                                              "message": f"No transfer {transfer_id}."},
+                      status=404)
+    return render(request, "transfer.html", {
+        "t": transfer_detail(story, now),
+        "max_reason": MAX_REASON_CHARS,
+        "error": request.session.pop("form_error", None),
+    })
+
+
+@pages.post("/transfers/{transfer_id}/recheck")
+def recheck(request: Request, who: Person, transfer_id: int,
+            csrf_token: Annotated[str, Form()] = "",
+            reason: Annotated[str, Form()] = "") -> Response:
+    check_csrf(request, csrf_token)
+    return _act(request, who, transfer_id, "Recheck requested: the transfer is due now.",
+                lambda: actions.recheck(runtime_of(request).engine, transfer_id,
+                                        actor=who.name, reason=reason))
+
+
+@pages.post("/transfers/{transfer_id}/resolve")
+def resolve(request: Request, who: Person, transfer_id: int,
+            csrf_token: Annotated[str, Form()] = "",
+            outcome: Annotated[str, Form()] = "",
+            reason: Annotated[str, Form()] = "") -> Response:
+    check_csrf(request, csrf_token)
+    return _act(request, who, transfer_id, f"Resolved by hand as {outcome}.",
+                lambda: actions.resolve_by_hand(runtime_of(request).engine, transfer_id,
+                                                outcome, actor=who.name, reason=reason))
+
+
+def _act(request: Request, who: Principal, transfer_id: int, done: str, action: Any
+         ) -> Response:
+    if not who.role.may_write:
+        raise Forbidden(f"{who.name} holds a viewer token: only operators recheck or resolve.")
+    try:
+        action()
+        request.session["flash"] = done
+    except actions.TransferNotFound:
+        return render(request, "error.html", {"title": "Not found",
+                                              "message": f"No transfer {transfer_id}."},
+                      status=404)
+    except (actions.ActionRefused, inputs.InvalidInput) as exc:
+        request.session["form_error"] = str(exc)
+    return RedirectResponse(f"/transfers/{transfer_id}", status_code=303)
+
+
+def sign_in_redirect(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, SignInRequired)
+    return RedirectResponse("/login?" + urlencode({"next": exc.next_path}), status_code=303)
+
+
+def forbidden_page(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Forbidden)
+    return render(request, "error.html", {"title": "Not allowed", "message": exc.message},
+                  status=403)

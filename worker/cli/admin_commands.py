@@ -1,0 +1,276 @@
+"""Admin commands: what is stuck and why, a transfer's whole story, recheck, resolve by hand,
+figures, and the admin server."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from worker.admin import actions, inputs, queries
+from worker.admin.formatting import relative, short, span, utc
+from worker.admin.schemas import (
+    ActionResult,
+    StatsOut,
+    TransferDetail,
+    TransferPage,
+    action_result,
+    stats_out,
+    transfer_detail,
+    transfer_page,
+)
+from worker.admin.tokens import TokenConfigError, parse_tokens
+from worker.cli.base import current_runtime, emit, main, refuse_on
+from worker.db import transaction
+from worker.runtime import Runtime
+
+REFUSALS = (inputs.InvalidInput, actions.TransferNotFound, actions.ActionRefused)
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    """Columns as wide as their widest cell; the last one runs free."""
+    cells = [[str(cell) for cell in row] for row in rows]
+    widths = [max([len(headers[i])] + [len(row[i]) for row in cells])
+              for i in range(len(headers))]
+    for line in [list(headers), *cells]:
+        padded = [cell.ljust(widths[i]) for i, cell in enumerate(line[:-1])] + [line[-1]]
+        click.echo("  ".join(padded).rstrip())
+
+
+def _dump(model: Any) -> Any:
+    return model.model_dump(mode="json")
+
+
+def transfer_ref_options(command: Any) -> Any:
+    command = click.option("--tx-id", default=None,
+                           help="With --provider: the operator's transaction id.")(command)
+    command = click.option("--provider", default=None,
+                           help="With --tx-id: the provider instance.")(command)
+    return click.argument("ref", required=False)(command)
+
+
+def _find(rt: Runtime, ref: str | None, provider: str | None, tx_id: str | None) -> int:
+    wanted = inputs.transfer_ref(ref, provider, tx_id)
+    if wanted.id is not None:
+        return wanted.id
+    assert wanted.provider is not None and wanted.tx_id is not None
+    with transaction(rt.engine) as session:
+        found = queries.transfer_id_for(session, wanted.provider, wanted.tx_id)
+    if found is None:
+        raise actions.TransferNotFound(f"no transfer {wanted}")
+    return found
+
+
+@main.command()
+@click.option("--provider", default=None, help="Only this provider instance.")
+@click.option("--state", type=click.Choice(queries.OPEN_STATES), default=None,
+              help="Only this state (default: every state that is not final).")
+@click.option("--older-than", default=None, help="Registered at least this long ago: 10m, 1h.")
+@click.option("--limit", type=click.IntRange(1, queries.MAX_PAGE), default=100,
+              show_default=True)
+@click.option("--cursor", default=None, help="next_cursor of the page before (with --json).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@refuse_on(*REFUSALS)
+def pending(provider: str | None, state: str | None, older_than: str | None, limit: int,
+            cursor: str | None, as_json: bool) -> None:
+    """Transfers not yet final, oldest first: age, checks, last outcome, next check."""
+    rt = current_runtime()
+    filters = queries.TransferFilter(states=(state,) if state else queries.OPEN_STATES,
+                                     provider=provider, older_than=inputs.older_than(older_than))
+    after = inputs.cursor(cursor)
+    now = datetime.now(UTC)
+    with transaction(rt.engine) as session:
+        page = transfer_page(queries.list_transfers(session, filters, now, limit=limit,
+                                                    cursor=after), now)
+
+    def table(page: TransferPage) -> None:
+        if not page.items:
+            click.echo("nothing is pending")
+            return
+        _table(
+            ["ID", "PROVIDER", "TX_ID", "STATE", "AGE", "CHECKS", "LAST OUTCOME",
+             "NEXT CHECK / WHY"],
+            [[t.id, t.provider, t.tx_id, t.state, span(t.age_s), t.attempts,
+              t.last_outcome or "-", _next_or_why(t, now)] for t in page.items],
+        )
+        if page.next_cursor:
+            click.echo(f"(more: raise --limit, or --json and --cursor {page.next_cursor})",
+                       err=True)
+
+    emit(_dump(page), as_json, lambda _: table(page))
+
+
+def _next_or_why(t: Any, now: datetime) -> str:
+    if t.state == "needs_review":
+        return short(t.review_reason, 70)
+    if t.check_under_way:
+        return "under way"
+    due = relative(t.next_check_at, now)
+    return "due now" if due.endswith("ago") or due == "now" else due
+
+
+@main.command()
+@transfer_ref_options
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@refuse_on(*REFUSALS)
+def show(ref: str | None, provider: str | None, tx_id: str | None, as_json: bool) -> None:
+    """A transfer, every check, its ledger entries, events and audit records.
+
+    REF is a transfer id or PROVIDER:TX_ID.
+    """
+    rt = current_runtime()
+    transfer_id = _find(rt, ref, provider, tx_id)
+    now = datetime.now(UTC)
+    with transaction(rt.engine) as session:
+        story = queries.story(session, transfer_id, check_limit=None)
+    if story is None:
+        raise actions.TransferNotFound(f"no transfer with id {transfer_id}")
+    detail = transfer_detail(story, now)
+    emit(_dump(detail), as_json, lambda _: _print_story(detail, now))
+
+
+def _print_story(t: TransferDetail, now: datetime) -> None:
+    def when(moment: datetime | None) -> str:
+        return f"{utc(moment)} ({relative(moment, now)})" if moment else "-"
+
+    facts = [
+        ("transfer", f"{t.id}  {t.provider}:{t.tx_id}"),
+        ("state", t.state + (f" (by {t.resolved_by}, {when(t.resolved_at)})"
+                             if t.resolved_at else "")),
+        ("direction", t.direction),
+        ("amount", f"{t.amount} {t.currency}"),
+        ("player", t.player_id + (f" (at provider: {t.player_ref})" if t.player_ref else "")),
+        ("sent", when(t.sent_at)),
+        ("registered", f"{when(t.created_at)} by {t.registered_by}"),
+        ("checks", f"{t.attempts} counted, {t.not_found_streak} not found in a row"),
+    ]
+    if t.state in ("pending", "in_flight"):
+        label = "deadline" if t.state == "in_flight" else "next check"
+        facts.append((label, when(t.next_check_at)
+                      + (" (a check is under way)" if t.check_under_way else "")))
+    if t.review_reason:
+        facts.append(("review reason", t.review_reason))
+    if t.last_error:
+        facts.append(("last error", t.last_error))
+    for label, value in facts:
+        click.echo(f"{label + ':':<15}{value}")
+
+    _section(f"checks ({t.checks_total})",
+             ["TIME (UTC)", "OUTCOME", "HTTP", "LATENCY", "APPLIED", "ERROR"],
+             [[utc(c.checked_at), c.outcome, c.http_status or "-", f"{c.latency_ms} ms",
+               "yes" if c.applied else "no", c.error or ""] for c in t.checks])
+    _section("ledger entries", ["TIME (UTC)", "KIND", "FROM", "TO", "AMOUNT"],
+             [[utc(e.created_at), e.kind, e.from_account, e.to_account,
+               f"{e.amount} {e.currency}"] for e in t.ledger_entries])
+    _section("events", ["SEQ", "TIME (UTC)", "TYPE", "PUBLISHED"],
+             [[e.seq, utc(e.created_at), e.type, utc(e.published_at)] for e in t.events])
+    _section("audit", ["TIME (UTC)", "ACTOR", "ACTION", "CHANGE", "REASON"],
+             [[utc(a.created_at), a.actor, a.action,
+               f"{a.details.get('from_state', '')} -> {a.details.get('to_state', '')}",
+               a.reason or ""] for a in t.audit])
+
+
+def _section(title: str, headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    click.echo(f"\n{title}")
+    if rows:
+        _table(headers, rows)
+    else:
+        click.echo("(none)")
+
+
+def _print_action(result: ActionResult) -> None:
+    t, audit = result.transfer, result.audit
+    click.echo(f"transfer {t.id} {audit.details.get('from_state')} -> {t.state} "
+               f"({audit.action} by {audit.actor}, audit record {audit.id})")
+
+
+def _report(rt: Runtime, applied: actions.Applied, as_json: bool) -> None:
+    with transaction(rt.engine) as session:
+        row = queries.transfer(session, applied.transfer_id)
+        assert row is not None
+        result = action_result(row, queries.audit_record(session, applied.audit_id),
+                               datetime.now(UTC))
+    emit(_dump(result), as_json, lambda _: _print_action(result))
+
+
+@main.command()
+@transfer_ref_options
+@click.option("--by", default="cli", show_default=True, help="Who asks, for the audit record.")
+@click.option("--reason", default=None, help="Why, for the audit record (optional).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@refuse_on(*REFUSALS)
+def recheck(ref: str | None, provider: str | None, tx_id: str | None, by: str,
+            reason: str | None, as_json: bool) -> None:
+    """Make a transfer due now (one under review goes back to pending)."""
+    rt = current_runtime()
+    applied = actions.recheck(rt.engine, _find(rt, ref, provider, tx_id), actor=by,
+                              reason=reason)
+    _report(rt, applied, as_json)
+
+
+@main.command()
+@transfer_ref_options
+@click.option("--as", "outcome", required=True, type=click.Choice(["succeeded", "failed"]))
+@click.option("--reason", required=True, help="Why: kept in the audit record and the event.")
+@click.option("--by", required=True, help="Your name, for the audit record.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@refuse_on(*REFUSALS)
+def resolve(ref: str | None, provider: str | None, tx_id: str | None, outcome: str,
+            reason: str, by: str, as_json: bool) -> None:
+    """Settle a pending or needs_review transfer by hand; a final one is refused."""
+    rt = current_runtime()
+    applied = actions.resolve_by_hand(rt.engine, _find(rt, ref, provider, tx_id), outcome,
+                                      actor=by, reason=reason)
+    _report(rt, applied, as_json)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def stats(as_json: bool) -> None:
+    """Counts by provider and state, the oldest pending, resolutions in the last hour."""
+    rt = current_runtime()
+    now = datetime.now(UTC)
+    with transaction(rt.engine) as session:
+        figures = stats_out(queries.stats(session, now), now)
+
+    def table(figures: StatsOut) -> None:
+        if figures.counts:
+            _table(["PROVIDER", "STATE", "COUNT"],
+                   [[c.provider, c.state, c.count] for c in figures.counts])
+        else:
+            click.echo("no transfer yet")
+        oldest = figures.oldest_pending
+        click.echo("\noldest pending: " + (
+            f"{span(oldest.age_s)} (transfer {oldest.id}, {oldest.provider}:{oldest.tx_id})"
+            if oldest else "none"))
+        click.echo("pending by age: " + ", ".join(
+            f"{bucket.label} {bucket.count}" for bucket in figures.pending_by_age))
+        done = figures.resolutions_last_hour
+        click.echo(f"resolved in the last hour: {done.total} ({done.succeeded} succeeded, "
+                   f"{done.failed} failed, {done.by_hand} by hand)")
+
+    emit(_dump(figures), as_json, lambda _: table(figures))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+def admin(host: str, port: int) -> None:
+    """Serve the admin API and web page (uvicorn)."""
+    import uvicorn
+
+    from worker.admin.app import create_app
+
+    rt = current_runtime()
+    try:
+        tokens = parse_tokens(rt.settings.admin_token, rt.settings.admin_tokens)
+    except TokenConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not len(tokens):
+        raise click.ClickException("no admin token: set RESOLVER_ADMIN_TOKEN or "
+                                   "RESOLVER_ADMIN_TOKENS (name:role:token,...)")
+    click.echo(f"admin console on http://{host}:{port}/ ({len(tokens)} token(s))")
+    uvicorn.run(create_app(lambda: rt, tokens), host=host, port=port, server_header=False,
+                proxy_headers=False)
