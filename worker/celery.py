@@ -73,10 +73,7 @@ def _mask_secrets_in_logs(logger: Any, **_: Any) -> None:
         rt = runtime.current()
     except ConfigError:
         return  # start-up stops with the configuration message
-    secrets = [s for instance in rt.providers.values() for s in instance.secret_values()]
-    secrets += [s for s in (rt.settings.admin_token, rt.settings.admin_tokens) if s]
-    secrets += [part.rsplit(":", 1)[-1] for part in (rt.settings.admin_tokens or "").split(",")]
-    logs.install(logger, secrets, as_json=rt.settings.log_format == "json")
+    logs.install(logger, logs.secrets_of(rt), as_json=rt.settings.log_format == "json")
 
 
 after_setup_logger.connect(_mask_secrets_in_logs)

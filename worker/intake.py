@@ -28,6 +28,8 @@ from worker.resolution import NotResolvable, resolve
 MAX_LENGTHS = {"tx_id": 128, "player_id": 128, "player_ref": 256, "by": 128}
 # A wallet's clock may run a little ahead of ours; a sent_at further ahead is a mistake.
 CLOCK_SLACK = timedelta(minutes=5)
+# A transfer sent longer ago than this is a typing mistake, not a timeout to settle.
+OLDEST_SENT_AT = timedelta(days=365)
 
 
 class IntakeError(ValueError):
@@ -225,7 +227,12 @@ def _sent_at(value: Any, now: datetime) -> datetime:
         raise IntakeError("sent_at", "must be an ISO 8601 string")
     if parsed.tzinfo is None:
         raise IntakeError("sent_at", "must carry a time zone, such as 2026-01-31T12:00:00Z")
-    parsed = parsed.astimezone(UTC)
+    try:
+        parsed = parsed.astimezone(UTC)
+    except OverflowError:
+        raise IntakeError("sent_at", f"{value!r} is out of range") from None
     if parsed > now + CLOCK_SLACK:
         raise IntakeError("sent_at", f"{parsed.isoformat()} is in the future")
+    if parsed < now - OLDEST_SENT_AT:
+        raise IntakeError("sent_at", f"{parsed.isoformat()} is more than a year ago")
     return parsed

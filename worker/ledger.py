@@ -73,14 +73,22 @@ def post_resolution(session: Session, transfer: Transfer, state: State) -> list[
     return []
 
 
+# Each entry is a move out of one account and into another; an account's balance is the sum
+# of its moves. Two plain scans and one aggregation, rather than a join on "from or to" that
+# would visit the entries once per account.
 BALANCES = text(
     """
-    SELECT a.code, a.kind, a.currency,
-           COALESCE(SUM(CASE WHEN e.to_account_id = a.id THEN e.amount ELSE -e.amount END), 0)
-               AS balance
+    WITH moves AS (
+        SELECT to_account_id AS account_id, amount FROM ledger_entries
+        UNION ALL
+        SELECT from_account_id, -amount FROM ledger_entries
+    ),
+    totals AS (
+        SELECT account_id, SUM(amount) AS balance FROM moves GROUP BY account_id
+    )
+    SELECT a.code, a.kind, a.currency, COALESCE(t.balance, 0) AS balance
     FROM ledger_accounts a
-    LEFT JOIN ledger_entries e ON a.id IN (e.from_account_id, e.to_account_id)
-    GROUP BY a.id, a.code, a.kind, a.currency
+    LEFT JOIN totals t ON t.account_id = a.id
     ORDER BY a.currency, a.kind, a.code
     """
 )

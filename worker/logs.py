@@ -10,7 +10,10 @@ import json
 import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from worker.runtime import Runtime
 
 MASK = "********"
 
@@ -55,6 +58,32 @@ class JsonLines(logging.Formatter):
         elif record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
+
+
+def secrets_of(rt: Runtime) -> list[str]:
+    """Every secret this process knows: provider credentials and admin tokens."""
+    found = [s for instance in rt.providers.values() for s in instance.secret_values()]
+    settings = rt.settings
+    if settings.admin_token:
+        found.append(settings.admin_token)
+    for entry in (settings.admin_tokens or "").split(","):
+        found.append(entry.rsplit(":", 1)[-1].strip())
+    return [secret for secret in found if secret]
+
+
+def uvicorn_config(secrets: Iterable[str], as_json: bool) -> dict[str, Any]:
+    """uvicorn's own logging configuration, with the secret mask on every handler."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["filters"] = {"secrets": {"()": SecretMask, "secrets": list(secrets)}}
+    for handler in config["handlers"].values():
+        handler["filters"] = ["secrets"]
+    if as_json:
+        config["formatters"] = {name: {"()": JsonLines} for name in config["formatters"]}
+    return config
 
 
 def install(logger: logging.Logger, secrets: Iterable[str], as_json: bool) -> None:

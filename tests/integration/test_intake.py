@@ -82,6 +82,8 @@ def test_the_same_tx_id_with_other_facts_is_refused(rt, engine, field, value):
     ({"sent_at": "yesterday"}, "sent_at", "not an ISO 8601 time"),
     ({"sent_at": "2026-01-01T00:00:00"}, "sent_at", "time zone"),
     ({"sent_at": "2999-01-01T00:00:00Z"}, "sent_at", "in the future"),
+    ({"sent_at": "0001-01-01T00:00:00+14:00"}, "sent_at", "out of range"),
+    ({"sent_at": "2001-01-01T00:00:00Z"}, "sent_at", "more than a year ago"),
     ({"colour": "red"}, "colour", "unknown field"),
 ])
 def test_bad_input_names_the_field_and_writes_nothing(rt, engine, overrides, field, message):

@@ -38,3 +38,17 @@ def test_secrets_in_tracebacks_are_masked_and_json_lines_parse():
     assert line["message"] == "provider call failed"
     assert "s3cr3t-key" not in stream.getvalue()
     assert "bad key ********" in line["error"]
+
+
+def test_the_admin_servers_log_handlers_mask_secrets():
+    import logging.config
+
+    from worker.logs import uvicorn_config
+
+    config = uvicorn_config(["tok-123456"], as_json=False)
+    stream = io.StringIO()
+    config["handlers"]["default"]["stream"] = stream
+    logging.config.dictConfig(config)
+    logging.getLogger("uvicorn.error").error("refused token tok-123456")
+    assert "tok-123456" not in stream.getvalue()
+    assert "refused token ********" in stream.getvalue()

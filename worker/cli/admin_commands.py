@@ -261,6 +261,7 @@ def admin(host: str, port: int) -> None:
     """Serve the admin API and web page (uvicorn)."""
     import uvicorn
 
+    from worker import logs
     from worker.admin.app import create_app
 
     rt = current_runtime()
@@ -272,5 +273,6 @@ def admin(host: str, port: int) -> None:
         raise click.ClickException("no admin token: set RESOLVER_ADMIN_TOKEN or "
                                    "RESOLVER_ADMIN_TOKENS (name:role:token,...)")
     click.echo(f"admin console on http://{host}:{port}/ ({len(tokens)} token(s))")
+    log_config = logs.uvicorn_config(logs.secrets_of(rt), as_json=rt.settings.log_format == "json")
     uvicorn.run(create_app(lambda: rt, tokens), host=host, port=port, server_header=False,
-                proxy_headers=False)
+                proxy_headers=False, log_config=log_config)
