@@ -34,6 +34,8 @@ TIMEOUT_S = 240
 
 
 def run(console: Console, sim_port: int, admin_port: int, keep: bool, with_admin: bool) -> int:
+    # Explicitly: a process started in the background may have inherited SIGINT ignored.
+    signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     work = Path.cwd() / ".demo"
     work.mkdir(exist_ok=True)
