@@ -6,5 +6,7 @@ from models.check import Check
 from models.ledger import Account, LedgerEntry
 from models.outbox import OutboxEvent
 from models.transfer import Transfer
+from models.webhook import WebhookAttempt, WebhookDelivery, WebhookFanout
 
-__all__ = ["Account", "AuditRecord", "Base", "Check", "LedgerEntry", "OutboxEvent", "Transfer"]
+__all__ = ["Account", "AuditRecord", "Base", "Check", "LedgerEntry", "OutboxEvent", "Transfer",
+           "WebhookAttempt", "WebhookDelivery", "WebhookFanout"]

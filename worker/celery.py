@@ -45,6 +45,11 @@ app.conf.update(
             "schedule": 1.0,
             "options": {"expires": 10},
         },
+        "deliver-webhooks": {
+            "task": "resolver.deliver_webhooks",
+            "schedule": settings.webhook_interval_s,
+            "options": {"expires": max(settings.webhook_interval_s * 5, 5)},
+        },
     },
 )
 

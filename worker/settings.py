@@ -29,6 +29,19 @@ class Settings(BaseSettings):
     relay_batch: int = Field(default=500, ge=1)
     worker_concurrency: int = Field(default=16, ge=1)
 
+    # Stream consumers (`resolver events consume` and worker.consumer.consume)
+    consumer_block_ms: int = Field(default=2000, ge=1)
+    consumer_batch: int = Field(default=50, ge=1)
+    consumer_reclaim_idle_ms: int = Field(default=60_000, ge=1)  # must exceed the slowest handler
+    consumer_dedup_ttl_s: int = Field(default=7 * 86400, ge=1)
+
+    # Webhooks: subscribers in a TOML file; retries wait in Postgres on this schedule
+    webhooks_file: str | None = None
+    webhook_schedule: str = "10s,30s,2m,10m,30m,1h,3h"
+    webhook_interval_s: float = Field(default=1.0, gt=0)
+    webhook_batch: int = Field(default=100, ge=1)  # deliveries claimed per subscriber per pass
+    webhook_lease_s: float = Field(default=60.0, gt=0)
+
     log_level: str = "INFO"
     log_format: str = "console"  # or "json"
 

@@ -17,6 +17,8 @@ from sqlalchemy.exc import OperationalError
 from worker import handlers, heartbeat, relay, runtime, sweep
 from worker.celery import app
 from worker.check import Done, run_check
+from worker.webhooks import runner as webhooks
+from worker.webhooks.claims import DeliveryClaim
 
 log = logging.getLogger(__name__)
 
@@ -111,3 +113,29 @@ def relay_events() -> int:
     rt = runtime.current()
     return relay.relay(rt.engine, rt.redis, rt.settings.events_stream,
                        rt.settings.stream_maxlen, rt.settings.relay_batch)
+
+
+@app.task(name="resolver.deliver_webhooks")
+def deliver_webhooks() -> dict[str, int]:
+    rt = runtime.current()
+    return webhooks.run_once(rt.engine, webhooks.setup_from(rt.settings),
+                             dispatch=dispatch_webhooks)
+
+
+def dispatch_webhooks(claims: list[DeliveryClaim]) -> None:
+    lease_s = runtime.current().settings.webhook_lease_s
+    with app.producer_or_acquire() as producer:
+        for claim in claims:
+            deliver_webhook.apply_async(
+                args=(claim.delivery_id, str(claim.lease_token)),
+                producer=producer,
+                # Past its lease the claim is stale: the next pass claims the delivery anew.
+                expires=lease_s,
+            )
+
+
+@app.task(name="resolver.deliver_webhook")
+def deliver_webhook(delivery_id: int, lease_token: str) -> str:
+    rt = runtime.current()
+    claim = DeliveryClaim(delivery_id, uuid.UUID(lease_token))
+    return webhooks.attempt_claim(rt.engine, webhooks.setup_from(rt.settings), claim)

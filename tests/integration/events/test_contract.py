@@ -1,0 +1,66 @@
+"""Every event the engine writes conforms to the documented schema of its type."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from models import Transfer
+from tests.integration.events.support import check_due, outbox, publish, settle, transfer_id
+from tests.integration.helpers import request
+from tests.unit.events.schemas import problems, schemas
+from worker import events, handlers
+from worker.db import transaction
+from worker.domain.types import Outcome, State
+from worker.providers.scripted import SCRIPTS
+from worker.resolution import resolve
+
+pytestmark = pytest.mark.integration
+
+
+def every_kind_of_event(rt) -> None:
+    # by a status check: succeeded, failed, and handed to review; with and without player_ref
+    settle(rt, {"ok": Outcome.SUCCEEDED, "refused": Outcome.FAILED,
+                "odd": Outcome.MISMATCH})
+    handlers.register(rt, request(tx_id="wd", direction="withdraw", amount="0.0001",
+                                  currency="USDT", player_ref="p7@prov"), by="test")
+    SCRIPTS.load("scripted-a", "wd", [Outcome.SUCCEEDED])
+    check_due(rt)
+    # reported by the wallet after a write-ahead begin
+    handlers.begin(rt, request(tx_id="told"), by="wallet")
+    handlers.complete(rt, "scripted-a", "told", "succeeded", by="wallet")
+    # settled by an admin after review, through the one resolution path
+    with transaction(rt.engine) as session:
+        reviewed = session.get_one(Transfer, transfer_id(rt, "odd"), with_for_update=True)
+        resolve(session, reviewed, State.FAILED, by="admin:alice",
+                reason="provider support says it never arrived", now=datetime.now(UTC),
+                event_type=events.MANUALLY_RESOLVED)
+
+
+def test_every_event_in_the_outbox_and_on_the_stream_matches_its_schema(rt, redis_client):
+    every_kind_of_event(rt)
+    written = [event.payload for event in outbox(rt)]
+    assert {event["type"] for event in written} == set(schemas())  # each schema exercised
+    for event in written:
+        assert problems(event) == [], event
+
+    assert publish(rt) == len(written)
+    published = [json.loads(fields[b"event"])
+                 for _, fields in redis_client.xrange(rt.settings.events_stream)]
+    assert published == written
+    for event in published:
+        assert problems(event) == [], event
+
+
+def test_the_stream_fields_agree_with_the_event(rt, redis_client):
+    settle(rt, {"ok": Outcome.SUCCEEDED})
+    publish(rt)
+    [(_, fields)] = redis_client.xrange(rt.settings.events_stream)
+    event = json.loads(fields[b"event"])
+    [row] = outbox(rt)
+    assert fields[b"id"].decode() == event["id"] == str(row.id)
+    assert fields[b"type"].decode() == event["type"]
+    assert int(fields[b"seq"]) == row.seq
+    assert fields[b"transfer_id"].decode() == event["subject"]

@@ -1,0 +1,111 @@
+"""`resolver events replay|tail` and `resolver webhooks list|deliveries|deliver|redeliver`."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from models import AuditRecord
+from tests.integration.events.receivers import scripted_receiver
+from tests.integration.events.support import outbox, publish, settle
+from worker import runtime
+from worker.cli import main
+from worker.db import transaction
+from worker.domain.types import Outcome
+from worker.settings import get_settings
+
+pytestmark = pytest.mark.integration
+
+
+def run(*args: str) -> str:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_replay_prints_every_event_after_a_seq_in_order(rt):
+    settle(rt, {"a": Outcome.SUCCEEDED, "b": Outcome.FAILED, "c": Outcome.MISMATCH})
+    every = outbox(rt)
+
+    lines = [json.loads(line) for line in run("events", "replay", "--json").splitlines()]
+    assert [line["seq"] for line in lines] == [event.seq for event in every]
+    assert [line["event"] for line in lines] == [event.payload for event in every]
+
+    after_first = run("events", "replay", "--after", str(every[0].seq), "--limit", "1", "--json")
+    assert [json.loads(line)["seq"] for line in after_first.splitlines()] == [every[1].seq]
+    human = run("events", "replay")
+    assert "transfer.needs_review" in human and str(every[2].id) in human
+
+
+@pytest.fixture
+def settings_from_environment():
+    """`tail` reads RESOLVER_REDIS_URL through the cached settings: read them afresh, and
+    leave no settings of this test cached for the next."""
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_tail_prints_what_is_on_the_stream(rt, settings_from_environment):
+    settle(rt, {"a": Outcome.SUCCEEDED, "b": Outcome.FAILED})
+    publish(rt)
+    output = run("events", "tail", "--from-start", "--count", "2", "--json",
+                 "--stream", rt.settings.events_stream)
+    assert [json.loads(line)["id"] for line in output.splitlines()] == [
+        str(event.id) for event in outbox(rt)]
+
+
+@pytest.fixture
+def with_webhooks(rt, tmp_path, monkeypatch):
+    """A runtime whose webhooks file names one subscriber at the given URL."""
+
+    def install(url: str, schedule: str = "20ms,20ms") -> None:
+        monkeypatch.setenv("FINANCE_WEBHOOK_SECRET", "whsec-cli-test")
+        file = tmp_path / "webhooks.toml"
+        file.write_text(f'[subscribers.finance]\nurl = "{url}"\n'
+                        f'secret = "${{FINANCE_WEBHOOK_SECRET}}"\n'
+                        f'types = ["transfer.resolved"]\ntimeout_s = 2\n')
+        settings = rt.settings.model_copy(update={"webhooks_file": str(file),
+                                                  "webhook_schedule": schedule})
+        runtime.use(dataclasses.replace(rt, settings=settings))
+
+    return install
+
+
+def test_a_failed_delivery_is_redelivered_by_hand(rt, with_webhooks):
+    settle(rt, {"a": Outcome.SUCCEEDED})
+    [event] = outbox(rt)
+    with scripted_receiver([500, 500, 500], then=200) as receiver:
+        with_webhooks(receiver.url)
+        for _ in range(3):  # the first attempt and the two steps of the schedule
+            run("webhooks", "deliver")
+            time.sleep(0.05)
+        failed = json.loads(run("webhooks", "deliveries", "--status", "failed", "--json"))
+        assert [row["event_id"] for row in failed] == [str(event.id)]
+        assert failed[0]["last_error"].startswith("HTTP 500")
+
+        said = run("webhooks", "redeliver", str(event.id), "--by", "alice")
+        assert f"{event.id} -> finance: due now" in said
+        run("webhooks", "deliver")
+    assert [r.answered for r in receiver.requests] == [500, 500, 500, 200]
+    listed = json.loads(run("webhooks", "list", "--json"))
+    assert listed == [{"name": "finance", "url": receiver.url, "types": ["transfer.resolved"],
+                       "timeout_s": 2.0, "connect_timeout_s": 3.0, "configured": True,
+                       "deliveries": {"delivered": 1}}]
+    assert "whsec" not in run("webhooks", "list")
+    with transaction(rt.engine) as session:
+        audit = session.execute(select(AuditRecord)).scalar_one()
+    assert (audit.actor, audit.action) == ("alice", "webhook_redeliver")
+
+
+def test_redeliver_refuses_an_unknown_event(rt, with_webhooks):
+    with_webhooks("http://127.0.0.1:1/hooks")
+    result = CliRunner().invoke(main, ["webhooks", "redeliver",
+                                       "00000000-0000-4000-8000-000000000000"])
+    assert result.exit_code == 2
+    assert "no event with id" in result.output

@@ -1,0 +1,109 @@
+"""The runnable examples in examples/ do what docs/consuming-events.md says."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from tests.integration.events.examples import EXAMPLES, load_example
+from tests.integration.events.receivers import serving
+from tests.integration.events.support import outbox, pending_count, publish, settle, wait_for
+from worker.domain.types import Outcome
+from worker.replay import events_after
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def examples(monkeypatch):
+    # Run as scripts, the examples import their neighbour balance_store from their folder.
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    yield
+    sys.modules.pop("balance_store", None)
+
+
+def test_the_store_applies_each_event_once(rt, examples):
+    store = load_example("balance_store").BalanceStore()
+    settle(rt, {"a": Outcome.SUCCEEDED, "b": Outcome.MISMATCH})
+    resolved, review = outbox(rt)
+    assert store.apply(resolved.seq, resolved.payload) is True
+    assert store.apply(resolved.seq, resolved.payload) is False
+    assert store.apply(review.seq, review.payload) is True
+    settled = store.db.execute("SELECT transfer_id, outcome, amount FROM settled").fetchall()
+    assert settled == [(resolved.transfer_id, "succeeded", "10.0000")]
+    assert store.checkpoint() == review.seq
+
+
+def test_the_stream_consumer_catches_up_then_follows_the_stream(rt, examples, monkeypatch):
+    consumer = load_example("stream_consumer")
+    store = load_example("balance_store").BalanceStore()
+    monkeypatch.setattr(consumer, "get_engine", lambda: rt.engine)
+    settle(rt, {"early": Outcome.SUCCEEDED})  # in the outbox before the group exists
+    settle(rt, {"later": Outcome.FAILED})
+    publish(rt)  # both are on the stream too: the store skips the second sighting
+
+    stop = threading.Event()
+    thread = threading.Thread(target=consumer.run, args=("balance", store, stop), kwargs={
+        "client": rt.redis, "stream": rt.settings.events_stream, "block_ms": 50})
+    thread.start()
+    try:
+        wait_for(lambda: store.checkpoint() == outbox(rt)[-1].seq
+                 and pending_count(rt, "balance") == 0)
+    finally:
+        stop.set()
+        thread.join(10)
+    handled = store.db.execute("SELECT event_id FROM handled ORDER BY seq").fetchall()
+    assert [row[0] for row in handled] == [str(event.id) for event in outbox(rt)]
+
+
+def test_replay_catch_up_applies_what_the_store_missed(rt, examples, monkeypatch):
+    replay = load_example("replay_catch_up")
+    store = load_example("balance_store").BalanceStore()
+    monkeypatch.setattr(replay, "get_engine", lambda: rt.engine)
+    settle(rt, {"a": Outcome.SUCCEEDED, "b": Outcome.FAILED, "c": Outcome.SUCCEEDED})
+    first = outbox(rt)[0]
+    store.apply(first.seq, first.payload)
+
+    assert replay.catch_up(store, replay.from_outbox(0)) == (2, 1)
+    assert replay.catch_up(store, replay.from_outbox(store.checkpoint())) == (0, 0)
+    assert store.checkpoint() == outbox(rt)[-1].seq
+
+
+def events_api(engine, token: str):
+    """Stands in for GET /api/v1/events of the admin API: pages of {"seq", "event"}."""
+
+    class Api(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            query = parse_qs(urlparse(self.path).query)
+            if self.headers.get("Authorization") != f"Bearer {token}":
+                self.send_response(401)
+                self.end_headers()
+                return
+            after, limit = int(query["after"][0]), int(query["limit"][0])
+            items = json.loads(json.dumps(events_after(engine, after, limit), default=str))
+            body = json.dumps({"items": items,
+                               "next_after": items[-1]["seq"] if items else after}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    return Api
+
+
+def test_replay_catch_up_pages_through_the_admin_api(rt, examples):
+    replay = load_example("replay_catch_up")
+    settle(rt, {f"p{n}": Outcome.SUCCEEDED for n in range(5)})
+    with serving(events_api(rt.engine, "viewer-token"), path="") as url:
+        records = list(replay.from_api(url, "viewer-token", after=0, page=2))
+    assert [record["seq"] for record in records] == [event.seq for event in outbox(rt)]
+    assert [record["event"] for record in records] == [event.payload for event in outbox(rt)]

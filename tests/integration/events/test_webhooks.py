@@ -1,0 +1,231 @@
+"""Webhooks: signed POSTs, retries held in Postgres, failure after the last step, fan-out."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+
+import pytest
+import requests
+from sqlalchemy import func, select, text
+
+from models import WebhookAttempt, WebhookDelivery
+from tests.integration.events.examples import load_example
+from tests.integration.events.receivers import scripted_receiver, serving
+from tests.integration.events.support import outbox, settle
+from worker import runtime, tasks
+from worker.celery import app
+from worker.db import transaction
+from worker.domain.types import Outcome
+from worker.webhooks import runner
+from worker.webhooks.claims import claim_due
+from worker.webhooks.config import EVENT_TYPES, Subscriber
+from worker.webhooks.delivery import attempt
+from worker.webhooks.fanout import fan_out
+from worker.webhooks.signing import SignatureError, signed_headers, verify
+
+pytestmark = pytest.mark.integration
+
+SECRET = "whsec-test-5f2d8c1e9a"
+FAST = (timedelta(milliseconds=50),) * 3
+
+
+def setup_for(*subscribers: Subscriber, schedule=FAST) -> runner.WebhookSetup:
+    return runner.WebhookSetup(subscribers={s.name: s for s in subscribers},
+                               schedule=schedule, lease=timedelta(seconds=5), batch=10)
+
+
+def finance(url: str, types=EVENT_TYPES) -> Subscriber:
+    return Subscriber(name="finance", url=url, secret=SECRET, types=frozenset(types),
+                      timeout_s=2, connect_timeout_s=1)
+
+
+def run_passes(rt, setup, until, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not until():
+        assert time.monotonic() < deadline, "deliveries did not settle in time"
+        runner.run_once(rt.engine, setup, runner.inline(rt.engine, setup))
+        time.sleep(0.01)
+
+
+def deliveries(rt) -> list[WebhookDelivery]:
+    with transaction(rt.engine) as session:
+        return list(session.execute(select(WebhookDelivery).order_by(WebhookDelivery.id))
+                    .scalars())
+
+
+def attempts(rt) -> list[WebhookAttempt]:
+    with transaction(rt.engine) as session:
+        return list(session.execute(select(WebhookAttempt).order_by(WebhookAttempt.id))
+                    .scalars())
+
+
+def test_a_receiver_failing_twice_then_accepting_gets_the_event_once(rt):
+    settle(rt, {"a": Outcome.SUCCEEDED})
+    [event] = outbox(rt)
+    with scripted_receiver([500, 503], then=204) as receiver:
+        setup = setup_for(finance(receiver.url))
+        run_passes(rt, setup, until=lambda: deliveries(rt)[0].status == "delivered"
+                   if deliveries(rt) else False)
+        # more passes send nothing more
+        for _ in range(5):
+            runner.run_once(rt.engine, setup, runner.inline(rt.engine, setup))
+        time.sleep(0.1)
+
+    assert [r.answered for r in receiver.requests] == [500, 503, 204]
+    [accepted] = receiver.accepted
+    verify(SECRET, accepted.headers, accepted.body)  # raises if the signature is wrong
+    assert json.loads(accepted.body) == event.payload
+    assert accepted.headers["Content-Type"].startswith("application/cloudevents+json")
+    assert accepted.headers["X-Resolver-Event-Id"] == str(event.id)
+    # every retry carries the same event and id, each signed afresh
+    assert {r.body for r in receiver.requests} == {accepted.body}
+    assert {r.headers["X-Resolver-Event-Id"] for r in receiver.requests} == {str(event.id)}
+
+    tampered = accepted.body.replace(b'"amount":"10.0000"', b'"amount":"99.0000"')
+    assert tampered != accepted.body
+    with pytest.raises(SignatureError):
+        verify(SECRET, accepted.headers, tampered)
+    with pytest.raises(SignatureError):
+        verify("another-secret", accepted.headers, accepted.body)
+
+    [delivery] = deliveries(rt)
+    assert (delivery.status, delivery.attempts, delivery.last_http_status) == ("delivered", 2, 204)
+    assert delivery.next_attempt_at is None and delivery.delivered_at is not None
+    logged = attempts(rt)
+    assert [(a.http_status, a.result) for a in logged] == [
+        (500, "retrying"), (503, "retrying"), (204, "delivered")]
+    assert (logged[0].error or "").startswith("HTTP 500")
+    assert logged[2].error is None
+    # the waits of the schedule were kept
+    gaps = [later.attempted_at - earlier.attempted_at
+            for earlier, later in pairwise(logged)]
+    assert all(gap >= timedelta(milliseconds=50) for gap in gaps)
+    # the secret is never stored
+    assert all(SECRET not in (a.error or "") for a in logged)
+
+
+def test_a_delivery_that_keeps_failing_is_marked_failed_after_the_last_step(rt):
+    settle(rt, {"a": Outcome.SUCCEEDED})
+    with scripted_receiver([], then=500) as receiver:
+        setup = setup_for(finance(receiver.url), schedule=(timedelta(milliseconds=20),) * 2)
+        run_passes(rt, setup, until=lambda: deliveries(rt)[0].status == "failed"
+                   if deliveries(rt) else False)
+        for _ in range(3):
+            runner.run_once(rt.engine, setup, runner.inline(rt.engine, setup))
+    assert len(receiver.requests) == 3  # the first attempt and one per step of the schedule
+    [delivery] = deliveries(rt)
+    assert delivery.next_attempt_at is None and delivery.attempts == 3
+    assert [a.result for a in attempts(rt)] == ["retrying", "retrying", "failed"]
+
+
+def test_an_unreachable_subscriber_is_logged_and_retried(rt):
+    settle(rt, {"a": Outcome.SUCCEEDED})
+    setup = setup_for(finance("http://127.0.0.1:1/hooks"))
+    runner.run_once(rt.engine, setup, runner.inline(rt.engine, setup))
+    [logged] = attempts(rt)
+    assert logged.http_status is None and logged.result == "retrying"
+    assert (logged.error or "").startswith("ConnectionError")
+    assert deliveries(rt)[0].status == "pending"
+
+
+def test_fan_out_makes_one_delivery_per_subscriber_and_matching_event(rt):
+    settle(rt, {"a": Outcome.SUCCEEDED, "b": Outcome.MISMATCH})
+    resolved, review = outbox(rt)
+    subscribers = {
+        "finance": Subscriber("finance", "http://127.0.0.1:1/f", SECRET,
+                              frozenset({"transfer.resolved", "transfer.manually_resolved"})),
+        "ops": Subscriber("ops", "http://127.0.0.1:1/o", SECRET,
+                          frozenset({"transfer.needs_review"})),
+    }
+    now = datetime.now(UTC)
+    assert fan_out(rt.engine, subscribers, now, 100) == 2
+    assert fan_out(rt.engine, subscribers, now, 100) == 0  # the queue is empty now
+    # An event queued twice (say, two fan-outs racing) still makes one delivery each.
+    with transaction(rt.engine) as session:
+        session.execute(text("INSERT INTO webhook_fanout_queue (event_seq) VALUES (:s)"),
+                        {"s": resolved.seq})
+    assert fan_out(rt.engine, subscribers, now, 100) == 0
+    assert sorted((d.subscriber, d.event_id) for d in deliveries(rt)) == [
+        ("finance", resolved.id), ("ops", review.id)]
+    with transaction(rt.engine) as session:
+        left = session.execute(text("SELECT count(*) FROM webhook_fanout_queue")).scalar_one()
+    assert left == 0
+
+
+def test_events_nobody_wants_are_dequeued_without_deliveries(rt):
+    settle(rt, {"a": Outcome.SUCCEEDED})
+    assert fan_out(rt.engine, {}, datetime.now(UTC), 100) == 0
+    with transaction(rt.engine) as session:
+        assert session.execute(text("SELECT count(*) FROM webhook_fanout_queue")).scalar_one() \
+            == 0
+    assert deliveries(rt) == []
+
+
+def test_claims_never_overlap_and_a_lost_attempt_comes_back_after_its_lease(rt):
+    settle(rt, {f"c{n}": Outcome.SUCCEEDED for n in range(4)})
+    subscriber = finance("http://127.0.0.1:1/hooks")
+    now = datetime.now(UTC)
+    fan_out(rt.engine, {"finance": subscriber}, now, 100)
+
+    first = claim_due(rt.engine, "finance", now, timedelta(milliseconds=200), 2)
+    second = claim_due(rt.engine, "finance", now, timedelta(milliseconds=200), 10)
+    assert len(first) == 2 and len(second) == 2
+    assert not {c.delivery_id for c in first} & {c.delivery_id for c in second}
+    assert claim_due(rt.engine, "finance", now, timedelta(seconds=5), 10) == []
+
+    # The first claim's messages were lost: once the lease ran out the deliveries are due again
+    later = now + timedelta(milliseconds=300)
+    again = claim_due(rt.engine, "finance", later, timedelta(seconds=5), 10)
+    assert {c.delivery_id for c in again} == {c.delivery_id for c in first + second}
+    # and the old claim's token no longer lets anyone act on them
+    assert attempt(rt.engine, {"finance": subscriber}, FAST, first[0],
+                   requests.Session()) == "stale"
+
+
+def test_the_example_receiver_verifies_and_handles_each_event_once(rt):
+    example = load_example("webhook_receiver")
+    handled: list[str] = []
+    settle(rt, {"a": Outcome.SUCCEEDED})
+    with serving(example.receiver(SECRET, lambda event: handled.append(event["id"]))) as url:
+        setup = setup_for(finance(url))
+        run_passes(rt, setup, until=lambda: bool(handled))
+        [event] = outbox(rt)
+        body = json.dumps(event.payload, separators=(",", ":"), sort_keys=True).encode()
+        headers = signed_headers(SECRET, str(event.id), body)
+        # our own retry of an event it already handled: accepted, not handled again
+        again = requests.post(url, data=body, headers=headers, timeout=5)
+        assert again.status_code == 200 and again.json()["duplicate"] is True
+        # a tampered body, and a request signed six minutes ago, are refused
+        forged = requests.post(url, data=body.replace(b"10.0000", b"99.0000"),
+                               headers=headers, timeout=5)
+        assert forged.status_code == 401
+        stale = signed_headers(SECRET, str(event.id), body, timestamp=int(time.time()) - 360)
+        assert requests.post(url, data=body, headers=stale, timeout=5).status_code == 401
+    assert handled == [str(event.id)]
+    with transaction(rt.engine) as session:
+        assert session.execute(select(func.count()).select_from(WebhookAttempt)).scalar_one() \
+            == 1
+
+
+def test_the_beat_task_claims_and_each_delivery_task_posts(rt, tmp_path, monkeypatch):
+    assert app.conf.beat_schedule["deliver-webhooks"]["task"] == "resolver.deliver_webhooks"
+    settle(rt, {"a": Outcome.SUCCEEDED})
+    with scripted_receiver([]) as receiver:
+        file = tmp_path / "webhooks.toml"
+        file.write_text(f'[subscribers.finance]\nurl = "{receiver.url}"\nsecret = "{SECRET}"\n')
+        runtime.use(dataclasses.replace(
+            rt, settings=rt.settings.model_copy(update={"webhooks_file": str(file)})))
+        sent: list[tuple[int, str]] = []
+        monkeypatch.setattr(tasks, "dispatch_webhooks", lambda claims: sent.extend(
+            (claim.delivery_id, str(claim.lease_token)) for claim in claims))
+
+        assert tasks.deliver_webhooks() == {"fanned_out": 1, "finance": 1}
+        [(delivery_id, token)] = sent
+        assert tasks.deliver_webhook(delivery_id, token) == "delivered"
+        assert tasks.deliver_webhook(delivery_id, token) == "stale"  # a redelivered message
+    [accepted] = receiver.accepted
+    verify(SECRET, accepted.headers, accepted.body)

@@ -1,0 +1,107 @@
+"""Webhook subscribers, from the TOML file named by RESOLVER_WEBHOOKS_FILE.
+
+    [subscribers.NAME]
+    url = "https://finance.example.com/hooks/resolver"
+    secret = "${FINANCE_WEBHOOK_SECRET}"
+    types = ["transfer.resolved", "transfer.manually_resolved"]   # default: every type
+    timeout_s = 10            # read timeout, optional
+    connect_timeout_s = 3     # optional
+
+`${VAR}` is read from the environment, as in the provider file. A mistake stops start-up with
+one message naming the file, the subscriber and the field, never the secret.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from worker import events
+from worker.providers.config import _NAME, ConfigError, _expand
+
+EVENT_TYPES = frozenset({events.RESOLVED, events.MANUALLY_RESOLVED, events.NEEDS_REVIEW})
+_KEYS = {"url", "secret", "types", "timeout_s", "connect_timeout_s"}
+_URL = re.compile(r"^https?://[^\s/]+")
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    name: str
+    url: str
+    secret: str = field(repr=False)
+    types: frozenset[str] = EVENT_TYPES
+    timeout_s: float = 10.0
+    connect_timeout_s: float = 3.0
+
+    def wants(self, event_type: str) -> bool:
+        return event_type in self.types
+
+    def describe(self) -> dict[str, Any]:
+        """For listings: everything but the secret."""
+        return {"name": self.name, "url": self.url, "types": sorted(self.types),
+                "timeout_s": self.timeout_s, "connect_timeout_s": self.connect_timeout_s}
+
+
+def load_subscribers(path: str | os.PathLike[str] | None) -> dict[str, Subscriber]:
+    """No file configured means no subscribers."""
+    if path is None:
+        return {}
+    file = Path(path)
+    try:
+        document = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: webhooks file not found (RESOLVER_WEBHOOKS_FILE)") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+    return parse_subscribers(document, str(file))
+
+
+def parse_subscribers(document: dict[str, Any], source: str) -> dict[str, Subscriber]:
+    unknown = set(document) - {"subscribers"}
+    if unknown:
+        raise ConfigError(f"{source}: unknown top-level key {sorted(unknown)[0]!r}")
+    tables = document.get("subscribers", {})
+    if not isinstance(tables, dict):
+        raise ConfigError(f"{source}: subscribers must be a table of [subscribers.NAME]")
+    return {name: _subscriber(source, name, table) for name, table in tables.items()}
+
+
+def _subscriber(source: str, name: str, table: Any) -> Subscriber:
+    def fail(key: str, message: str) -> ConfigError:
+        where = f"subscribers.{name}" + (f".{key}" if key else "")
+        return ConfigError(f"{source}: {where}: {message}")
+
+    if not _NAME.match(name):
+        raise fail("", "subscriber names are lower case letters, digits, '-' and '_'")
+    if not isinstance(table, dict):
+        raise fail("", "must be a table")
+    extra = set(table) - _KEYS
+    if extra:
+        raise fail(sorted(extra)[0], "unknown key")
+    table = _expand(table, fail)
+
+    url = table.get("url")
+    if not isinstance(url, str) or not _URL.match(url):
+        raise fail("url", "must be an http:// or https:// URL")
+    secret = table.get("secret")
+    if not isinstance(secret, str) or not secret:
+        raise fail("secret", "must be a non-empty string (use ${VAR} to read it from the "
+                             "environment)")
+    types = table.get("types", sorted(EVENT_TYPES))
+    if not isinstance(types, list) or not types or not all(isinstance(t, str) for t in types):
+        raise fail("types", "must be a non-empty list of event types")
+    unknown_types = set(types) - EVENT_TYPES
+    if unknown_types:
+        raise fail("types", f"unknown event type {sorted(unknown_types)[0]!r}; expected some "
+                            f"of {', '.join(sorted(EVENT_TYPES))}")
+    timeouts = {}
+    for key, default in (("timeout_s", 10.0), ("connect_timeout_s", 3.0)):
+        value = table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise fail(key, "must be a positive number of seconds")
+        timeouts[key] = float(value)
+    return Subscriber(name=name, url=url, secret=secret, types=frozenset(types), **timeouts)
