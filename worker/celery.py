@@ -54,20 +54,22 @@ app.conf.update(
 )
 
 
-def _check_providers(**_: Any) -> None:
-    """A wrong provider file stops start-up with one clear message."""
+def _check_configuration(**_: Any) -> None:
+    """A wrong provider or webhooks file stops start-up with one clear message."""
     from worker import runtime
     from worker.providers.config import ConfigError
+    from worker.webhooks.runner import setup_from
 
     try:
-        runtime.current()
-    except ConfigError as exc:
+        rt = runtime.current()
+        setup_from(rt.settings)
+    except (ConfigError, ValueError) as exc:
         print(f"resolver: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
 
 
-worker_init.connect(_check_providers)
-beat_init.connect(_check_providers)
+worker_init.connect(_check_configuration)
+beat_init.connect(_check_configuration)
 
 
 def _mask_secrets_in_logs(logger: Any, **_: Any) -> None:

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from models import OutboxEvent, Transfer
@@ -46,6 +47,12 @@ def cloud_event(event_id: uuid.UUID, event_type: str, transfer: Transfer, outcom
     }
 
 
+# Outbox writers queue on this lock from their insert until they commit, so that `seq` order
+# is commit order: a reader that has seen seq N never meets a smaller seq committed later.
+# Held only between the insert (the last write of a resolution) and the commit.
+OUTBOX_LOCK = 0x6F75_7462_6F78
+
+
 def record_event(session: Session, event_type: str, transfer: Transfer, outcome: str,
                  reason: str | None, now: datetime) -> OutboxEvent:
     event_id = uuid.uuid4()
@@ -55,5 +62,7 @@ def record_event(session: Session, event_type: str, transfer: Transfer, outcome:
         type=event_type,
         payload=cloud_event(event_id, event_type, transfer, outcome, reason, now),
     )
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": OUTBOX_LOCK})
     session.add(event)
+    session.flush()  # take the seq now, under the lock
     return event

@@ -62,3 +62,16 @@ def test_a_wrong_provider_file_stops_the_worker_with_one_message(tmp_path):
     )
     assert started.returncode != 0
     assert f"{bad}: providers.vct-main.kind: unknown kind 'vtc'" in started.stderr
+
+
+def test_a_wrong_webhooks_file_stops_beat_with_one_message(tmp_path, providers_file):
+    hooks = tmp_path / "webhooks.toml"
+    hooks.write_text('[subscribers.finance]\nurl = "not a url"\nsecret = "s" \n')
+    env = {**os.environ, "RESOLVER_WEBHOOKS_FILE": str(hooks)}
+    started = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "worker", "beat", "--loglevel=WARNING",
+         "--schedule", str(tmp_path / "beat-schedule")],
+        env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert started.returncode != 0
+    assert f"{hooks}: subscribers.finance" in started.stderr

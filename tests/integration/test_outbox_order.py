@@ -1,0 +1,46 @@
+"""Outbox sequence numbers follow commit order, so replay by `seq > N` never skips an event."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from models import OutboxEvent, Transfer
+from tests.integration.helpers import register
+from worker import events
+from worker.db import transaction
+
+pytestmark = pytest.mark.integration
+
+
+def write_event(engine, transfer_id: int, hold_open: threading.Event | None = None) -> None:
+    with transaction(engine) as session:
+        transfer = session.get_one(Transfer, transfer_id)
+        events.record_event(session, events.NEEDS_REVIEW, transfer, "needs_review", "test",
+                            datetime.now(UTC))
+        if hold_open is not None:
+            hold_open.wait(5)
+
+
+def test_a_second_writer_waits_for_the_first_to_commit(rt, engine):
+    first, second = register(rt, tx_id="first"), register(rt, tx_id="second")
+    release = threading.Event()
+    slow = threading.Thread(target=write_event, args=(engine, first, release))
+    slow.start()
+    time.sleep(0.3)  # the first writer holds its seq, uncommitted
+
+    fast = threading.Thread(target=write_event, args=(engine, second))
+    fast.start()
+    fast.join(0.5)
+    assert fast.is_alive(), "the second writer must not commit before the first"
+
+    release.set()
+    slow.join(5)
+    fast.join(5)
+    with transaction(engine) as session:
+        rows = session.execute(select(OutboxEvent.transfer_id).order_by(OutboxEvent.seq)).all()
+    assert [row.transfer_id for row in rows] == [first, second]
