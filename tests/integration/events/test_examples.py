@@ -1,4 +1,4 @@
-"""The runnable examples in examples/ do what docs/consuming-events.md says."""
+"""The runnable examples in examples/ do what the README's "Consuming events" says."""
 
 from __future__ import annotations
 
