@@ -9,23 +9,19 @@ RESOLVER_UPDATE_SCREENSHOT=1 the dashboard's also replaces docs/dashboard.png, f
 from __future__ import annotations
 
 import os
-import socket
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Page, expect, sync_playwright
 from sqlalchemy import update
 
 from models import Transfer
 from tests.conftest import scripted_instance
-from tests.integration.admin.support import OPERATOR_TOKEN, in_review, settled, with_tokens
+from tests.integration.admin.support import OPERATOR_TOKEN, in_review, serving_admin, settled
 from tests.integration.helpers import register
 from worker import handlers, heartbeat
-from worker.admin.app import create_app
 from worker.db import transaction
 from worker.domain.types import Outcome
 from worker.runtime import Runtime
@@ -45,24 +41,8 @@ def providers():
 
 @pytest.fixture
 def server(rt: Runtime) -> Iterator[str]:
-    """The admin app on a free local port, served by uvicorn in a thread."""
-    app = create_app(lambda: with_tokens(rt))
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="off")
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if instance.started:
-            break
-        threading.Event().wait(0.05)
-    assert instance.started, "the admin server did not start"
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(timeout=5)
-    sock.close()
+    with serving_admin(rt) as url:
+        yield url
 
 
 @pytest.fixture

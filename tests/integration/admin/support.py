@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from tests.integration.helpers import register
@@ -52,3 +54,33 @@ def settled(rt: Runtime, tx_id: str = "tx-settled", outcome: Outcome = Outcome.S
     transfer_id = register(rt, tx_id=tx_id)
     checked(rt, transfer_id, tx_id, [outcome])
     return transfer_id
+
+
+@contextmanager
+def serving_admin(rt: Runtime) -> Iterator[str]:
+    """The real admin app, with the test tokens, on a free local port (uvicorn in a thread)."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    from worker.admin.app import create_app
+
+    app = create_app(lambda: with_tokens(rt))
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    instance = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=instance.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if instance.started:
+            break
+        threading.Event().wait(0.05)
+    assert instance.started, "the admin server did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        instance.should_exit = True
+        thread.join(timeout=5)
+        sock.close()

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from tests.integration.admin.support import VIEWER_TOKEN, serving_admin
 from tests.integration.events.examples import EXAMPLES, load_example
-from tests.integration.events.receivers import serving
 from tests.integration.events.support import outbox, pending_count, publish, settle, wait_for
 from worker.domain.types import Outcome
-from worker.replay import events_after
 
 pytestmark = pytest.mark.integration
 
@@ -74,36 +70,10 @@ def test_replay_catch_up_applies_what_the_store_missed(rt, examples, monkeypatch
     assert store.checkpoint() == outbox(rt)[-1].seq
 
 
-def events_api(engine, token: str):
-    """Stands in for GET /api/v1/events of the admin API: pages of {"seq", "event"}."""
-
-    class Api(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            query = parse_qs(urlparse(self.path).query)
-            if self.headers.get("Authorization") != f"Bearer {token}":
-                self.send_response(401)
-                self.end_headers()
-                return
-            after, limit = int(query["after"][0]), int(query["limit"][0])
-            items = json.loads(json.dumps(events_after(engine, after, limit), default=str))
-            body = json.dumps({"items": items,
-                               "next_after": items[-1]["seq"] if items else after}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    return Api
-
-
 def test_replay_catch_up_pages_through_the_admin_api(rt, examples):
     replay = load_example("replay_catch_up")
     settle(rt, {f"p{n}": Outcome.SUCCEEDED for n in range(5)})
-    with serving(events_api(rt.engine, "viewer-token"), path="") as url:
-        records = list(replay.from_api(url, "viewer-token", after=0, page=2))
+    with serving_admin(rt) as url:
+        records = list(replay.from_api(url, VIEWER_TOKEN, after=0, page=2))
     assert [record["seq"] for record in records] == [event.seq for event in outbox(rt)]
     assert [record["event"] for record in records] == [event.payload for event in outbox(rt)]
