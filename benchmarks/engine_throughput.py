@@ -55,8 +55,7 @@ def main() -> int:
     (work / "sim.toml").write_text(scenario.sim_merchants_toml())
     env = {**os.environ, **scenario.environment(), "RESOLVER_DATABASE_URL": database_url,
            "RESOLVER_REDIS_URL": redis_url, "RESOLVER_PROVIDERS_FILE": str(work / "providers.toml"),
-           "RESOLVER_WORKER_CONCURRENCY": str(options.worker_threads),
-           "RESOLVER_LOG_LEVEL": "WARNING"}
+           "RESOLVER_WORKER_CONCURRENCY": str(options.worker_threads)}
     engine = engine_for(database_url)
 
     with Processes(work, env) as processes:

@@ -42,7 +42,6 @@ class Settings(BaseSettings):
     webhook_batch: int = Field(default=100, ge=1)  # deliveries claimed per subscriber per pass
     webhook_lease_s: float = Field(default=60.0, gt=0)
 
-    log_level: str = "INFO"
     log_format: str = "console"  # or "json"
 
     @property

@@ -34,7 +34,7 @@ def emit(data: Any, as_json: bool, human: Callable[[Any], None] | None = None) -
 
 
 def refuse_on(*errors: type[Exception]) -> Callable[[F], F]:
-    """Turn the domain's refusals into a one-line error and exit status 2 (1 for conflicts)."""
+    """Turn the domain's refusals into a one-line error and exit status 2."""
 
     def decorate(command: F) -> F:
         @wraps(command)

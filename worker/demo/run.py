@@ -53,7 +53,6 @@ def run(console: Console, sim_port: int, admin_port: int, keep: bool, with_admin
         "RESOLVER_REDIS_URL": redis_url,
         "RESOLVER_PROVIDERS_FILE": str(work / "providers.toml"),
         "RESOLVER_ADMIN_TOKEN": token,
-        "RESOLVER_LOG_LEVEL": "WARNING",
     }
     transfers = scenario.transfers()
     engine = engine_for(database_url)
