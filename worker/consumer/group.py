@@ -1,157 +1,24 @@
-"""Reading resolution events: a consumer group on the stream, replay from the outbox, tail.
-
-The stream delivers at least once: an entry is acknowledged only after the handler returned,
-so a consumer that dies leaves its entries pending, and another consumer of the group takes
-them over (XAUTOCLAIM) once they have been idle for `reclaim_idle_ms`. The relay may also
-publish one event twice. So the same event can arrive more than once; by default the consumer
-de-duplicates by the CloudEvents id with a marker per group in Redis:
-
-    before the handler   SET <marker> busy NX PX (2 x reclaim_idle_ms)
-                         taken -> handle; "done" -> acknowledge, skip; busy -> leave it pending
-    after the handler    SET <marker> done EX dedup_ttl_s, then XACK
-
-A handler call therefore happens once per event id as long as the marker lives, even when a
-slow handler's entry is taken over meanwhile (the busy marker outlives the idle time twice).
-Two gaps remain: a consumer that dies after the handler's effect but before the "done"
-marker, and Redis restarting empty (the markers go with it). Handlers whose effects live in a
-database close both by recording the event id in the same transaction as the effect (see
-examples/balance_store.py).
-
-Replay reads the outbox in Postgres, which is the record, and feeds the same handler; the
-markers make the overlap with the stream harmless.
-"""
+"""A consumer in a consumer group: read, handle, acknowledge, take over the dead's entries."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from enum import StrEnum
-from typing import Any, Protocol, Self
+from typing import Any
 
 import redis
-from sqlalchemy import Engine
 
-from worker.replay import MAX_PAGE, events_after
+from worker.consumer.dedup import Deduplicator, Outcome, RedisDeduplicator, handle_once
+from worker.consumer.received import Handler, as_text, parse_entry
 from worker.settings import get_settings
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ReceivedEvent:
-    """One event as a handler sees it, from the stream or from a replay."""
-
-    seq: int  # the outbox sequence number: the position to replay after
-    event: dict[str, Any]  # the CloudEvent
-    entry_id: str | None = None  # the stream entry; None when replayed from the outbox
-
-    @property
-    def id(self) -> str:
-        return str(self.event["id"])
-
-    @property
-    def type(self) -> str:
-        return str(self.event["type"])
-
-    @property
-    def data(self) -> dict[str, Any]:
-        data: dict[str, Any] = self.event["data"]
-        return data
-
-
-Handler = Callable[[ReceivedEvent], None]
-
-
-class Verdict(StrEnum):
-    NEW = "new"  # nobody handled it: go ahead
-    DONE = "done"  # handled before: skip it
-    BUSY = "busy"  # another consumer is handling it right now: leave it
-
-
-class Deduplicator(Protocol):
-    def begin(self, event_id: str) -> Verdict: ...
-
-    def finish(self, event_id: str) -> None: ...
-
-    def abandon(self, event_id: str) -> None: ...
-
-
-# Delete the busy marker only if it is still ours (a slow handler's marker may have expired
-# and been taken by another consumer).
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
-
-class RedisDeduplicator:
-    """Markers `{namespace}:{event_id}` in Redis: "busy:<token>" while handled, then "done"."""
-
-    DONE = b"done"
-
-    def __init__(self, client: redis.Redis, namespace: str, busy_ms: int,
-                 done_ttl_s: int) -> None:
-        self.client = client
-        self.namespace = namespace
-        self.busy_ms = busy_ms
-        self.done_ttl_s = done_ttl_s
-        self._token = f"busy:{os.urandom(8).hex()}"
-        self._release = client.register_script(_RELEASE)
-
-    @classmethod
-    def for_group(cls, client: redis.Redis, stream: str, group: str, busy_ms: int,
-                  done_ttl_s: int | None = None) -> Self:
-        ttl = done_ttl_s if done_ttl_s is not None else get_settings().consumer_dedup_ttl_s
-        return cls(client, f"{stream}:handled:{group}", busy_ms, ttl)
-
-    def key(self, event_id: str) -> str:
-        return f"{self.namespace}:{event_id}"
-
-    def begin(self, event_id: str) -> Verdict:
-        key = self.key(event_id)
-        if self.client.set(key, self._token, nx=True, px=self.busy_ms):
-            return Verdict.NEW
-        value = self.client.get(key)
-        return Verdict.DONE if _bytes(value) == self.DONE else Verdict.BUSY
-
-    def finish(self, event_id: str) -> None:
-        self.client.set(self.key(event_id), self.DONE, ex=self.done_ttl_s)
-
-    def abandon(self, event_id: str) -> None:
-        self._release(keys=[self.key(event_id)], args=[self._token])
-
-
-class Outcome(StrEnum):
-    HANDLED = "handled"
-    DUPLICATE = "duplicate"
-    BUSY = "busy"
-
-
-def handle_once(event: ReceivedEvent, handler: Handler,
-                deduplicator: Deduplicator | None) -> Outcome:
-    """Call the handler unless the event was handled already; a handler's exception propagates."""
-    if deduplicator is None:
-        handler(event)
-        return Outcome.HANDLED
-    verdict = deduplicator.begin(event.id)
-    if verdict is Verdict.DONE:
-        return Outcome.DUPLICATE
-    if verdict is Verdict.BUSY:
-        return Outcome.BUSY
-    try:
-        handler(event)
-    except Exception:
-        deduplicator.abandon(event.id)  # let a retry try again at once
-        raise
-    deduplicator.finish(event.id)
-    return Outcome.HANDLED
 
 
 @dataclass
@@ -238,7 +105,7 @@ class GroupConsumer:
             groups = self.client.xinfo_groups(self.stream)
         except redis.ResponseError:
             return False  # no stream at all
-        return any(_text(group["name"]) == self.group for group in groups)
+        return any(as_text(group["name"]) == self.group for group in groups)
 
     def group_lost(self) -> None:
         # The stream or the group vanished while we ran: Redis restarted empty or was flushed.
@@ -270,9 +137,9 @@ class GroupConsumer:
                 # Pending but no longer in the stream (trimmed): only the outbox has it now.
                 self.stats.unreadable += 1
                 log.warning("entry %s was trimmed before it was acknowledged; replay from the "
-                            "outbox to recover it", _text(trimmed))
+                            "outbox to recover it", as_text(trimmed))
             self.process(claimed)
-            start = _text(start_next)
+            start = as_text(start_next)
             if start == "0-0":
                 return
 
@@ -280,7 +147,7 @@ class GroupConsumer:
         for entry_id, fields in entries:
             if self.stop.is_set():
                 return  # the rest stay pending: redelivered to this name or reclaimed
-            self.handle_entry(_text(entry_id), fields)
+            self.handle_entry(as_text(entry_id), fields)
 
     def handle_entry(self, entry_id: str, fields: dict[Any, Any]) -> None:
         event = parse_entry(entry_id, fields)
@@ -366,73 +233,3 @@ def stop_on_signals(*signums: int) -> threading.Event:
     for signum in signums or (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     return stop
-
-
-def parse_entry(entry_id: str, fields: dict[Any, Any]) -> ReceivedEvent | None:
-    """The event a stream entry carries; None (and a log line) for anything else."""
-    if not fields:
-        log.warning("entry %s was trimmed from the stream before it was handled; replay from "
-                    "the outbox to recover it", entry_id)
-        return None
-    found = {_text(key): _text(value) for key, value in fields.items()}
-    try:
-        event = json.loads(found["event"])
-        seq = int(found["seq"])
-        if not isinstance(event, dict) or "id" not in event:
-            raise ValueError("not a CloudEvent")
-    except (KeyError, ValueError) as exc:
-        log.error("entry %s is not an event (%s); acknowledged and skipped", entry_id, exc)
-        return None
-    return ReceivedEvent(seq=seq, event=event, entry_id=entry_id)
-
-
-def outbox_events(engine: Engine, after: int, page: int = MAX_PAGE) -> Iterator[ReceivedEvent]:
-    """Every event in the outbox with seq greater than `after`, in order, page by page."""
-    while True:
-        found = events_after(engine, after, page)
-        for record in found:
-            yield ReceivedEvent(seq=int(record["seq"]), event=record["event"])
-        if len(found) < page:
-            return
-        after = int(found[-1]["seq"])
-
-
-def replay(events: Iterable[ReceivedEvent], handler: Handler,
-           deduplicator: Deduplicator | None = None) -> int | None:
-    """Feed replayed events to the handler in order; return the last seq handled or skipped.
-
-    A handler's exception stops the replay (so a checkpoint never passes an unhandled event).
-    """
-    last = None
-    for event in events:
-        handle_once(event, handler, deduplicator)
-        last = event.seq
-    return last
-
-
-def tail(client: redis.Redis, stream: str, *, from_start: bool = False, block_ms: int = 1000,
-         stop: threading.Event | None = None) -> Iterator[ReceivedEvent]:
-    """Events as they arrive (no group, nothing acknowledged), until `stop` is set."""
-    stop = stop or threading.Event()
-    position = "0-0" if from_start else _last_entry_id(client, stream)
-    while not stop.is_set():
-        answer: Any = client.xread({stream: position}, count=100, block=block_ms)
-        for entry_id, fields in answer[0][1] if answer else []:
-            position = _text(entry_id)
-            event = parse_entry(position, fields)
-            if event is not None:
-                yield event
-
-
-def _last_entry_id(client: redis.Redis, stream: str) -> str:
-    # Start after what is there now; unlike "$", nothing arriving between two reads is missed.
-    newest = client.xrevrange(stream, count=1)
-    return _text(newest[0][0]) if newest else "0-0"
-
-
-def _bytes(value: Any) -> bytes | None:
-    return value.encode() if isinstance(value, str) else value
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
