@@ -82,4 +82,10 @@ class Transfer(Base):
             postgresql_where=text("state = 'in_flight'"),
         ),
         Index("ix_transfers_state_created", "state", "created_at"),
+        # "Resolutions in the last hour" reads only recent rows, not the whole history.
+        Index(
+            "ix_transfers_resolved_at",
+            "resolved_at",
+            postgresql_where=text("resolved_at IS NOT NULL"),
+        ),
     )

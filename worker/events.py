@@ -17,11 +17,13 @@ MANUALLY_RESOLVED = "transfer.manually_resolved"
 NEEDS_REVIEW = "transfer.needs_review"
 
 
-def cloud_event(event_id: uuid.UUID, event_type: str, transfer: Transfer, outcome: str,
-                reason: str | None, now: datetime) -> dict[str, Any]:
+def cloud_event(event_id: uuid.UUID, seq: int, event_type: str, transfer: Transfer,
+                outcome: str, reason: str | None, now: datetime) -> dict[str, Any]:
     return {
         "specversion": "1.0",
         "id": str(event_id),
+        # Extension attribute: the event's position in the outbox, what replay takes as `after`.
+        "outboxseq": seq,
         "source": f"{SOURCE}:{transfer.provider}",
         "type": event_type,
         "subject": str(transfer.id),
@@ -51,18 +53,22 @@ def cloud_event(event_id: uuid.UUID, event_type: str, transfer: Transfer, outcom
 # is commit order: a reader that has seen seq N never meets a smaller seq committed later.
 # Held only between the insert (the last write of a resolution) and the commit.
 OUTBOX_LOCK = 0x6F75_7462_6F78
+NEXT_SEQ = text("SELECT nextval(pg_get_serial_sequence('outbox_events', 'seq'))")
 
 
 def record_event(session: Session, event_type: str, transfer: Transfer, outcome: str,
                  reason: str | None, now: datetime) -> OutboxEvent:
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": OUTBOX_LOCK})
+    # The seq is taken first, under the lock, so the event can carry it.
+    seq = session.execute(NEXT_SEQ).scalar_one()
     event_id = uuid.uuid4()
     event = OutboxEvent(
+        seq=seq,
         id=event_id,
         transfer_id=transfer.id,
         type=event_type,
-        payload=cloud_event(event_id, event_type, transfer, outcome, reason, now),
+        payload=cloud_event(event_id, seq, event_type, transfer, outcome, reason, now),
     )
-    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": OUTBOX_LOCK})
     session.add(event)
-    session.flush()  # take the seq now, under the lock
+    session.flush()
     return event

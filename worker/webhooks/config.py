@@ -41,8 +41,9 @@ class Subscriber:
         return event_type in self.types
 
     def describe(self) -> dict[str, Any]:
-        """For listings: everything but the secret."""
-        return {"name": self.name, "url": self.url, "types": sorted(self.types),
+        """For listings: everything but the secret (and a query string, which may hold a token)."""
+        shown = self.url.split("?", 1)[0] + ("?…" if "?" in self.url else "")
+        return {"name": self.name, "url": shown, "types": sorted(self.types),
                 "timeout_s": self.timeout_s, "connect_timeout_s": self.connect_timeout_s}
 
 

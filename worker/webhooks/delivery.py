@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from sqlalchemy import Engine, text
@@ -87,12 +88,24 @@ def post(http: requests.Session, subscriber: Subscriber, event_id: str, event_ty
             # Read only the start of the answer: enough to explain a refusal, never a flood.
             excerpt = answer.raw.read(EXCERPT_BYTES, decode_content=True) or b""
     except requests.RequestException as exc:
-        return Response(None, _ms_since(started), f"{type(exc).__name__}: {exc}"[:EXCERPT_BYTES])
+        error = _hide_target(f"{type(exc).__name__}: {exc}", subscriber.url)
+        return Response(None, _ms_since(started), error[:EXCERPT_BYTES])
     latency = _ms_since(started)
     if 200 <= status < 300:
         return Response(status, latency, None)
     reason = excerpt.decode("utf-8", "replace").strip()
     return Response(status, latency, f"HTTP {status}: {reason}"[:EXCERPT_BYTES])
+
+
+def _hide_target(text: str, url: str) -> str:
+    """A transport error names the URL it failed on, and a subscriber's URL may carry a token:
+    the attempt log keeps only the host."""
+    parts = urlsplit(url)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    for piece in (url, target):
+        if piece not in ("", "/"):
+            text = text.replace(piece, "/<subscriber path>")
+    return text
 
 
 def attempt(engine: Engine, subscribers: Mapping[str, Subscriber],
