@@ -12,9 +12,19 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def migrations_folder() -> Path:
+    """Beside the source tree in a checkout; in the working directory for an installed package
+    (the Docker image keeps them in /app, its working directory)."""
+    for folder in (ROOT / "migrations", Path.cwd() / "migrations"):
+        if (folder / "env.py").is_file():
+            return folder
+    raise FileNotFoundError("no migrations/ folder beside the package or in the working "
+                            "directory; run from the project's folder")
+
+
 def alembic_config(database_url: str) -> Config:
-    config = Config(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config = Config()
+    config.set_main_option("script_location", str(migrations_folder()))
     config.attributes["database_url"] = database_url
     config.attributes["configure_logger"] = False
     return config

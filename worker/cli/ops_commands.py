@@ -13,10 +13,14 @@ from worker.settings import get_settings
 def migrate() -> None:
     """Create the database if needed and apply every migration."""
     url = get_settings().database_url
+    try:
+        folder = migrations.migrations_folder()
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from None
     if migrations.ensure_database(url):
         click.echo("created the database")
     migrations.upgrade(url)
-    click.echo("database schema is up to date")
+    click.echo(f"database schema is up to date ({folder})")
 
 
 @main.command()
