@@ -241,3 +241,13 @@ def from_code(table: Mapping[_Code, Outcome], code: _Code, message: str | None) 
 
 def undocumented_http(http_status: int) -> Verdict:
     return Verdict(Outcome.RETRY, f"HTTP {http_status} is not a documented answer")
+
+
+def http_gate(http_status: int, answer_statuses: Iterable[int]) -> Verdict | None:
+    """For providers whose answers come in the body with set HTTP statuses: the verdict when
+    the status alone decides (429, or a status that carries no answer), else None."""
+    if http_status == 429:
+        return RATE_LIMITED
+    if http_status not in answer_statuses:
+        return undocumented_http(http_status)
+    return None

@@ -74,10 +74,8 @@ class Adapter(ProviderAdapter[LuckoSettings]):
 
     @answers.unreadable_is_retry
     def classify(self, transfer: TransferRef, http_status: int, body: bytes) -> Verdict:
-        if http_status == 429:
-            return answers.RATE_LIMITED
-        if http_status not in self.conf.answer_http_statuses:
-            return answers.undocumented_http(http_status)
+        if gated := answers.http_gate(http_status, self.conf.answer_http_statuses):
+            return gated
         answer = Fields(answers.parse_json(body))
         code = answer.integer("code")
         if code != _OK:
