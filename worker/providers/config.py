@@ -12,18 +12,16 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from worker.config_files import ConfigError, named_table, read_toml
 from worker.domain.policy import Policy
 from worker.providers.instance import ProviderInstance
 
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _INSTANCE_KEYS = {"kind", "base_url", "timeout_s", "connect_timeout_s", "credentials", "policy"}
@@ -44,10 +42,6 @@ _NUMBERS = {
 }
 
 
-class ConfigError(Exception):
-    """The provider file is wrong; the message names the file, the instance and the field."""
-
-
 def parse_duration(text: object) -> timedelta:
     """'10s', '1m', '72h', '1h30m', '250ms' -> timedelta."""
     if not isinstance(text, str) or not text.strip():
@@ -61,16 +55,8 @@ def parse_duration(text: object) -> timedelta:
 
 
 def load_providers(path: str | os.PathLike[str]) -> dict[str, ProviderInstance]:
-    file = Path(path)
-    try:
-        document = tomllib.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(
-            f"{file}: provider file not found (set RESOLVER_PROVIDERS_FILE)"
-        ) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{file}: not valid TOML: {exc}") from None
-    return parse_providers(document, str(file))
+    document = read_toml(path, "provider file not found (set RESOLVER_PROVIDERS_FILE)")
+    return parse_providers(document, str(Path(path)))
 
 
 def parse_providers(document: dict[str, Any], source: str) -> dict[str, ProviderInstance]:
@@ -89,17 +75,7 @@ def parse_providers(document: dict[str, Any], source: str) -> dict[str, Provider
 def _instance(source: str, name: str, table: Any) -> ProviderInstance:
     from worker.providers.registry import ADAPTERS  # the registry imports the adapters
 
-    def fail(field: str, message: str) -> ConfigError:
-        return ConfigError(f"{source}: providers.{name}.{field}: {message}")
-
-    if not _NAME.match(name):
-        raise fail("", "instance names are lower case letters, digits, '-' and '_'")
-    if not isinstance(table, dict):
-        raise fail("", "must be a table")
-    extra = set(table) - _INSTANCE_KEYS
-    if extra:
-        raise fail(sorted(extra)[0], "unknown key")
-    table = _expand(table, lambda field, message: fail(field, message))
+    table, fail = named_table(source, "providers", name, table, _INSTANCE_KEYS)
 
     kind = table.get("kind")
     if kind not in ADAPTERS:
@@ -161,23 +137,3 @@ def _policy(table: Any, fail: Any) -> Policy:
         return Policy(**values)
     except ValueError as exc:
         raise fail("policy", str(exc)) from None
-
-
-def _expand(value: Any, fail: Any, field: str = "") -> Any:
-    """Replace ${VAR} in every string, naming the field whose variable is unset."""
-    if isinstance(value, dict):
-        return {
-            key: _expand(item, fail, f"{field}.{key}" if field else key)
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [_expand(item, fail, f"{field}[{index}]") for index, item in enumerate(value)]
-    if isinstance(value, str):
-        def substitute(match: re.Match[str]) -> str:
-            variable = match.group(1)
-            if variable not in os.environ:
-                raise fail(field, f"environment variable {variable} is not set")
-            return os.environ[variable]
-
-        return _VAR.sub(substitute, value)
-    return value

@@ -15,12 +15,13 @@ other kinds are ignored) and from `POST /_sim/merchants`.
 from __future__ import annotations
 
 import os
-import re
 import threading
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from worker.config_files import Fail, expand
 
 CREDENTIALS: dict[str, tuple[str, ...]] = {
     "minigame": ("appid", "key"),
@@ -30,7 +31,6 @@ CREDENTIALS: dict[str, tuple[str, ...]] = {
     "naga": ("brand_code", "group_code", "secret_key"),
 }
 KINDS = tuple(CREDENTIALS)
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 class MerchantError(ValueError):
@@ -78,24 +78,16 @@ def load_merchants_file(path: str | os.PathLike[str]) -> list[Merchant]:
         if not isinstance(table, dict) or table.get("kind") not in CREDENTIALS:
             continue
         where = f"{file}: providers.{name}"
-        credentials = _expand(table.get("credentials", {}), f"{where}.credentials")
+        credentials = expand(table.get("credentials", {}), _failing_at(f"{where}.credentials"))
         merchants.append(make_merchant(table["kind"], credentials, where))
     return merchants
 
 
-def _expand(value: Any, where: str) -> Any:
-    if isinstance(value, dict):
-        return {key: _expand(item, f"{where}.{key}") for key, item in value.items()}
-    if not isinstance(value, str):
-        return value
+def _failing_at(where: str) -> Fail:
+    def fail(field: str, message: str) -> MerchantError:
+        return MerchantError(f"{where}.{field}: {message}" if field else f"{where}: {message}")
 
-    def variable(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in os.environ:
-            raise MerchantError(f"{where}: environment variable {name} is not set")
-        return os.environ[name]
-
-    return _VAR.sub(variable, value)
+    return fail
 
 
 class MerchantDirectory:

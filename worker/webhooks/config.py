@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from worker import events
-from worker.providers.config import _NAME, ConfigError, _expand
+from worker.config_files import ConfigError, named_table, read_toml
 
 EVENT_TYPES = frozenset({events.RESOLVED, events.MANUALLY_RESOLVED, events.NEEDS_REVIEW})
 _KEYS = {"url", "secret", "types", "timeout_s", "connect_timeout_s"}
@@ -51,14 +50,8 @@ def load_subscribers(path: str | os.PathLike[str] | None) -> dict[str, Subscribe
     """No file configured means no subscribers."""
     if path is None:
         return {}
-    file = Path(path)
-    try:
-        document = tomllib.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{file}: webhooks file not found (RESOLVER_WEBHOOKS_FILE)") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{file}: not valid TOML: {exc}") from None
-    return parse_subscribers(document, str(file))
+    document = read_toml(path, "webhooks file not found (RESOLVER_WEBHOOKS_FILE)")
+    return parse_subscribers(document, str(Path(path)))
 
 
 def parse_subscribers(document: dict[str, Any], source: str) -> dict[str, Subscriber]:
@@ -72,18 +65,7 @@ def parse_subscribers(document: dict[str, Any], source: str) -> dict[str, Subscr
 
 
 def _subscriber(source: str, name: str, table: Any) -> Subscriber:
-    def fail(key: str, message: str) -> ConfigError:
-        where = f"subscribers.{name}" + (f".{key}" if key else "")
-        return ConfigError(f"{source}: {where}: {message}")
-
-    if not _NAME.match(name):
-        raise fail("", "subscriber names are lower case letters, digits, '-' and '_'")
-    if not isinstance(table, dict):
-        raise fail("", "must be a table")
-    extra = set(table) - _KEYS
-    if extra:
-        raise fail(sorted(extra)[0], "unknown key")
-    table = _expand(table, fail)
+    table, fail = named_table(source, "subscribers", name, table, _KEYS)
 
     url = table.get("url")
     if not isinstance(url, str) or not _URL.match(url):

@@ -1,0 +1,74 @@
+"""What the project's TOML files share: reading them, `${VAR}` from the environment, and the
+checks every `[section.NAME]` table gets. Each mistake is one message naming the file, the
+table and the field, never a value (a value may be a secret)."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class ConfigError(Exception):
+    """A configuration file is wrong; the message names the file, the table and the field."""
+
+
+Fail = Callable[[str, str], Exception]
+
+
+def read_toml(path: str | os.PathLike[str], missing: str) -> dict[str, Any]:
+    """The parsed file; `missing` says what to do when there is none."""
+    file = Path(path)
+    try:
+        return tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: {missing}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+
+
+def named_table(source: str, section: str, name: str, table: Any,
+                keys: set[str]) -> tuple[dict[str, Any], Fail]:
+    """Check one `[section.NAME]` table and expand its variables.
+
+    Returns the expanded table and the `fail(field, message)` that builds this table's errors.
+    """
+
+    def fail(field: str, message: str) -> ConfigError:
+        where = f"{section}.{name}" + (f".{field}" if field else "")
+        return ConfigError(f"{source}: {where}: {message}")
+
+    if not NAME.match(name):
+        raise fail("", "names are lower case letters, digits, '-' and '_'")
+    if not isinstance(table, dict):
+        raise fail("", "must be a table")
+    extra = set(table) - keys
+    if extra:
+        raise fail(sorted(extra)[0], "unknown key")
+    return expand(table, fail), fail
+
+
+def expand(value: Any, fail: Fail, field: str = "") -> Any:
+    """Replace ${VAR} in every string, naming the field whose variable is unset."""
+    if isinstance(value, dict):
+        return {
+            key: expand(item, fail, f"{field}.{key}" if field else key)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [expand(item, fail, f"{field}[{index}]") for index, item in enumerate(value)]
+    if isinstance(value, str):
+        def substitute(match: re.Match[str]) -> str:
+            variable = match.group(1)
+            if variable not in os.environ:
+                raise fail(field, f"environment variable {variable} is not set")
+            return os.environ[variable]
+
+        return _VAR.sub(substitute, value)
+    return value
