@@ -62,6 +62,11 @@ def test_bad_durations(text):
     (('base_url = "https://api.example.test/"', 'base_url = "ftp://x"'),
      "providers.s-main.base_url"),
     (('concurrency = 8', 'concurency = 8'), "providers.s-main.policy.concurency: unknown key"),
+    (('timeout_s = 4', 'currencies = ["usdß"]'), "providers.s-main.currencies: 'usdß'"),
+    (('timeout_s = 4', 'currencies = []'), "providers.s-main.currencies"),
+    (('timeout_s = 4', 'deadline_s = 0'), "providers.s-main.deadline_s"),
+    (('timeout_s = 4', 'deadline_s = inf'), "providers.s-main.deadline_s"),
+    (('timeout_s = 4', 'allow_insecure_http = "yes"'), "providers.s-main.allow_insecure_http"),
     (('schedule = ["10s", "30s", "1m", "2m", "1h30m"]', 'schedule = []'),
      "providers.s-main.policy.schedule"),
 ])
@@ -85,8 +90,34 @@ def test_an_unset_variable_is_named(tmp_path, monkeypatch):
 def test_variables_are_read_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("RESOLVER_TEST_HOST", "sim.local:8099")
     path = write(tmp_path, GOOD.replace('"https://api.example.test/"',
-                                        '"http://${RESOLVER_TEST_HOST}"'))
+                                        '"http://${RESOLVER_TEST_HOST}"\n'
+                                        'allow_insecure_http = true'))
     assert load_providers(path)["s-main"].base_url == "http://sim.local:8099"
+
+
+def test_plain_http_is_refused_unless_the_instance_allows_it(tmp_path):
+    # Given a base URL without TLS (HRG's Basic header would carry the API key in clear)
+    plain = GOOD.replace('"https://api.example.test/"', '"http://api.example.test/"')
+    # When it is loaded as it is, then start-up stops naming the field and the way out
+    with pytest.raises(ConfigError, match=r"providers\.s-main\.base_url: plain http:// .*"
+                                          r"allow_insecure_http = true"):
+        load_providers(write(tmp_path, plain))
+    # When the instance says so, then it loads
+    allowed = plain.replace('timeout_s = 4', 'timeout_s = 4\nallow_insecure_http = true')
+    assert load_providers(write(tmp_path, allowed))["s-main"].allow_insecure_http is True
+
+
+def test_currencies_and_deadline_are_read(tmp_path):
+    # Given an instance that deals in two currencies and has a 12 s deadline per query
+    text = GOOD.replace('timeout_s = 4', 'timeout_s = 4\ndeadline_s = 12\n'
+                                         'currencies = ["eur", "USDT"]')
+    instance = load_providers(write(tmp_path, text))["s-main"]
+    # Then the codes are upper case and the deadline is a float
+    assert instance.currencies == frozenset({"EUR", "USDT"})
+    assert instance.deadline_s == 12.0
+    # And without them any currency goes and the deadline has its default
+    default = load_providers(write(tmp_path, GOOD))["s-main"]
+    assert default.currencies is None and default.deadline_s == 30.0
 
 
 def test_missing_and_broken_files(tmp_path):

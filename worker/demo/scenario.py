@@ -191,7 +191,8 @@ def providers_toml(sim_url: str, policy: dict[str, Any] | None = None,
     lines: list[str] = []
     for instance in chosen or instances():
         lines += [f"[providers.{instance.name}]", f'kind = "{instance.kind}"',
-                  f'base_url = "{sim_url}"', "timeout_s = 2", "",
+                  f'base_url = "{sim_url}"', "allow_insecure_http = true",
+                  "timeout_s = 2", "",
                   f"[providers.{instance.name}.credentials]"]
         lines += [f"{key} = {_toml(value)}" for key, value in instance.credentials.items()]
         lines += ["", f"[providers.{instance.name}.policy]"]

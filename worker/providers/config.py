@@ -24,7 +24,9 @@ from worker.providers.instance import ProviderInstance
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
-_INSTANCE_KEYS = {"kind", "base_url", "timeout_s", "connect_timeout_s", "credentials", "policy"}
+_INSTANCE_KEYS = {"kind", "base_url", "timeout_s", "connect_timeout_s", "deadline_s",
+                  "currencies", "allow_insecure_http", "credentials", "policy"}
+_CURRENCY = re.compile(r"^[A-Z][A-Z0-9]{2,9}$")
 _DURATIONS = {
     "initial_delay",
     "max_age",
@@ -80,13 +82,21 @@ def _instance(source: str, name: str, table: Any) -> ProviderInstance:
     kind = table.get("kind")
     if kind not in ADAPTERS:
         raise fail("kind", f"unknown kind {kind!r}; expected one of {', '.join(sorted(ADAPTERS))}")
+    allow_insecure_http = table.get("allow_insecure_http", False)
+    if not isinstance(allow_insecure_http, bool):
+        raise fail("allow_insecure_http", "must be true or false")
     base_url = table.get("base_url")
     if not isinstance(base_url, str) or not re.match(r"^https?://[^\s/]+", base_url):
         raise fail("base_url", "must be an http:// or https:// URL")
+    if base_url.startswith("http://") and not allow_insecure_http:
+        # Credentials travel in headers (HRG's Basic header carries the API key itself).
+        raise fail("base_url", "plain http:// sends credentials in clear; use https:// "
+                               "or set allow_insecure_http = true (a simulator, a test)")
     timeouts = {}
-    for key, default in (("timeout_s", 10.0), ("connect_timeout_s", 3.0)):
+    for key, default in (("timeout_s", 10.0), ("connect_timeout_s", 3.0), ("deadline_s", 30.0)):
         value = table.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0 \
+                or value != value or value == float("inf"):
             raise fail(key, "must be a positive number of seconds")
         timeouts[key] = float(value)
 
@@ -108,8 +118,24 @@ def _instance(source: str, name: str, table: Any) -> ProviderInstance:
         base_url=base_url.rstrip("/"),
         settings=settings,
         policy=_policy(table.get("policy", {}), fail),
+        currencies=_currencies(table.get("currencies"), fail),
+        allow_insecure_http=allow_insecure_http,
         **timeouts,
     )
+
+
+def _currencies(raw: Any, fail: Any) -> frozenset[str] | None:
+    """The optional list of currencies the instance deals in; intake refuses any other."""
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or not raw:
+        raise fail("currencies", "must be a non-empty list of currency codes such as [\"EUR\"]")
+    codes = set()
+    for code in raw:
+        if not isinstance(code, str) or not code.isascii() or not _CURRENCY.match(code.upper()):
+            raise fail("currencies", f"{code!r} is not a currency code such as EUR")
+        codes.add(code.upper())
+    return frozenset(codes)
 
 
 def _policy(table: Any, fail: Any) -> Policy:

@@ -19,6 +19,12 @@ class ProviderInstance:
     policy: Policy
     timeout_s: float = 10.0  # read timeout of one HTTP call
     connect_timeout_s: float = 3.0
+    # Total deadline of one status query: connect, headers and body, across the quick retries.
+    deadline_s: float = 30.0
+    # Currencies this merchant account deals in (upper case); None: any.
+    currencies: frozenset[str] | None = None
+    # A plain http:// base URL is refused unless the instance says so (the simulator, a demo).
+    allow_insecure_http: bool = False
 
     def secret_values(self) -> list[str]:
         """Every secret of this instance, so output and logs can mask them."""
@@ -45,6 +51,9 @@ class ProviderInstance:
             "base_url": self.base_url,
             "timeout_s": self.timeout_s,
             "connect_timeout_s": self.connect_timeout_s,
+            "deadline_s": self.deadline_s,
+            "currencies": sorted(self.currencies) if self.currencies is not None else None,
+            "allow_insecure_http": self.allow_insecure_http,
             "credentials": shown,
             "policy": policy,
         }

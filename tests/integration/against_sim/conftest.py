@@ -48,6 +48,7 @@ def instances(sim_url: str, timeout_s: float = 2.0,
         kind: {
             "kind": kind,
             "base_url": sim_url,
+            "allow_insecure_http": True,
             "timeout_s": timeout_s,
             "credentials": {**chosen[kind], **(HRG_CODES if kind == "hrg" else {})},
             "policy": FAST_POLICY,
