@@ -42,7 +42,8 @@ def toml_file(tmp_path: Path, sim_url: str, timeout_s: float, secret_suffix: str
     lines = []
     for kind in KINDS:
         lines += [f"[providers.{kind}]", f'kind = "{kind}"', f'base_url = "{sim_url}"',
-                  "allow_insecure_http = true", f"timeout_s = {timeout_s}", f"[providers.{kind}.credentials]"]
+                  "allow_insecure_http = true", f"timeout_s = {timeout_s}",
+                  f"[providers.{kind}.credentials]"]
         credentials = {**CREDENTIALS[kind], **(HRG_CODES if kind == "hrg" else {})}
         credentials[SECRET_FIELD[kind]] += secret_suffix
         lines += [f"{key} = {json.dumps(value)}" for key, value in credentials.items()]
