@@ -97,7 +97,8 @@ def apply_result(engine: Engine, instance: ProviderInstance, transfer_id: int,
         if not mine:
             return Done.LEASE_LOST
 
-        poll = PollState(transfer.sent_at, transfer.attempts, transfer.not_found_streak)
+        poll = PollState(transfer.sent_at, transfer.attempts, transfer.not_found_streak,
+                         registered_at=transfer.created_at)
         decision = decide(result.outcome, poll, instance.policy, now, jitter_draw)
         transfer.attempts = decision.attempts
         transfer.not_found_streak = decision.not_found_streak
