@@ -25,10 +25,10 @@ from worker.domain.policy import Action, PollState, decide
 from worker.domain.types import Direction, State, TransferRef
 from worker.providers.base import CheckResult, ProviderAdapter
 from worker.providers.instance import ProviderInstance
-from worker.resolution import resolve, send_to_review
+from worker.resolution import ENGINE_ACTOR, resolve, send_to_review
+from worker.sweep import unconfigured_reason
 from worker.throttle import Permission
 
-ENGINE_ACTOR = "engine"
 MAX_ERROR_CHARS = 1000
 
 
@@ -164,7 +164,7 @@ def _review_unconfigured(engine: Engine, transfer_id: int, lease_token: uuid.UUI
         if not _holds_lease(transfer, lease_token):
             return Done.SKIPPED
         send_to_review(session, transfer, by=ENGINE_ACTOR, now=now,
-                       reason=f"provider instance {transfer.provider!r} is not configured")
+                       reason=unconfigured_reason(transfer.provider))
     return Done.REVIEW
 
 

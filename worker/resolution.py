@@ -16,6 +16,9 @@ from models import Transfer
 from worker import events, ledger
 from worker.domain.types import State
 
+# `resolved_by` of what the engine decides from a provider's answer.
+ENGINE_ACTOR = "engine"
+
 
 class NotResolvable(Exception):
     """The transfer is already final, or not in a state this actor may resolve."""
