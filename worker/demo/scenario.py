@@ -91,7 +91,7 @@ class DemoTransfer:
         """What the simulator is loaded with."""
         transaction: dict[str, Any] = {
             "kind": self.instance.kind,
-            "merchant": _merchant_id(self.instance),
+            "merchant": merchant_id(self.instance),
             "tx_id": self.tx_id,
             "direction": self.direction,
             "amount": str(self.amount),
@@ -166,7 +166,8 @@ def _transfer(instance: DemoInstance, n: int, story: str, chance: random.Random)
     )
 
 
-def _merchant_id(instance: DemoInstance) -> str:
+def merchant_id(instance: DemoInstance) -> str:
+    """The credential the simulator files the instance's transactions under."""
     first = {"minigame": "appid", "lucko": "agent_id", "hrg": "agent_id", "vct": "api_key",
              "naga": "brand_code"}[instance.kind]
     return str(instance.sim_credentials[first])
@@ -188,23 +189,30 @@ POLICY = {
 def providers_toml(sim_url: str, policy: dict[str, Any] | None = None,
                    chosen: list[DemoInstance] | None = None) -> str:
     """The resolver's provider file for the demo (or a benchmark's own policy and instances)."""
-    lines: list[str] = []
-    for instance in chosen or instances():
-        lines += [f"[providers.{instance.name}]", f'kind = "{instance.kind}"',
-                  f'base_url = "{sim_url}"', "allow_insecure_http = true",
-                  "timeout_s = 2", "",
-                  f"[providers.{instance.name}.credentials]"]
-        lines += [f"{key} = {_toml(value)}" for key, value in instance.credentials.items()]
-        lines += ["", f"[providers.{instance.name}.policy]"]
-        lines += [f"{key} = {_toml(value)}" for key, value in (policy or POLICY).items()]
-        lines.append("")
+    return "\n".join(instance_table(instance, sim_url, policy or POLICY)
+                     for instance in chosen or instances())
+
+
+def instance_table(instance: DemoInstance, base_url: str, policy: dict[str, Any],
+                   settings: dict[str, Any] | None = None) -> str:
+    """One instance's tables in the providers file; `settings` adds or overrides instance keys
+    such as `timeout_s` or `deadline_s`."""
+    keys = {"kind": instance.kind, "base_url": base_url, "allow_insecure_http": True,
+            "timeout_s": 2, **(settings or {})}
+    lines = [f"[providers.{instance.name}]"]
+    lines += [f"{key} = {_toml(value)}" for key, value in keys.items()]
+    lines += ["", f"[providers.{instance.name}.credentials]"]
+    lines += [f"{key} = {_toml(value)}" for key, value in instance.credentials.items()]
+    lines += ["", f"[providers.{instance.name}.policy]"]
+    lines += [f"{key} = {_toml(value)}" for key, value in policy.items()]
+    lines.append("")
     return "\n".join(lines)
 
 
-def sim_merchants_toml() -> str:
+def sim_merchants_toml(chosen: list[DemoInstance] | None = None) -> str:
     """The simulator's merchants: the right secrets, including the one we got wrong."""
     lines: list[str] = []
-    for instance in instances():
+    for instance in chosen or instances():
         lines += [f"[providers.{instance.name}]", f'kind = "{instance.kind}"',
                   f"[providers.{instance.name}.credentials]"]
         lines += [f"{key} = {_toml(value)}" for key, value in instance.sim_credentials.items()]
@@ -212,14 +220,17 @@ def sim_merchants_toml() -> str:
     return "\n".join(lines)
 
 
-def environment() -> dict[str, str]:
+def environment(chosen: list[DemoInstance] | None = None) -> dict[str, str]:
+    """The secrets the providers file names as ${VAR}."""
     found: dict[str, str] = {}
-    for instance in instances():
+    for instance in chosen or instances():
         found.update(instance.secrets)
     return found
 
 
 def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, list):
