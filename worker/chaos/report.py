@@ -74,13 +74,15 @@ def tables(figures: Figures, violations: dict[str, list[Violation]]) -> Group:
     verdict.add_column("invariant")
     verdict.add_column("holds")
     verdict.add_column("violations", justify="right")
-    verdict.add_column("first violations")
+    examples: list[str] = []
     for name, description in INVARIANTS.items():
         found = violations.get(name, [])
-        examples = "; ".join(f"{v.subject}: {v.detail}" for v in found[:EXAMPLES])
         verdict.add_row(description, "[green]yes[/]" if not found else "[red]NO[/]",
-                        str(len(found)), examples)
+                        str(len(found)))
+        examples += [f"  {name}: {v.subject}: {v.detail}" for v in found[:EXAMPLES]]
     parts: list[Any] = [run, states, verdict]
+    if examples:
+        parts.append("[red]first violations of each invariant:[/]\n" + "\n".join(examples))
     if figures.fault_errors:
         parts.append("[red]faults that could not be caused:[/] " + "; ".join(figures.fault_errors))
     return Group(*parts)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -46,7 +47,9 @@ class Options:
 def run(console: Console, options: Options) -> int:
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
-    say = (lambda message: None) if options.as_json else console.print
+    # With --json, stdout carries the one JSON document and progress goes to stderr.
+    notes = Console(stderr=True) if options.as_json else console
+    say = notes.print
     planned = scenario.plan(options.transfers, options.seed)
     system: System | None = None
     try:
@@ -60,17 +63,17 @@ def run(console: Console, options: Options) -> int:
         violations, fault_errors = _drill(system, planned, options, figures, say)
         figures.seconds["total"] = time.monotonic() - began
     except SetupError as exc:
-        console.print(f"[red]chaos drill could not run:[/] {exc}")
+        notes.print(f"[red]chaos drill could not run:[/] {exc}")
         return SETUP_PROBLEM
     except KeyboardInterrupt:
-        console.print("\ninterrupted: stopping everything the drill started")
+        notes.print("\ninterrupted: stopping everything the drill started")
         return 130
     finally:
         if system is not None:
             say(f"stopping everything (logs were in {system.logs})")
             system.close()
     if options.as_json:
-        console.print_json(json.dumps(report.as_json(figures, violations), default=str))
+        sys.stdout.write(json.dumps(report.as_json(figures, violations), default=str) + "\n")
     else:
         console.print(report.tables(figures, violations))
     if any(violations.values()):
