@@ -1,11 +1,12 @@
 # make demo: set everything up and watch the resolver settle a few hundred transfers.
 # make test: lint, type-check and run every test against the local Postgres and Redis.
+# make chaos: the long chaos drill (its own Postgres and Redis; half an hour or more).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit services migrate worker beat sim admin clean
+.PHONY: demo test chaos lint typecheck unit services migrate worker beat sim admin clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +22,10 @@ demo: $(STAMP) services
 
 test: $(STAMP) services lint typecheck
 	$(BIN)/pytest -q
+
+chaos: $(STAMP)
+	$(BIN)/resolver chaos --transfers 20000 --worker-kills 20 --redis-wipes 2 --pg-restarts 1 \
+		--timeout 1800
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -7,6 +7,11 @@ backend. A message lost with Redis, a worker killed before it answered, a Postgr
 that makes the task retry: each shows up here as no answer within `ack_timeout_s`, and the
 same payload is sent again (intake is idempotent on provider and tx_id). Up to `window`
 registrations are under way at once.
+
+The drill polls each reply (`ready()`) rather than block in `AsyncResult.get()`: with many
+registrations under way that is one loop instead of a thread each, and no subscription to each
+reply's channel (whose clean-up, after Redis restarted, fills the end of the output with
+reconnect errors).
 """
 
 from __future__ import annotations
@@ -97,7 +102,7 @@ def register_all(app: Celery, planned: list[Planned], progress: IntakeProgress, 
             under_way[result.id] = (item, sends + 1, result, time.monotonic())
         answered = _collect(under_way, waiting, progress, ack_timeout_s)
         if not answered:
-            time.sleep(0.02)
+            time.sleep(0.1)  # each look is a Redis read per registration under way
     progress.finished_at = time.monotonic()
 
 
@@ -108,8 +113,9 @@ def _collect(under_way: dict[str, tuple[Planned, int, AsyncResult, float]],
     now = time.monotonic()
     for task_id, (item, sends, result, sent_at) in list(under_way.items()):
         try:
+            # ready() reads the reply once and keeps it; .result then needs no second read.
             ready = result.ready()
-            value = result.get(timeout=1, propagate=False) if ready else None
+            value = result.result if ready else None
         except Exception as exc:  # the result backend is away
             _wallet_error(progress, exc)
             ready, value = False, None

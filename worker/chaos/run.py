@@ -69,6 +69,8 @@ def run(console: Console, options: Options) -> int:
         notes.print("\ninterrupted: stopping everything the drill started")
         return 130
     finally:
+        # A second Ctrl-C must not cut the clean-up short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         if system is not None:
             say(f"stopping everything (logs were in {system.logs})")
             system.close()
@@ -99,8 +101,10 @@ def _drill(system: System, planned: list[scenario.Planned], options: Options,
         f"{len(schedule)} faults planned")
     runner.start()
     intake_began = time.monotonic()
-    intake = threading.Thread(target=register_all, args=(app, planned, progress),
-                              kwargs={"ack_timeout_s": options.ack_timeout_s}, daemon=True)
+    stop = threading.Event()
+    intake = threading.Thread(target=register_all, args=(app, planned, progress), daemon=True,
+                              kwargs={"ack_timeout_s": options.ack_timeout_s,
+                                      "should_stop": stop.is_set})
     intake.start()
     try:
         last_note = 0.0
@@ -111,6 +115,7 @@ def _drill(system: System, planned: list[scenario.Planned], options: Options,
                 say(_note(progress, runner, engine, intake.is_alive()))
             time.sleep(0.2)
     finally:
+        stop.set()
         runner.stop()
     figures.seconds["intake"] = (progress.finished_at or time.monotonic()) - intake_began
     figures.seconds["intake and faults"] = time.monotonic() - intake_began
