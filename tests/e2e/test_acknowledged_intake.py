@@ -6,6 +6,7 @@ a message the broker lost is sent again until that reply comes.
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections.abc import Iterator
@@ -135,3 +136,22 @@ def test_an_intake_worker_registers_while_checks_wait_on_their_own_queue(rt, eng
         assert handover.accepted and handover.sent == 1
         assert stored(engine) == {"routed": (handover.reply["id"], "pending")}
         assert redis_client.llen(DEFAULT_QUEUE) == 1
+
+
+def test_the_example_tells_accepted_refused_and_unanswered_apart_by_exit_status(rt, capsys):
+    def run(*extra: str) -> int:
+        return wallet_intake.main(["--broker", rt.settings.broker, "--backend", rt.settings.results,
+                                   "--provider", "scripted-a", *extra])
+
+    # Given no worker yet, when the example runs, then it gives up with status 1
+    assert run("--tx-id", "cli-early", "--wait", "0.2", "--tries", "2") == 1
+    assert "not acknowledged after 2 tries" in capsys.readouterr().err
+
+    # Given a worker, an accepted registration prints the reply; a refused one its field
+    with resolver_worker():
+        assert run("--tx-id", "cli-1", "--amount", "12.5", "--wait", "3", "--tries", "3") == 0
+        reply = json.loads(capsys.readouterr().out)
+        assert run("--tx-id", "cli-2", "--amount", "0", "--wait", "3", "--tries", "3") == 2
+        refusal = capsys.readouterr().err
+    assert reply["ok"] is True and reply["tx_id"] == "cli-1" and reply["amount"] == "12.5000"
+    assert refusal.startswith("refused (invalid): amount: ")
