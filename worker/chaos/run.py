@@ -56,7 +56,7 @@ def run(console: Console, options: Options) -> int:
         system = System(planned, options.seed, options.keep_dir)
         began = time.monotonic()
         say(f"starting PostgreSQL, Redis, 2 simulators, 2 workers and beat under {system.root}")
-        system.start()
+        _start(system)
         figures = report.Figures(options.transfers, options.seed,
                                  expected_states=scenario.expected_counts(planned))
         figures.seconds["setup"] = time.monotonic() - began
@@ -81,6 +81,16 @@ def run(console: Console, options: Options) -> int:
     if any(violations.values()):
         return VIOLATION
     return SETUP_PROBLEM if fault_errors else OK
+
+
+def _start(system: System) -> None:
+    """Start the system; anything that goes wrong here is the drill's setup, not a finding."""
+    try:
+        system.start()
+    except SetupError:
+        raise
+    except Exception as exc:
+        raise SetupError(f"starting the system failed: {exc}") from exc
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

@@ -9,10 +9,10 @@ of the drill's own:
   comes back. Its simulator starts again empty and is loaded anew, so scripts replay from the
   first step; they end the same way.
 - `minigame-drip`, whose answers arrive a byte at a time. Each of its transfers first meets a
-  drip too slow to finish inside the instance's `deadline_s` (the call is cut off: RETRY), once
-  or twice, then a drip fast enough to fit, which carries the final answer. So the expected
-  state is that final answer, and nothing depends on `max_age`. Where the simulator has no
-  `drip` answer, a `slow` answer longer than the read timeout plays the cut-off call.
+  drip too slow to finish inside the instance's `deadline_s` of 2.5 s (a byte every 250 ms,
+  though never more than 250 ms between bytes, so only the total deadline cuts the call off:
+  RETRY), once or twice, then a drip fast enough to fit (a byte every 2 ms), which carries the
+  final answer. So the expected state is that final answer, and nothing depends on `max_age`.
 
 What each story makes true:
 
@@ -39,7 +39,6 @@ from typing import Any
 
 from worker.demo.scenario import DemoInstance, DemoTransfer, instance_table, instances
 from worker.domain.types import State
-from worker.sim.script import ANSWERS
 
 DOWN = DemoInstance("lucko-down", "lucko",
                     {"agent_id": "lk-agent-down", "key": "${CHAOS_LUCKO_DOWN_KEY}"},
@@ -190,16 +189,12 @@ def _story(instance: DemoInstance, story: str, amount: Decimal, chance: random.R
 
 def _cut_off_drip(times: int) -> list[dict[str, Any]]:
     """An answer that cannot arrive inside the drip instance's deadline."""
-    if "drip" in ANSWERS:
-        return [{"answer": "drip", "delay_s": 0.25, "then": "pending", "times": times}]
-    return [{"answer": "slow", "delay_s": 3, "then": "pending", "times": times}]
+    return [{"answer": "drip", "delay_s": 0.25, "then": "pending", "times": times}]
 
 
 def _fitting_drip(final: str) -> dict[str, Any]:
     """The final answer, a byte at a time but well inside the deadline."""
-    if "drip" in ANSWERS:
-        return {"answer": "drip", "delay_s": 0.002, "then": final}
-    return {"answer": final}
+    return {"answer": "drip", "delay_s": 0.002, "then": final}
 
 
 def expected_counts(planned: list[Planned]) -> dict[str, int]:

@@ -44,8 +44,12 @@ class System:
         os.chmod(self.root, 0o755)
         self.logs = self.root / "logs"
         self.logs.mkdir()
-        self.postgres = PostgresCluster(self.root)
-        self.redis = RedisServer(self.logs)
+        try:
+            self.postgres = PostgresCluster(self.root)
+            self.redis = RedisServer(self.logs)
+        except SetupError:
+            shutil.rmtree(self.root, ignore_errors=True)
+            raise
         self.sim_ports = {MAIN_SIM: free_port(), DOWN_SIM: free_port()}
         self.processes: Processes | None = None
         self.unplanned_exits: list[str] = []
