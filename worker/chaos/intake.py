@@ -123,10 +123,12 @@ def _collect(under_way: dict[str, tuple[Planned, int, AsyncResult, float]],
             del under_way[task_id]
             answered += 1
             if not _record(item, sends, value, progress):
-                waiting.append((item, sends))  # an error the task did not turn into an answer
+                # An error the task did not turn into an answer: send again at once.
+                waiting.appendleft((item, sends))
         elif now - sent_at > ack_timeout_s:
+            # No answer in time: send again next, as a wallet would, before anything new.
             del under_way[task_id]
-            waiting.append((item, sends))
+            waiting.appendleft((item, sends))
     return answered
 
 
