@@ -210,8 +210,8 @@ class ProviderAdapter(ABC, Generic[SettingsT]):
                         request.url,
                         headers=request.headers,
                         data=request.body,
-                        timeout=(deadline.connect_timeout(self.instance.connect_timeout_s),
-                                 deadline.read_timeout(self.instance.timeout_s)),
+                        timeout=(deadline.cap(self.instance.connect_timeout_s),
+                                 deadline.cap(self.instance.timeout_s)),
                         stream=True,
                         allow_redirects=False,
                     )
