@@ -19,7 +19,9 @@ CREDENTIALS: dict[str, dict[str, Any]] = {
     "minigame": {"appid": "2001", "key": "mg-test-key-0001"},
     "lucko": {"agent_id": "lk-test", "key": "lk-test-key-0001"},
     "hrg": {"agent_id": "hrg-test", "api_key": "hrg-test-key-0001"},
-    "vct": {"api_key": "vct-test", "api_secret": "vct-test-secret-0001"},
+    # The hub answers hub_member_id as {member_prefix}_{player}; we send our own player id.
+    "vct": {"api_key": "vct-test", "api_secret": "vct-test-secret-0001",
+            "member_prefix": "VCTTEST"},
     "naga": {"brand_code": "brand1", "group_code": "group1", "secret_key": "naga-test-key-0001"},
 }
 SECRET_FIELD = {"minigame": "key", "lucko": "key", "hrg": "api_key", "vct": "api_secret",
