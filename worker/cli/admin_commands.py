@@ -154,6 +154,9 @@ def _print_story(t: TransferDetail, now: datetime) -> None:
         facts.append(("review reason", t.review_reason))
     if t.last_error:
         facts.append(("last error", t.last_error))
+    for c in t.contradictions:
+        facts.append(("CONTRADICTED", f"{c.reported_by} reported {c.reported_state} "
+                                      f"{when(c.reported_at)}; the {c.final_state} state stands"))
     for label, value in facts:
         click.echo(f"{label + ':':<15}{value}")
 
