@@ -284,7 +284,10 @@ def http_gate(http_status: int, body: bytes, answer_statuses: Iterable[int]) -> 
 
 def message_of(body: bytes) -> str | None:
     """The provider's `msg` or `message`, if the body is a JSON object with one."""
-    answer = _object_or_none(body)
+    return _message(_object_or_none(body))
+
+
+def _message(answer: Fields | None) -> str | None:
     if answer is None:
         return None
     return answer.optional_text("msg") or answer.optional_text("message")
@@ -294,7 +297,7 @@ def _refusal(body: bytes) -> str:
     """What a refusal said: its code and message when the body is a JSON object with them."""
     answer = _object_or_none(body)
     code = answer.code() if answer is not None else None
-    said = "; ".join(part for part in (code and f"code {code}", message_of(body)) if part)
+    said = "; ".join(part for part in (code and f"code {code}", _message(answer)) if part)
     return "credentials or address refused" + (f" ({said[:300]})" if said else "")
 
 
