@@ -34,7 +34,9 @@ HRG_CODES = {"not_found_codes": ["0404"], "auth_error_codes": ["0401"],
 FAST_POLICY = {
     "initial_delay": "0s",
     "schedule": ["50ms"],
-    "not_found_grace": "2s",
+    # HRG and Naga answer "not found" while a transfer is pending; the grace must outlast the
+    # pending answers of a script even when a loaded machine spreads the checks out.
+    "not_found_grace": "5s",
     "not_found_confirmations": 2,
     "jitter": 0.0,
     "rate_limited_delay": "50ms",
