@@ -107,6 +107,7 @@ def run_check(
         return _defer(engine, transfer_id, lease_token, slot, clock())
     try:
         permission = guard.acquire(instance)
+        started_at = clock()
         result = adapter_for(instance).check(ref, deadline_s=budget) \
             if permission.allowed else None
     finally:
@@ -114,7 +115,8 @@ def run_check(
     if result is None:
         return _defer(engine, transfer_id, lease_token, permission, clock())
     guard.record(instance, result.transport_error)
-    return apply_result(engine, instance, transfer_id, lease_token, result, clock(), jitter_draw)
+    return apply_result(engine, instance, transfer_id, lease_token, result, clock(), jitter_draw,
+                        started_at=started_at)
 
 
 def call_budget(instance: ProviderInstance, lease_left_s: float) -> float:
@@ -124,11 +126,11 @@ def call_budget(instance: ProviderInstance, lease_left_s: float) -> float:
 
 def apply_result(engine: Engine, instance: ProviderInstance, transfer_id: int,
                  lease_token: uuid.UUID, result: CheckResult, now: datetime,
-                 jitter_draw: Callable[[], float]) -> Done:
+                 jitter_draw: Callable[[], float], started_at: datetime | None = None) -> Done:
     with transaction(engine) as session:
         transfer = _locked(session, transfer_id)
         mine = _holds_lease(transfer, lease_token)
-        session.add(_check_row(transfer_id, result, now, applied=mine))
+        session.add(_check_row(transfer_id, result, now, applied=mine, started_at=started_at))
         if not mine:
             return Done.LEASE_LOST
 
@@ -203,9 +205,11 @@ def _review_unconfigured(engine: Engine, transfer_id: int, lease_token: uuid.UUI
     return Done.REVIEW
 
 
-def _check_row(transfer_id: int, result: CheckResult, now: datetime, applied: bool) -> Check:
+def _check_row(transfer_id: int, result: CheckResult, now: datetime, applied: bool,
+               started_at: datetime | None) -> Check:
     return Check(
         transfer_id=transfer_id,
+        started_at=started_at,
         checked_at=now,
         outcome=result.outcome.value,
         http_status=result.http_status,

@@ -57,6 +57,8 @@ def test_a_success_resolves_with_ledger_and_event_in_one_go(rt, engine):
     assert event.payload["data"]["outcome"] == "succeeded"
     [row] = checks_of(engine, transfer_id)
     assert (row.outcome, row.http_status, row.applied) == ("SUCCEEDED", 200, True)
+    # The span of the provider call is kept, so overlapping checks of one transfer would show
+    assert row.started_at is not None and row.started_at <= row.checked_at
 
 
 def test_running_the_same_check_twice_resolves_once(rt, engine):
