@@ -37,7 +37,7 @@ from worker.throttle import Permission
 
 MAX_ERROR_CHARS = 1000
 LEASE_SHARE = 0.5  # of the lease still left when a call starts, the most the call may use
-MIN_CALL_S = 1.0  # with less than this for the call, do not ask: put the check off
+MIN_CALL_S = 1.0  # with a share of the lease shorter than this, do not ask: put the check off
 LEASE_TOO_SHORT = Permission(False, 0.1, "too little of the lease left to ask the provider")
 
 
@@ -100,7 +100,7 @@ def run_check(
         return _review_unconfigured(engine, transfer_id, lease_token, clock())
 
     budget = call_budget(instance, (lease_until - clock()).total_seconds())
-    if budget < MIN_CALL_S:
+    if budget is None:
         return _defer(engine, transfer_id, lease_token, LEASE_TOO_SHORT, clock())
     slot = guard.enter(instance, budget)
     if not slot.allowed:
@@ -119,9 +119,15 @@ def run_check(
                         started_at=started_at)
 
 
-def call_budget(instance: ProviderInstance, lease_left_s: float) -> float:
-    """The total deadline of one provider call: the instance's, within the lease's share."""
-    return min(instance.deadline_s, LEASE_SHARE * lease_left_s)
+def call_budget(instance: ProviderInstance, lease_left_s: float) -> float | None:
+    """The total deadline of one provider call: the instance's, within the lease's share.
+
+    None when the lease's share is too short to ask at all (the check message waited long).
+    """
+    share = LEASE_SHARE * lease_left_s
+    if share < MIN_CALL_S:
+        return None
+    return min(instance.deadline_s, share)
 
 
 def apply_result(engine: Engine, instance: ProviderInstance, transfer_id: int,

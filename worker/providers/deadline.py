@@ -117,6 +117,9 @@ class _Watchdog:
     """One thread per process that cuts off calls whose deadline has passed."""
 
     def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
         self._cond = threading.Condition()
         self._heap: list[tuple[float, int, Deadline]] = []
         self._order = itertools.count()
@@ -150,6 +153,8 @@ class _Watchdog:
 
 _WATCHDOG = _Watchdog()
 _current = threading.local()
+# A child forked while the watchdog held its lock would wait on it forever: start afresh.
+os.register_at_fork(after_in_child=_WATCHDOG.reset)
 
 
 @contextmanager
