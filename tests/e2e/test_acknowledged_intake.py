@@ -155,3 +155,20 @@ def test_the_example_tells_accepted_refused_and_unanswered_apart_by_exit_status(
         refusal = capsys.readouterr().err
     assert reply["ok"] is True and reply["tx_id"] == "cli-1" and reply["amount"] == "12.5000"
     assert refusal.startswith("refused (invalid): amount: ")
+
+
+def test_a_task_that_fails_is_not_taken_for_an_answer(rt, engine, wallet):
+    # Given a call the resolver cannot run (the payload is missing)
+    broken = wallet_intake.Handover("resolver.register_transfer", [])
+    first_id = broken.task_id
+
+    # When the wallet hands it over
+    with resolver_worker():
+        wallet_intake.hand_over(wallet, [broken], wait_s=1.0, max_wait_s=1.0, tries=2)
+
+    # Then it is neither accepted nor refused; each copy went under a fresh id, so the stored
+    # failure of one never answered the next
+    assert broken.reply is None and broken.sent == 2
+    assert broken.problem.startswith("the resolver could not record it")
+    assert broken.task_id != first_id
+    assert count(engine, Transfer) == 0
