@@ -25,10 +25,10 @@ from worker.domain.policy import Action, PollState, decide
 from worker.domain.types import Direction, State, TransferRef
 from worker.providers.base import CheckResult, ProviderAdapter
 from worker.providers.instance import ProviderInstance
-from worker.resolution import resolve, send_to_review
+from worker.resolution import ENGINE_ACTOR, resolve, send_to_review
+from worker.sweep import unconfigured_reason
 from worker.throttle import Permission
 
-ENGINE_ACTOR = "engine"
 MAX_ERROR_CHARS = 1000
 
 
@@ -82,22 +82,25 @@ def run_check(
     if not permission.allowed:
         return _defer(engine, transfer_id, lease_token, permission, clock())
 
+    started_at = clock()
     result = adapter_for(instance).check(ref)
     guard.record(instance, result.transport_error)
-    return apply_result(engine, instance, transfer_id, lease_token, result, clock(), jitter_draw)
+    return apply_result(engine, instance, transfer_id, lease_token, result, clock(), jitter_draw,
+                        started_at=started_at)
 
 
 def apply_result(engine: Engine, instance: ProviderInstance, transfer_id: int,
                  lease_token: uuid.UUID, result: CheckResult, now: datetime,
-                 jitter_draw: Callable[[], float]) -> Done:
+                 jitter_draw: Callable[[], float], started_at: datetime | None = None) -> Done:
     with transaction(engine) as session:
         transfer = _locked(session, transfer_id)
         mine = _holds_lease(transfer, lease_token)
-        session.add(_check_row(transfer_id, result, now, applied=mine))
+        session.add(_check_row(transfer_id, result, now, applied=mine, started_at=started_at))
         if not mine:
             return Done.LEASE_LOST
 
-        poll = PollState(transfer.sent_at, transfer.attempts, transfer.not_found_streak)
+        poll = PollState(transfer.sent_at, transfer.attempts, transfer.not_found_streak,
+                         registered_at=transfer.created_at)
         decision = decide(result.outcome, poll, instance.policy, now, jitter_draw)
         transfer.attempts = decision.attempts
         transfer.not_found_streak = decision.not_found_streak
@@ -163,13 +166,15 @@ def _review_unconfigured(engine: Engine, transfer_id: int, lease_token: uuid.UUI
         if not _holds_lease(transfer, lease_token):
             return Done.SKIPPED
         send_to_review(session, transfer, by=ENGINE_ACTOR, now=now,
-                       reason=f"provider instance {transfer.provider!r} is not configured")
+                       reason=unconfigured_reason(transfer.provider))
     return Done.REVIEW
 
 
-def _check_row(transfer_id: int, result: CheckResult, now: datetime, applied: bool) -> Check:
+def _check_row(transfer_id: int, result: CheckResult, now: datetime, applied: bool,
+               started_at: datetime | None) -> Check:
     return Check(
         transfer_id=transfer_id,
+        started_at=started_at,
         checked_at=now,
         outcome=result.outcome.value,
         http_status=result.http_status,

@@ -40,10 +40,17 @@ def begin(rt: Runtime, payload: Mapping[str, Any], *, by: str,
 
 
 def complete(rt: Runtime, provider: str, tx_id: str, outcome: str, *, by: str) -> dict[str, Any]:
+    """Raises intake.Contradicted, after the contradiction is committed, when the answer
+    disagrees with the transfer's final state."""
     with transaction(rt.engine) as session:
-        transfer = intake.complete(session, provider, tx_id, outcome,
-                                   by=f"caller:{by}", now=datetime.now(UTC))
-        return summary(transfer, False)
+        done = intake.complete(session, provider, tx_id, outcome,
+                               by=f"caller:{by}", now=datetime.now(UTC))
+        result = summary(done.transfer, False)
+    if done.contradicted:
+        raise intake.Contradicted(
+            f"transfer {result['id']} is already {result['state']}; the reported "
+            f"{outcome.lower()} contradicts it and was recorded for an admin, not applied")
+    return result
 
 
 def summary(transfer: Transfer, created: bool) -> dict[str, Any]:

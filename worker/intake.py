@@ -11,6 +11,7 @@ Validation happens before anything is written; a refused request writes nothing.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,7 +24,7 @@ from worker.domain.money import InvalidMoney, parse_amount, parse_currency
 from worker.domain.policy import first_check_at
 from worker.domain.types import Direction, State, TransferRef
 from worker.providers.instance import ProviderInstance
-from worker.resolution import NotResolvable, resolve
+from worker.resolution import NotResolvable, record_contradiction, resolve
 
 MAX_LENGTHS = {"tx_id": 128, "player_id": 128, "player_ref": 256, "by": 128}
 # A wallet's clock may run a little ahead of ours; a sent_at further ahead is a mistake.
@@ -43,6 +44,16 @@ class IntakeError(ValueError):
 
 class ConflictError(ValueError):
     """The tx_id is already registered for this provider with other facts. Nothing was written."""
+
+
+class Contradicted(ConflictError):
+    """The caller's clear answer disagrees with the transfer's final state.
+
+    Unlike other refusals this one is written down (see `resolution.record_contradiction`):
+    raised by the handler after the record has committed, so the caller hears of the conflict.
+    """
+
+    field = "outcome"
 
 
 def differences(request: TransferRef, transfer: Transfer) -> list[str]:
@@ -121,9 +132,20 @@ def begin(session: Session, request: TransferRef, instance: ProviderInstance, *,
     return _insert_once(session, request, State.IN_FLIGHT, deadline, by)
 
 
+@dataclass(frozen=True)
+class Completion:
+    transfer: Transfer
+    # The answer disagreed with the transfer's final state: recorded, the state unchanged.
+    contradicted: bool = False
+
+
 def complete(session: Session, provider: str, tx_id: str, outcome: str, *, by: str,
-             now: datetime) -> Transfer:
-    """The caller learned the provider's clear answer; resolve through the engine's path."""
+             now: datetime) -> Completion:
+    """The caller learned the provider's clear answer; resolve through the engine's path.
+
+    An answer that disagrees with a final state changes nothing but is recorded as a
+    contradiction; a transfer in review is left to the admins (NotResolvable).
+    """
     try:
         state = State(outcome.lower())
     except ValueError:
@@ -137,12 +159,15 @@ def complete(session: Session, provider: str, tx_id: str, outcome: str, *, by: s
     if transfer is None:
         raise IntakeError("tx_id", f"no transfer {tx_id!r} registered for provider {provider!r}")
     if transfer.state == state:
-        return transfer  # the same answer twice: nothing more to do
+        return Completion(transfer)  # the same answer twice: nothing more to do
+    if State(transfer.state).is_terminal:
+        record_contradiction(session, transfer, state, by=by, now=now)
+        return Completion(transfer, contradicted=True)
     if transfer.state not in (State.IN_FLIGHT, State.PENDING):
-        raise NotResolvable(f"transfer {transfer.id} is {transfer.state}; "
+        raise NotResolvable(f"transfer {transfer.id} is {transfer.state}; an admin decides it, "
                             f"complete cannot change it")
     resolve(session, transfer, state, by=by, reason=f"reported {state.value} by {by}", now=now)
-    return transfer
+    return Completion(transfer)
 
 
 _INSERT = text(

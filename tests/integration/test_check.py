@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from models import Check, OutboxEvent
-from tests.integration.helpers import count, entries, events, load, register
+from tests.integration.helpers import count, entries, events, load, make_due, register
 from worker.check import Done, NoGuard, run_check
 from worker.db import transaction
 from worker.domain.types import Outcome
@@ -56,6 +56,8 @@ def test_a_success_resolves_with_ledger_and_event_in_one_go(rt, engine):
     assert event.payload["data"]["outcome"] == "succeeded"
     [row] = checks_of(engine, transfer_id)
     assert (row.outcome, row.http_status, row.applied) == ("SUCCEEDED", 200, True)
+    # The span of the provider call is kept, so overlapping checks of one transfer would show
+    assert row.started_at is not None and row.started_at <= row.checked_at
 
 
 def test_running_the_same_check_twice_resolves_once(rt, engine):
@@ -180,3 +182,27 @@ def test_a_transfer_of_a_removed_instance_goes_to_review(rt, engine):
     done = run_check(engine, {}, transfer_id, token, rt.adapter_for, NoGuard())
     assert done is Done.REVIEW
     assert "not configured" in load(engine, transfer_id).review_reason
+
+
+def test_a_slow_wallet_clock_does_not_fail_a_transfer_the_provider_is_still_processing(rt, engine):
+    # Given a transfer registered now with a sent_at 6 minutes old (the wallet's clock is behind),
+    # at an instance with a 5 minute not-found grace, that the provider is still processing
+    from dataclasses import replace
+
+    slow_grace = replace(rt.providers["scripted-a"].policy, not_found_grace=timedelta(minutes=5))
+    providers = {"scripted-a": replace(rt.providers["scripted-a"], policy=slow_grace)}
+    sent_at = (datetime.now(UTC) - timedelta(minutes=6)).isoformat()
+    transfer_id = register(rt, sent_at=sent_at)
+    SCRIPTS.load("scripted-a", "tx-1", [Outcome.NOT_FOUND] * 3 + [Outcome.SUCCEEDED])
+
+    # When it is checked four times within seconds
+    for _ in range(4):
+        make_due(engine, transfer_id)
+        [(_, token)] = claim(rt, engine).items()
+        run_check(engine, providers, transfer_id, token, rt.adapter_for, NoGuard(),
+                  jitter_draw=lambda: 0.0)
+
+    # Then the three not-found answers did not fail it, and the provider's success settled it
+    transfer = load(engine, transfer_id)
+    assert (transfer.state, transfer.attempts) == ("succeeded", 4)
+    assert [kind for kind, *_ in entries(engine, transfer_id)] == ["hold", "settle"]
