@@ -15,6 +15,9 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     # The Celery broker; the Redis above unless set.
     broker_url: str | None = None
+    # Where intake tasks leave their reply for the wallet; the Redis above unless set.
+    result_backend: str | None = None
+    result_expires_s: int = Field(default=3600, ge=1)  # a reply nobody read is dropped after this
     providers_file: str = "providers.toml"
     # One operator token named "admin"; more tokens with roles in admin_tokens (name:role:token,...)
     admin_token: str | None = None
@@ -49,6 +52,10 @@ class Settings(BaseSettings):
     @property
     def broker(self) -> str:
         return self.broker_url or self.redis_url
+
+    @property
+    def results(self) -> str:
+        return self.result_backend or self.redis_url
 
 
 @lru_cache(maxsize=1)
