@@ -23,6 +23,7 @@ import argparse
 import json
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +44,8 @@ class Handover:
     reply: dict[str, Any] | None = None
     sent: int = 0
     problem: str = ""  # why the last try got no reply
+    # Every copy carries this id, so a reply to any earlier copy, if it ran late, answers too.
+    task_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     @property
     def accepted(self) -> bool:
@@ -101,20 +104,27 @@ def _send(resolver: Celery, handover: Handover) -> AsyncResult | None:
     handover.sent += 1
     try:
         return resolver.send_task(handover.task, args=handover.args, kwargs=handover.kwargs,
-                                  queue=INTAKE_QUEUE)
+                                  queue=INTAKE_QUEUE, task_id=handover.task_id)
     except Exception as exc:  # the broker is unreachable: try again next round
         handover.problem = f"could not send: {exc}"
         return None
 
 
 def _reply(handover: Handover, result: AsyncResult, deadline: float) -> dict[str, Any] | None:
+    remaining = deadline - time.monotonic()
     try:
-        reply = result.get(timeout=max(deadline - time.monotonic(), 0.05))
+        if remaining > 0:
+            reply = result.get(timeout=remaining)
+        elif result.ready():  # past the round's deadline only look, so many misses stay quick
+            reply = result.get()
+        else:
+            raise NoReplyYet()
     except NoReplyYet:
         handover.problem = "no reply in time"
         return None
     except Exception as exc:  # the task itself failed, say the database stayed down too long
         handover.problem = f"the resolver could not record it: {exc}"
+        handover.task_id = str(uuid.uuid4())  # so the next copy is not answered by this failure
         return None
     return dict(reply)
 

@@ -109,7 +109,7 @@ def _mask_secrets_in_logs(logger: Any, **_: Any) -> None:
         rt = runtime.current()
     except ConfigError:
         return  # start-up stops with the configuration message
-    logs.install(logger, logs.secrets_of(rt), as_json=rt.settings.log_format == "json")
+    logs.install(logger, logs.secret_source(rt), as_json=rt.settings.log_format == "json")
 
 
 after_setup_logger.connect(_mask_secrets_in_logs)

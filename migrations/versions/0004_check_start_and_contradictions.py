@@ -10,6 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from worker.downgrade_guard import refuse_dropping_rows
+
 revision: str = "0004"
 down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
@@ -40,5 +42,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    refuse_dropping_rows("contradictions")
     op.drop_table("contradictions")
     op.drop_column("checks", "started_at")

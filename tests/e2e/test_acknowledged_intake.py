@@ -11,6 +11,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -19,10 +20,11 @@ from sqlalchemy import select
 from models import LedgerEntry, OutboxEvent, Transfer
 from tests.e2e.test_wallet_tasks import wait_for
 from tests.integration.events.examples import load_example
-from tests.integration.helpers import count, request
+from tests.integration.helpers import count, events, request
 from worker import sweep
 from worker.celery import DEFAULT_QUEUE, INTAKE_QUEUE, app
 from worker.db import transaction
+from worker.resolution import send_to_review
 from worker.tasks import dispatch_checks
 
 pytestmark = pytest.mark.e2e
@@ -86,36 +88,48 @@ def test_a_refusal_reaches_the_wallet_with_its_field_and_message(rt, engine, wal
     def hand_over(*handovers):
         return wallet_intake.hand_over(wallet, list(handovers), wait_s=3.0, tries=3)
 
-    # Given a registered transfer and one that failed
+    # Given a registered transfer, one that failed and one in review
     with resolver_worker():
-        [kept] = hand_over(wallet_intake.register(request(tx_id="kept")))
+        [kept, in_review] = hand_over(wallet_intake.register(request(tx_id="kept")),
+                                      wallet_intake.register(request(tx_id="review")))
         hand_over(wallet_intake.begin(request(tx_id="lost"), 60))
         [failed] = hand_over(wallet_intake.complete("scripted-a", "lost", "failed"))
+        with transaction(engine) as session:
+            send_to_review(session, session.get_one(Transfer, in_review.reply["id"]),
+                           reason="amount disputed", by="engine", now=datetime.now(UTC))
         written = [count(engine, model) for model in (Transfer, LedgerEntry, OutboxEvent)]
 
         # When the wallet sends what must be refused
-        invalid, conflicting, final = hand_over(
+        invalid, conflicting, contradicting, reviewed = hand_over(
             wallet_intake.register(request(tx_id="bad", amount="-5")),
             wallet_intake.register(request(tx_id="kept", amount="99.00")),
             wallet_intake.complete("scripted-a", "lost", "succeeded"),
+            wallet_intake.complete("scripted-a", "review", "succeeded"),
         )
 
-    # Then each refusal comes back as the reply, once, and nothing was written
-    assert kept.accepted and kept.reply["created"] is True
-    assert kept.reply["amount"] == "10.0000"
+    # Then each refusal comes back as the reply, at the first try
+    refusals = (invalid, conflicting, contradicting, reviewed)
+    assert kept.accepted and kept.reply["created"] is True and kept.reply["amount"] == "10.0000"
     assert failed.accepted and failed.reply["state"] == "failed"
-    assert [h.refused for h in (invalid, conflicting, final)] == [True] * 3
-    assert [h.sent for h in (invalid, conflicting, final)] == [1, 1, 1]
-    assert invalid.reply["error"] == "invalid" and invalid.reply["field"] == "amount"
+    assert [h.refused for h in refusals] == [True] * 4
+    assert [h.sent for h in refusals] == [1] * 4
+    assert (invalid.reply["error"], invalid.reply["field"]) == ("invalid", "amount")
     assert invalid.reply["message"]
     assert conflicting.reply["error"] == "conflict"
     assert conflicting.reply["field"] in (None, "amount")
     assert "amount" in conflicting.reply["message"]
-    assert final.reply == {"ok": False, "error": "conflict", "field": None,
-                           "message": final.reply["message"]}
-    assert "failed" in final.reply["message"]
-    assert [count(engine, model) for model in (Transfer, LedgerEntry, OutboxEvent)] == written
+    assert (contradicting.reply["error"], contradicting.reply["field"]) == ("conflict", "outcome")
+    assert "failed" in contradicting.reply["message"]
+    assert (reviewed.reply["error"], reviewed.reply["field"]) == ("conflict", None)
+    assert "needs_review" in reviewed.reply["message"]
+    # ...and nothing changed: no transfer, no posting; only the contradiction is announced
+    transfers, postings, announced = written
+    assert [count(engine, model) for model in (Transfer, LedgerEntry, OutboxEvent)] == [
+        transfers, postings, announced + 1]
+    assert [e.type for e in events(engine, failed.reply["id"])] == [
+        "transfer.resolved", "transfer.contradicted"]
     assert stored(engine) == {"kept": (kept.reply["id"], "pending"),
+                              "review": (in_review.reply["id"], "needs_review"),
                               "lost": (failed.reply["id"], "failed")}
 
 
@@ -155,3 +169,20 @@ def test_the_example_tells_accepted_refused_and_unanswered_apart_by_exit_status(
         refusal = capsys.readouterr().err
     assert reply["ok"] is True and reply["tx_id"] == "cli-1" and reply["amount"] == "12.5000"
     assert refusal.startswith("refused (invalid): amount: ")
+
+
+def test_a_task_that_fails_is_not_taken_for_an_answer(rt, engine, wallet):
+    # Given a call the resolver cannot run (the payload is missing)
+    broken = wallet_intake.Handover("resolver.register_transfer", [])
+    first_id = broken.task_id
+
+    # When the wallet hands it over
+    with resolver_worker():
+        wallet_intake.hand_over(wallet, [broken], wait_s=1.0, max_wait_s=1.0, tries=2)
+
+    # Then it is neither accepted nor refused; each copy went under a fresh id, so the stored
+    # failure of one never answered the next
+    assert broken.reply is None and broken.sent == 2
+    assert broken.problem.startswith("the resolver could not record it")
+    assert broken.task_id != first_id
+    assert count(engine, Transfer) == 0

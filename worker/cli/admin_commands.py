@@ -276,6 +276,7 @@ def admin(host: str, port: int) -> None:
         raise click.ClickException("no admin token: set RESOLVER_ADMIN_TOKEN or "
                                    "RESOLVER_ADMIN_TOKENS (name:role:token,...)")
     click.echo(f"admin console on http://{host}:{port}/ ({len(tokens)} token(s))")
-    log_config = logs.uvicorn_config(logs.secrets_of(rt), as_json=rt.settings.log_format == "json")
+    as_json = rt.settings.log_format == "json"
+    log_config = logs.uvicorn_config(logs.secret_source(rt), as_json=as_json)
     uvicorn.run(create_app(lambda: rt, tokens), host=host, port=port, server_header=False,
                 proxy_headers=False, log_config=log_config)

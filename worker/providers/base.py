@@ -101,7 +101,8 @@ class DeadlinePassed(Exception):
 
     def __init__(self, deadline: Deadline, phase: str, tries: int) -> None:
         tried = "1 try" if tries == 1 else f"{tries} tries"
-        super().__init__(f"deadline of {deadline.seconds:g} s passed ({phase}, {tried})")
+        shown = round(deadline.seconds, 1)  # a deadline cut from the lease is not round
+        super().__init__(f"deadline of {shown:g} s passed ({phase}, {tried})")
 
 
 SettingsT = TypeVar("SettingsT", bound=BaseModel)
@@ -209,8 +210,8 @@ class ProviderAdapter(ABC, Generic[SettingsT]):
                         request.url,
                         headers=request.headers,
                         data=request.body,
-                        timeout=(deadline.connect_timeout(self.instance.connect_timeout_s),
-                                 deadline.read_timeout(self.instance.timeout_s)),
+                        timeout=(deadline.cap(self.instance.connect_timeout_s),
+                                 deadline.cap(self.instance.timeout_s)),
                         stream=True,
                         allow_redirects=False,
                     )

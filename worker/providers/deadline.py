@@ -17,8 +17,8 @@ soon as it is connected, so a TLS handshake is covered too; the socket of a reus
 connection when its request starts). When the deadline passes the watchdog calls
 `shutdown(SHUT_RDWR)` on it: a read blocked on the socket returns at once with end of file,
 and requests raises, whatever phase the call was in. The caller then sees `Deadline.passed`
-and reports the deadline, not the symptom. Timeouts still apply inside: `read_timeout()` and
-`connect_timeout()` never exceed the time left.
+and reports the deadline, not the symptom. Timeouts still apply inside, capped (`cap()`) to the
+time left.
 
 A cut connection cannot go back to the pool half-read: the raised error makes urllib3 close
 it, and a connection whose socket was cut closes itself before it would send again.
@@ -58,11 +58,9 @@ class Deadline:
     def left(self) -> float:
         return self.expires_at - time.monotonic()
 
-    def connect_timeout(self, configured: float) -> float:
-        return max(0.001, min(configured, self.left()))
-
-    def read_timeout(self, configured: float) -> float:
-        return max(0.001, min(configured, self.left()))
+    def cap(self, timeout: float) -> float:
+        """A connect or read timeout, never longer than the time left."""
+        return max(0.001, min(timeout, self.left()))
 
     def _attach(self, switch: _KillSwitch) -> None:
         with self._lock:
@@ -119,6 +117,9 @@ class _Watchdog:
     """One thread per process that cuts off calls whose deadline has passed."""
 
     def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
         self._cond = threading.Condition()
         self._heap: list[tuple[float, int, Deadline]] = []
         self._order = itertools.count()
@@ -152,6 +153,8 @@ class _Watchdog:
 
 _WATCHDOG = _Watchdog()
 _current = threading.local()
+# A child forked while the watchdog held its lock would wait on it forever: start afresh.
+os.register_at_fork(after_in_child=_WATCHDOG.reset)
 
 
 @contextmanager

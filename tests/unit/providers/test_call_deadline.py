@@ -178,9 +178,9 @@ def test_the_deadline_spans_every_try(serve):
 
 
 def test_no_try_starts_when_too_little_of_the_deadline_is_left(serve):
-    # Given a provider whose every connection stalls 0.6 s and then hangs up (a connection error)
+    # Given a provider whose every connection stalls 0.4 s and then hangs up (a connection error)
     def stall_and_hang_up(number: int, conn: socket.socket, stop: threading.Event) -> None:
-        stop.wait(0.6)
+        stop.wait(0.4)
         reset(conn)
 
     provider = serve(stall_and_hang_up)
@@ -188,7 +188,8 @@ def test_no_try_starts_when_too_little_of_the_deadline_is_left(serve):
     # When we ask with a 1.5 s deadline
     result, elapsed = timed_check(provider.url)
 
-    # Then after two tries (1.4 s) a third would start with under 0.5 s left: it does not
+    # Then after two tries and a wait (1.0 s) a third would start 0.4 s later with 0.1 s
+    # left, under the 0.5 s a try needs: it does not
     assert result.outcome is Outcome.RETRY
     assert (result.detail or "").startswith("connection error")
     assert provider.connections == 2
