@@ -2,11 +2,12 @@
 re-sending until the resolver acknowledges it, as the README tells wallets to.
 
 A registration is `send_task("resolver.register_transfer", queue="resolver.intake")`; its
-acknowledgement is the task's result (`{"ok": true, "id": ...}`) read back from the result
+acknowledgement is the task's reply (`{"ok": true, "id": ...}`) read back from the result
 backend. A message lost with Redis, a worker killed before it answered, a Postgres restart
-that makes the task retry: each shows up here as no answer within `ack_timeout_s`, and the
-same payload is sent again (intake is idempotent on provider and tx_id). Up to `window`
-registrations are under way at once.
+that makes the task retry: each shows up here as no reply in time, and the same payload is sent
+again (intake is idempotent on provider and tx_id) under the same task id, so whichever copy
+runs first answers, waiting longer each round (`WAITS_S`, as the README's wallet does). Up to
+`window` registrations are under way at once; one sent again goes before any new one.
 
 The drill polls each reply (`ready()`) rather than block in `AsyncResult.get()`: with many
 registrations under way that is one loop instead of a thread each, and no subscription to each
@@ -19,6 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +34,8 @@ from worker.chaos.scenario import Planned
 log = logging.getLogger(__name__)
 
 TASK = "resolver.register_transfer"
+# How long to wait for the reply to the first send, the second, ...; the last repeats.
+WAITS_S = (5.0, 10.0, 20.0, 40.0, 60.0)
 QUEUE = "resolver.intake"
 WALLET = "chaos-wallet"
 
@@ -79,10 +83,10 @@ def wallet_app(broker_url: str, result_backend: str) -> Celery:
 
 
 def register_all(app: Celery, planned: list[Planned], progress: IntakeProgress, *,
-                 ack_timeout_s: float = 5.0, window: int = 64,
-                 should_stop: Callable[[], bool] = lambda: False) -> None:
+                 window: int = 64, should_stop: Callable[[], bool] = lambda: False) -> None:
     """Send every registration and wait for each acknowledgement, re-sending on timeout."""
     waiting: deque[tuple[Planned, int]] = deque((item, 0) for item in planned)
+    task_ids = {item.key: str(uuid.uuid4()) for item in planned}
     under_way: dict[str, tuple[Planned, int, AsyncResult, float]] = {}
     progress.started_at = time.monotonic()
     while (waiting or under_way) and not should_stop():
@@ -90,7 +94,8 @@ def register_all(app: Celery, planned: list[Planned], progress: IntakeProgress, 
             item, sends = waiting.popleft()
             try:
                 result = app.send_task(TASK, args=[item.transfer.registration()],
-                                       kwargs={"by": WALLET}, queue=QUEUE)
+                                       kwargs={"by": WALLET}, queue=QUEUE,
+                                       task_id=task_ids[item.key])
             except Exception as exc:  # the broker is away: wait a moment, send again
                 _wallet_error(progress, exc)
                 waiting.appendleft((item, sends))
@@ -100,15 +105,14 @@ def register_all(app: Celery, planned: list[Planned], progress: IntakeProgress, 
                 progress.sends += 1
                 progress.resends += sends > 0
             under_way[result.id] = (item, sends + 1, result, time.monotonic())
-        answered = _collect(under_way, waiting, progress, ack_timeout_s)
+        answered = _collect(under_way, waiting, progress)
         if not answered:
             time.sleep(0.1)  # each look is a Redis read per registration under way
     progress.finished_at = time.monotonic()
 
 
 def _collect(under_way: dict[str, tuple[Planned, int, AsyncResult, float]],
-             waiting: deque[tuple[Planned, int]], progress: IntakeProgress,
-             ack_timeout_s: float) -> int:
+             waiting: deque[tuple[Planned, int]], progress: IntakeProgress) -> int:
     answered = 0
     now = time.monotonic()
     for task_id, (item, sends, result, sent_at) in list(under_way.items()):
@@ -125,7 +129,7 @@ def _collect(under_way: dict[str, tuple[Planned, int, AsyncResult, float]],
             if not _record(item, sends, value, progress):
                 # An error the task did not turn into an answer: send again at once.
                 waiting.appendleft((item, sends))
-        elif now - sent_at > ack_timeout_s:
+        elif now - sent_at > WAITS_S[min(sends, len(WAITS_S)) - 1]:
             # No answer in time: send again next, as a wallet would, before anything new.
             del under_way[task_id]
             waiting.appendleft((item, sends))

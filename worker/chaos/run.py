@@ -39,7 +39,6 @@ class Options:
     seed: int = 1
     timeout_s: float = 300.0  # for settling once the faults stopped
     fault_window_s: float = 40.0  # faults after intake are spread over this long
-    ack_timeout_s: float = 5.0
     as_json: bool = False
     keep_dir: bool = False
 
@@ -113,8 +112,7 @@ def _drill(system: System, planned: list[scenario.Planned], options: Options,
     intake_began = time.monotonic()
     stop = threading.Event()
     intake = threading.Thread(target=register_all, args=(app, planned, progress), daemon=True,
-                              kwargs={"ack_timeout_s": options.ack_timeout_s,
-                                      "should_stop": stop.is_set})
+                              kwargs={"should_stop": stop.is_set})
     intake.start()
     try:
         last_note = 0.0
