@@ -55,7 +55,8 @@ def tables(figures: Figures, violations: dict[str, list[Violation]]) -> Group:
     run.add_row("wallet calls that met Redis away", f"{figures.wallet_errors:,}")
     for action, count in figures.faults.items():
         run.add_row(action, str(count))
-    run.add_row("workers or beats that ended by themselves", str(len(figures.unplanned_exits)))
+    run.add_row("workers or beats that ended by themselves",
+                ", ".join(figures.unplanned_exits) or "none")
     run.add_row("provider checks recorded", f"{figures.checks:,}")
     run.add_row("outbox events", f"{figures.events:,}")
     for phase, seconds in figures.seconds.items():
