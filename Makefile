@@ -1,6 +1,6 @@
 # make demo: set everything up and watch the resolver settle a few hundred transfers.
 # make test: lint, type-check and run every test against the local Postgres and Redis.
-# make chaos: the long chaos drill (its own Postgres and Redis; half an hour or more).
+# make chaos: the long chaos drill (its own Postgres and Redis; about a quarter of an hour).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
