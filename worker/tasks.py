@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
-from worker import handlers, heartbeat, relay, runtime, sweep
+from worker import handlers, heartbeat, relay, replies, runtime, sweep
 from worker.celery import app
 from worker.check import Done, run_check
 from worker.webhooks import runner as webhooks
@@ -33,19 +33,20 @@ _INTAKE_RETRY: dict[str, Any] = {
 
 @app.task(name="resolver.register_transfer", **_INTAKE_RETRY)
 def register_transfer(payload: dict[str, Any], by: str = "wallet") -> dict[str, Any]:
-    return handlers.register(runtime.current(), payload, by=by)
+    return replies.answer(handlers.register, runtime.current(), payload, by=by)
 
 
 @app.task(name="resolver.begin_transfer", **_INTAKE_RETRY)
 def begin_transfer(payload: dict[str, Any], deadline_s: float | None = None,
                    by: str = "wallet") -> dict[str, Any]:
-    return handlers.begin(runtime.current(), payload, by=by, deadline_s=deadline_s)
+    return replies.answer(handlers.begin, runtime.current(), payload, by=by,
+                          deadline_s=deadline_s)
 
 
 @app.task(name="resolver.complete_transfer", **_INTAKE_RETRY)
 def complete_transfer(provider: str, tx_id: str, outcome: str,
                       by: str = "wallet") -> dict[str, Any]:
-    return handlers.complete(runtime.current(), provider, tx_id, outcome, by=by)
+    return replies.answer(handlers.complete, runtime.current(), provider, tx_id, outcome, by=by)
 
 
 @app.task(name="resolver.sweep")

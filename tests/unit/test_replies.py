@@ -1,0 +1,74 @@
+"""An intake task's reply: accepted with the summary, or the refusal as data, never raised."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from worker.intake import ConflictError, IntakeError
+from worker.replies import answer
+from worker.resolution import NotResolvable
+
+SUMMARY = {"id": 7, "provider": "naga-main", "tx_id": "W-1", "state": "pending",
+           "created": True, "amount": "25.0000", "currency": "EUR", "direction": "deposit",
+           "next_check_at": "2026-11-23T10:16:02+00:00"}
+
+
+def failing(exc: Exception):
+    def handler(*_args, **_kwargs):
+        raise exc
+    return handler
+
+
+def test_an_accepted_request_answers_ok_with_its_summary():
+    seen = []
+
+    def handler(*args, **kwargs):
+        seen.append((args, kwargs))
+        return SUMMARY
+
+    reply = answer(handler, "rt", {"tx_id": "W-1"}, by="wallet")
+
+    assert reply == {"ok": True, **SUMMARY}
+    assert seen == [(("rt", {"tx_id": "W-1"}), {"by": "wallet"})]
+
+
+def test_invalid_input_answers_with_its_field_and_message():
+    reply = answer(failing(IntakeError("amount", "must be positive")))
+
+    assert reply == {"ok": False, "error": "invalid", "field": "amount",
+                     "message": "must be positive"}
+
+
+def test_conflicting_facts_answer_as_a_conflict_without_a_field():
+    reply = answer(failing(ConflictError("tx_id 'W-1' is already registered with other facts")))
+
+    assert reply == {"ok": False, "error": "conflict", "field": None,
+                     "message": "tx_id 'W-1' is already registered with other facts"}
+
+
+def test_a_conflict_that_names_its_field_passes_it_on():
+    exc = ConflictError("amount 30 differs from registered 25")
+    exc.field = "amount"  # type: ignore[attr-defined]
+
+    assert answer(failing(exc))["field"] == "amount"
+
+
+def test_completing_a_final_transfer_answers_as_a_conflict():
+    reply = answer(failing(NotResolvable("transfer 7 is failed; complete cannot change it")))
+
+    assert reply == {"ok": False, "error": "conflict", "field": None,
+                     "message": "transfer 7 is failed; complete cannot change it"}
+
+
+def test_every_reply_survives_the_json_result_backend():
+    for reply in (answer(lambda: SUMMARY), answer(failing(IntakeError("currency", "unknown")))):
+        assert json.loads(json.dumps(reply)) == reply
+
+
+def test_anything_but_a_refusal_still_raises_so_the_task_retries():
+    outage = ConnectionError("database unreachable")
+
+    with pytest.raises(ConnectionError):
+        answer(failing(outage))
