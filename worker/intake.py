@@ -147,7 +147,7 @@ def in_flight_deadline(deadline_s: object, instance: ProviderInstance, maximum_s
     # Written so that NaN fails too: every comparison with NaN is false.
     if not 0 < deadline_s <= maximum_s:
         raise IntakeError("deadline", f"must be more than 0 and at most {maximum_s:g} seconds "
-                                      f"(RESOLVER_MAX_IN_FLIGHT_DEADLINE_S), got {deadline_s!r}")
+                                      f"(RESOLVER_MAX_IN_FLIGHT_DEADLINE_S)")
     return now + timedelta(seconds=deadline_s)
 
 
@@ -274,8 +274,12 @@ def _money(parse: Callable[[object], _T], value: object) -> _T:
 
 
 def _shown(key: object) -> str:
-    """An unknown field's name as a refusal names it: never long, never raw control text."""
-    name = key if isinstance(key, str) else repr(key)
+    """An unknown field's name as a refusal names it: never long, never raw control text.
+
+    A key that is not text (only a Python caller can send one) is named by its type: the repr
+    of a huge int would itself raise.
+    """
+    name = key if isinstance(key, str) else f"<{type(key).__name__}>"
     return (name if len(name) <= 64 else name[:64] + "...").encode("ascii", "replace").decode()
 
 

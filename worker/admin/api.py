@@ -91,7 +91,8 @@ def _input(call: Any, *args: Any) -> Any:
 
 # The body is taken as whatever JSON was sent and read by intake's own parser, the one every
 # other way in uses: a schema model in front would answer some mistakes in its own words (or
-# turn 12.5 into "12.5"). RegisterBody documents the shape in the OpenAPI document.
+# turn 12.5 into "12.5"); no body at all is the parser's "not an object" too. RegisterBody
+# documents the shape in the OpenAPI document.
 @api.post("/transfers", status_code=201, response_model=RegisterResult,
           responses={200: {"model": RegisterResult,
                            "description": "Already registered with the same facts."},
@@ -99,8 +100,8 @@ def _input(call: Any, *args: Any) -> Any:
                      **_errors(403, 409)},
           openapi_extra={"requestBody": {"required": True, "content": {
               "application/json": {"schema": RegisterBody.model_json_schema()}}}})
-def register_transfer(body: Annotated[Any, Body()], request: Request,
-                      who: Operator) -> JSONResponse:
+def register_transfer(request: Request, who: Operator,
+                      body: Annotated[Any, Body()] = None) -> JSONResponse:
     """Register a transfer whose call timed out: the same rules as every other intake."""
     try:
         result = handlers.register(runtime_of(request), body, by=f"api:{who.name}")
