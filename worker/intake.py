@@ -135,7 +135,7 @@ def in_flight_deadline(deadline_s: object, instance: ProviderInstance, maximum_s
                        now: datetime) -> datetime:
     """When a write-ahead transfer becomes pending if nobody reports on it.
 
-    `deadline_s` seconds from now, each in (0, maximum_s]; None means the instance's
+    `deadline_s` seconds from now, a number in (0, maximum_s]; None means the instance's
     in_flight_deadline, held to the maximum (a providers file cannot lift the process's
     bound). A transfer in flight is out of the admins' hands, so the bound is hard.
     """

@@ -28,7 +28,8 @@ class Settings(BaseSettings):
     lease_s: float = Field(default=60.0, gt=0)  # how long a claimed transfer stays with its check
     # The longest a write-ahead transfer may stay in flight (an admin cannot touch it meanwhile):
     # `begin`'s deadline must lie in (0, this], and an instance's in_flight_deadline is held to it.
-    max_in_flight_deadline_s: float = Field(default=3600.0, gt=0, allow_inf_nan=False)
+    # At most a week: longer is no write-ahead any more, it is a transfer nobody watches.
+    max_in_flight_deadline_s: float = Field(default=3600.0, gt=0, le=7 * 86400)
     relay_batch: int = Field(default=500, ge=1)
     worker_concurrency: int = Field(default=16, ge=1)
 
