@@ -113,6 +113,11 @@ class Http:
 
     def __init__(self, rt: Runtime) -> None:
         self.client = TestClient(create_app(lambda: with_tokens(rt)))
+        # Entered once: one event loop for every request, instead of one started per request.
+        self.client.__enter__()
+
+    def close(self) -> None:
+        self.client.__exit__(None, None, None)
 
     def register(self, payload: object, by: object = None) -> Answer:
         assert by is None, "over HTTP the registrant is the token's holder"

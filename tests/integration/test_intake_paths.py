@@ -31,7 +31,9 @@ def providers():
 @pytest.fixture
 def ways(rt):
     """Every way in, by name; a test takes the ones that can carry its case."""
-    return {"function": Function(rt), "task": Task(), "http": Http(rt), "cli": Cli()}
+    http = Http(rt)
+    yield {"function": Function(rt), "task": Task(), "http": http, "cli": Cli()}
+    http.close()
 
 
 def by_of(way):

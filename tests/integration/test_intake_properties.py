@@ -49,8 +49,11 @@ def providers():
 
 @pytest.fixture(params=WAYS)
 def way(request, rt):
-    return {"function": lambda: Function(rt), "task": Task, "http": lambda: Http(rt),
-            "cli": Cli}[request.param]()
+    chosen = {"function": lambda: Function(rt), "task": Task, "http": lambda: Http(rt),
+              "cli": Cli}[request.param]()
+    yield chosen
+    if isinstance(chosen, Http):
+        chosen.close()
 
 
 @pytest.fixture
