@@ -3,10 +3,11 @@
 from models.audit import AuditRecord
 from models.base import Base
 from models.check import Check
+from models.contradiction import Contradiction
 from models.ledger import Account, LedgerEntry
 from models.outbox import OutboxEvent
 from models.transfer import Transfer
 from models.webhook import WebhookAttempt, WebhookDelivery, WebhookFanout
 
-__all__ = ["Account", "AuditRecord", "Base", "Check", "LedgerEntry", "OutboxEvent", "Transfer",
-           "WebhookAttempt", "WebhookDelivery", "WebhookFanout"]
+__all__ = ["Account", "AuditRecord", "Base", "Check", "Contradiction", "LedgerEntry",
+           "OutboxEvent", "Transfer", "WebhookAttempt", "WebhookDelivery", "WebhookFanout"]

@@ -16,6 +16,9 @@ class Check(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     transfer_id: Mapped[int] = mapped_column(ForeignKey("transfers.id"))
+    # When the provider call began (None for checks recorded before this was kept): with
+    # checked_at, the span of the call, so overlapping checks of one transfer can be seen.
+    started_at: Mapped[datetime | None]
     checked_at: Mapped[datetime] = created_at_column()
     outcome: Mapped[str] = mapped_column(String(16))
     http_status: Mapped[int | None]

@@ -3,6 +3,10 @@
 Only short "check these now" messages travel through the broker; every wait between checks
 lives in Postgres (`transfers.next_check_at`). Messages are acknowledged after the task ran
 (acks_late) and taken one at a time (prefetch 1); every task is safe to run twice.
+
+The wallet's intake tasks have a queue of their own, `resolver.intake`, so a registration never
+waits behind a backlog of checks, and they alone leave a reply in the result backend: the
+wallet counts a transfer as handed over only once that reply says it is committed.
 """
 
 from __future__ import annotations
@@ -12,12 +16,33 @@ from typing import Any
 
 from celery import Celery
 from celery.signals import after_setup_logger, after_setup_task_logger, beat_init, worker_init
+from kombu import Exchange, Queue
 
 from worker.settings import get_settings
 
 settings = get_settings()
 
-app = Celery("resolver", broker=settings.broker, include=["worker.tasks"])
+DEFAULT_QUEUE = "celery"
+INTAKE_QUEUE = "resolver.intake"
+INTAKE_TASKS = ("resolver.register_transfer", "resolver.begin_transfer",
+                "resolver.complete_transfer")
+
+# A message held unacknowledged this long is handed out again. It must outlast the longest a
+# live worker holds one: a check with its follow-ups (about two leases plus 20 s), a message
+# reserved behind it, an intake retry waiting out its backoff (at most 60 s). Five leases covers
+# that with room; a copy handed out too early is harmless (every task is safe twice, a stale
+# check finds its lease gone). Shorter than that gains little: a wallet that waits for its
+# reply and resends on a timeout lands a registration long before any redelivery.
+VISIBILITY_TIMEOUT_S = max(300.0, 5 * settings.lease_s)
+
+
+def _queue(name: str) -> Queue:
+    # Exchange and routing key named as the queue: what a sender that only knows the name uses.
+    return Queue(name, Exchange(name), routing_key=name)
+
+
+app = Celery("resolver", broker=settings.broker, backend=settings.results,
+             include=["worker.tasks"])
 app.conf.update(
     task_acks_late=True,
     task_reject_on_worker_lost=True,
@@ -25,13 +50,17 @@ app.conf.update(
     # Checks spend their time waiting on providers: threads let one process wait on many.
     worker_pool="threads",
     worker_concurrency=settings.worker_concurrency,
+    # Only intake tasks keep a result (they say so themselves), so checks do not flood it.
     task_ignore_result=True,
+    result_expires=settings.result_expires_s,
+    # With no -Q a worker consumes both queues; `-Q resolver.intake` makes an intake worker.
+    task_default_queue=DEFAULT_QUEUE,
+    task_queues=(_queue(DEFAULT_QUEUE), _queue(INTAKE_QUEUE)),
+    task_routes={name: {"queue": INTAKE_QUEUE} for name in INTAKE_TASKS},
     task_serializer="json",
     accept_content=["json"],
     broker_connection_retry_on_startup=True,
-    # A message whose worker died comes back after this long; the lease in Postgres has by then
-    # run out and the sweep has re-claimed the transfer, so the redelivered check is skipped.
-    broker_transport_options={"visibility_timeout": 600},
+    broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S},
     timezone="UTC",
     beat_schedule={
         "sweep": {
@@ -80,7 +109,7 @@ def _mask_secrets_in_logs(logger: Any, **_: Any) -> None:
         rt = runtime.current()
     except ConfigError:
         return  # start-up stops with the configuration message
-    logs.install(logger, logs.secrets_of(rt), as_json=rt.settings.log_format == "json")
+    logs.install(logger, logs.secret_source(rt), as_json=rt.settings.log_format == "json")
 
 
 after_setup_logger.connect(_mask_secrets_in_logs)

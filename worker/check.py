@@ -4,6 +4,12 @@ Safe to run twice: a check that no longer holds the transfer's lease asks nothin
 answer is applied under a row lock only while the transfer is still pending and the lease is
 still this check's. The provider is queried outside any database transaction, so a slow
 provider never holds a row lock or a connection.
+
+A provider call never outlives the lease: it gets the instance's `deadline_s`, but at most
+LEASE_SHARE of what is left of the lease when it starts; the rest is room to record and apply
+the answer. So a slow provider's checks end while they still hold their transfers, the sweep
+never hands the same transfers out again meanwhile, and together with the in-flight slots
+(Guard.enter) no instance has more calls under way than its `concurrency`.
 """
 
 from __future__ import annotations
@@ -25,11 +31,14 @@ from worker.domain.policy import Action, PollState, decide
 from worker.domain.types import Direction, State, TransferRef
 from worker.providers.base import CheckResult, ProviderAdapter
 from worker.providers.instance import ProviderInstance
-from worker.resolution import resolve, send_to_review
+from worker.resolution import ENGINE_ACTOR, resolve, send_to_review
+from worker.sweep import unconfigured_reason
 from worker.throttle import Permission
 
-ENGINE_ACTOR = "engine"
 MAX_ERROR_CHARS = 1000
+LEASE_SHARE = 0.5  # of the lease still left when a call starts, the most the call may use
+MIN_CALL_S = 1.0  # with a share of the lease shorter than this, do not ask: put the check off
+LEASE_TOO_SHORT = Permission(False, 0.1, "too little of the lease left to ask the provider")
 
 
 class Done(StrEnum):
@@ -44,6 +53,10 @@ class Done(StrEnum):
 class Guard(Protocol):
     """What the check asks before and tells after a provider call (see worker.throttle)."""
 
+    def enter(self, instance: ProviderInstance, hold_s: float) -> Permission: ...
+
+    def leave(self, instance: ProviderInstance, permission: Permission) -> None: ...
+
     def acquire(self, instance: ProviderInstance) -> Permission: ...
 
     def record(self, instance: ProviderInstance, transport_error: bool) -> None: ...
@@ -51,6 +64,12 @@ class Guard(Protocol):
 
 class NoGuard:
     """Lets every check through: for tools and tests that need no shared limits."""
+
+    def enter(self, instance: ProviderInstance, hold_s: float) -> Permission:
+        return Permission(True)
+
+    def leave(self, instance: ProviderInstance, permission: Permission) -> None:
+        return None
 
     def acquire(self, instance: ProviderInstance) -> Permission:
         return Permission(True)
@@ -74,30 +93,55 @@ def run_check(
         if transfer is None or not _holds_lease(transfer, lease_token):
             return Done.SKIPPED
         ref = to_ref(transfer)
+        # A claim sets next_check_at to when its lease lapses.
+        lease_until = transfer.next_check_at or clock()
     instance = providers.get(ref.provider)
     if instance is None:
         return _review_unconfigured(engine, transfer_id, lease_token, clock())
 
-    permission = guard.acquire(instance)
-    if not permission.allowed:
+    budget = call_budget(instance, (lease_until - clock()).total_seconds())
+    if budget is None:
+        return _defer(engine, transfer_id, lease_token, LEASE_TOO_SHORT, clock())
+    slot = guard.enter(instance, budget)
+    if not slot.allowed:
+        return _defer(engine, transfer_id, lease_token, slot, clock())
+    try:
+        permission = guard.acquire(instance)
+        started_at = clock()
+        result = adapter_for(instance).check(ref, deadline_s=budget) \
+            if permission.allowed else None
+    finally:
+        guard.leave(instance, slot)
+    if result is None:
         return _defer(engine, transfer_id, lease_token, permission, clock())
-
-    result = adapter_for(instance).check(ref)
     guard.record(instance, result.transport_error)
-    return apply_result(engine, instance, transfer_id, lease_token, result, clock(), jitter_draw)
+    return apply_result(engine, instance, transfer_id, lease_token, result, clock(), jitter_draw,
+                        started_at=started_at)
+
+
+def call_budget(instance: ProviderInstance, lease_left_s: float) -> float | None:
+    """The total deadline of one provider call: the instance's, within the lease's share.
+
+    None when the lease's share is too short to ask at all (the check message waited long).
+    """
+    share = LEASE_SHARE * lease_left_s
+    if share < MIN_CALL_S:
+        return None
+    return min(instance.deadline_s, share)
 
 
 def apply_result(engine: Engine, instance: ProviderInstance, transfer_id: int,
                  lease_token: uuid.UUID, result: CheckResult, now: datetime,
-                 jitter_draw: Callable[[], float]) -> Done:
+                 jitter_draw: Callable[[], float], started_at: datetime | None = None) -> Done:
     with transaction(engine) as session:
         transfer = _locked(session, transfer_id)
         mine = _holds_lease(transfer, lease_token)
-        session.add(_check_row(transfer_id, result, now, applied=mine))
+        session.add(_check_row(transfer_id, result, now, applied=mine, started_at=started_at))
         if not mine:
             return Done.LEASE_LOST
 
-        poll = PollState(transfer.sent_at, transfer.attempts, transfer.not_found_streak)
+        poll = PollState(transfer.sent_at, transfer.attempts, transfer.not_found_streak,
+                         registered_at=transfer.created_at)
         decision = decide(result.outcome, poll, instance.policy, now, jitter_draw)
         transfer.attempts = decision.attempts
         transfer.not_found_streak = decision.not_found_streak
@@ -163,13 +207,15 @@ def _review_unconfigured(engine: Engine, transfer_id: int, lease_token: uuid.UUI
         if not _holds_lease(transfer, lease_token):
             return Done.SKIPPED
         send_to_review(session, transfer, by=ENGINE_ACTOR, now=now,
-                       reason=f"provider instance {transfer.provider!r} is not configured")
+                       reason=unconfigured_reason(transfer.provider))
     return Done.REVIEW
 
 
-def _check_row(transfer_id: int, result: CheckResult, now: datetime, applied: bool) -> Check:
+def _check_row(transfer_id: int, result: CheckResult, now: datetime, applied: bool,
+               started_at: datetime | None) -> Check:
     return Check(
         transfer_id=transfer_id,
+        started_at=started_at,
         checked_at=now,
         outcome=result.outcome.value,
         http_status=result.http_status,

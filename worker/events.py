@@ -15,11 +15,14 @@ SOURCE = "urn:transfer-resolver"
 RESOLVED = "transfer.resolved"
 MANUALLY_RESOLVED = "transfer.manually_resolved"
 NEEDS_REVIEW = "transfer.needs_review"
+# A caller's clear answer disagrees with the final state; the state does not change.
+CONTRADICTED = "transfer.contradicted"
 
 
 def cloud_event(event_id: uuid.UUID, seq: int, event_type: str, transfer: Transfer,
-                outcome: str, reason: str | None, now: datetime) -> dict[str, Any]:
-    return {
+                outcome: str, reason: str | None, now: datetime,
+                extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    event: dict[str, Any] = {
         "specversion": "1.0",
         "id": str(event_id),
         # Extension attribute: the event's position in the outbox, what replay takes as `after`.
@@ -47,6 +50,9 @@ def cloud_event(event_id: uuid.UUID, seq: int, event_type: str, transfer: Transf
             "resolved_at": transfer.resolved_at.isoformat() if transfer.resolved_at else None,
         },
     }
+    if extra:
+        event["data"].update(extra)
+    return event
 
 
 # Outbox writers queue on this lock from their insert until they commit, so that `seq` order
@@ -57,7 +63,8 @@ NEXT_SEQ = text("SELECT nextval(pg_get_serial_sequence('outbox_events', 'seq'))"
 
 
 def record_event(session: Session, event_type: str, transfer: Transfer, outcome: str,
-                 reason: str | None, now: datetime) -> OutboxEvent:
+                 reason: str | None, now: datetime,
+                 extra: dict[str, Any] | None = None) -> OutboxEvent:
     session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": OUTBOX_LOCK})
     # The seq is taken first, under the lock, so the event can carry it.
     seq = session.execute(NEXT_SEQ).scalar_one()
@@ -67,7 +74,7 @@ def record_event(session: Session, event_type: str, transfer: Transfer, outcome:
         id=event_id,
         transfer_id=transfer.id,
         type=event_type,
-        payload=cloud_event(event_id, seq, event_type, transfer, outcome, reason, now),
+        payload=cloud_event(event_id, seq, event_type, transfer, outcome, reason, now, extra),
     )
     session.add(event)
     session.flush()

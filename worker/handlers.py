@@ -42,12 +42,18 @@ def begin(rt: Runtime, payload: object, *, by: object,
 
 def complete(rt: Runtime, provider: object, tx_id: object, outcome: object, *,
              by: object) -> dict[str, Any]:
-    completion = intake.parse_completion(provider, tx_id, outcome)
+    """Raises intake.Contradicted, after the contradiction is committed, when the answer
+    disagrees with the transfer's final state."""
+    report = intake.parse_completion(provider, tx_id, outcome)
     actor = intake.actor(by)
     with transaction(rt.engine) as session:
-        transfer = intake.complete(session, completion, by=f"caller:{actor}",
-                                   now=datetime.now(UTC))
-        return summary(transfer, False)
+        done = intake.complete(session, report, by=f"caller:{actor}", now=datetime.now(UTC))
+        result = summary(done.transfer, False)
+    if done.contradicted:
+        raise intake.Contradicted(
+            f"transfer {result['id']} is already {result['state']}; the reported "
+            f"{report.state.value} contradicts it and was recorded for an admin, not applied")
+    return result
 
 
 def summary(transfer: Transfer, created: bool) -> dict[str, Any]:

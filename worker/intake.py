@@ -25,7 +25,7 @@ from worker.domain.money import InvalidMoney, describe_type, parse_amount, parse
 from worker.domain.policy import first_check_at
 from worker.domain.types import Direction, State, TransferRef
 from worker.providers.instance import ProviderInstance
-from worker.resolution import NotResolvable, resolve
+from worker.resolution import NotResolvable, record_contradiction, resolve
 
 # Every text field is printable ASCII within these lengths (the columns' sizes). `by` leaves
 # room for the "caller:" that `complete` puts before it in the 128-character resolved_by.
@@ -55,12 +55,22 @@ class ConflictError(ValueError):
 
 
 @dataclass(frozen=True)
-class Completion:
-    """A caller's report of the provider's clear answer, checked."""
+class Report:
+    """A caller's report of the provider's clear answer (`complete`), checked."""
 
     provider: str
     tx_id: str
     state: State
+
+
+class Contradicted(ConflictError):
+    """The caller's clear answer disagrees with the transfer's final state.
+
+    Unlike other refusals this one is written down (see `resolution.record_contradiction`):
+    raised by the handler after the record has committed, so the caller hears of the conflict.
+    """
+
+    field = "outcome"
 
 
 def differences(request: TransferRef, transfer: Transfer) -> list[str]:
@@ -116,14 +126,14 @@ def parse_request(raw: object, providers: Mapping[str, ProviderInstance],
     )
 
 
-def parse_completion(provider: object, tx_id: object, outcome: object) -> Completion:
+def parse_completion(provider: object, tx_id: object, outcome: object) -> Report:
     """The fields of a `complete` call, by the same rules as a request's."""
     checked_provider = text_field("provider", provider)
     checked_tx_id = text_field("tx_id", tx_id)
     answer = text_field("outcome", outcome).lower()
     if answer not in (State.SUCCEEDED, State.FAILED):
         raise IntakeError("outcome", "must be succeeded or failed")
-    return Completion(checked_provider, checked_tx_id, State(answer))
+    return Report(checked_provider, checked_tx_id, State(answer))
 
 
 def actor(by: object) -> str:
@@ -177,9 +187,20 @@ def begin(session: Session, request: TransferRef, *, by: str,
     return _insert_once(session, request, State.IN_FLIGHT, deadline, by)
 
 
-def complete(session: Session, completion: Completion, *, by: str, now: datetime) -> Transfer:
-    """The caller learned the provider's clear answer; resolve through the engine's path."""
-    provider, tx_id, state = completion.provider, completion.tx_id, completion.state
+@dataclass(frozen=True)
+class Completion:
+    transfer: Transfer
+    # The answer disagreed with the transfer's final state: recorded, the state unchanged.
+    contradicted: bool = False
+
+
+def complete(session: Session, report: Report, *, by: str, now: datetime) -> Completion:
+    """The caller learned the provider's clear answer; resolve through the engine's path.
+
+    An answer that disagrees with a final state changes nothing but is recorded as a
+    contradiction; a transfer in review is left to the admins (NotResolvable).
+    """
+    provider, tx_id, state = report.provider, report.tx_id, report.state
     transfer = session.execute(
         select(Transfer).where(Transfer.provider == provider, Transfer.tx_id == tx_id)
         .with_for_update()
@@ -187,12 +208,15 @@ def complete(session: Session, completion: Completion, *, by: str, now: datetime
     if transfer is None:
         raise IntakeError("tx_id", f"no transfer {tx_id!r} registered for provider {provider!r}")
     if transfer.state == state:
-        return transfer  # the same answer twice: nothing more to do
+        return Completion(transfer)  # the same answer twice: nothing more to do
+    if State(transfer.state).is_terminal:
+        record_contradiction(session, transfer, state, by=by, now=now)
+        return Completion(transfer, contradicted=True)
     if transfer.state not in (State.IN_FLIGHT, State.PENDING):
-        raise NotResolvable(f"transfer {transfer.id} is {transfer.state}; "
+        raise NotResolvable(f"transfer {transfer.id} is {transfer.state}; an admin decides it, "
                             f"complete cannot change it")
     resolve(session, transfer, state, by=by, reason=f"reported {state.value} by {by}", now=now)
-    return transfer
+    return Completion(transfer)
 
 
 _INSERT = text(

@@ -1,14 +1,18 @@
-"""Logging for the worker and beat: plain or JSON lines, and no secret in any of them.
+"""Logging for the worker, beat and admin server: plain or JSON lines, and no secret in any.
 
 Secrets are kept out of log calls in the first place; the filter here is the second line: it
-replaces every configured provider secret and admin token in a record's final text.
+replaces every configured provider secret, admin token, webhook subscriber secret and credential
+carried in a subscriber's URL (user info, query string: urllib3 logs the request line at DEBUG)
+in a record's final text. Subscribers follow their file while the process runs, so the mask
+reads its secrets through a function and re-reads them when they change.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,19 +22,41 @@ if TYPE_CHECKING:
 MASK = "********"
 
 
+Secrets = Iterable[str] | Callable[[], Iterable[str]]
+
+
 class SecretMask(logging.Filter):
-    def __init__(self, secrets: Iterable[str]) -> None:
+    """Masks `secrets`: a fixed list, or a function giving the current one."""
+
+    def __init__(self, secrets: Secrets) -> None:
         super().__init__()
-        # Longest first, so a secret that contains another is masked whole.
-        self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+        self._source = secrets if callable(secrets) else None
+        self._known: tuple[str, ...] | None = None
+        self.secrets: list[str] = []
+        if callable(secrets):
+            self._current()
+        else:
+            self._learn(tuple(secrets))
+
+    def _learn(self, secrets: tuple[str, ...]) -> None:
+        if secrets != self._known:
+            self._known = secrets
+            # Longest first, so a secret that contains another is masked whole.
+            self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+
+    def _current(self) -> list[str]:
+        if self._source is not None:
+            # A log call must never fail (say the subscribers file was broken meanwhile):
+            # keep masking what we knew.
+            with contextlib.suppress(Exception):
+                self._learn(tuple(self._source()))
+        return self.secrets
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
+        if not self._current():
             return True
         text = record.getMessage()
-        masked = text
-        for secret in self.secrets:
-            masked = masked.replace(secret, MASK)
+        masked = self._mask(text)
         if masked != text:
             record.msg, record.args = masked, None
         if record.exc_info and record.exc_info[1] is not None:
@@ -60,25 +86,34 @@ class JsonLines(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def secrets_of(rt: Runtime) -> list[str]:
-    """Every secret this process knows: provider credentials and admin tokens."""
+def secret_source(rt: Runtime) -> Callable[[], tuple[str, ...]]:
+    """Every secret this process knows, as a function for `SecretMask`: provider credentials
+    and admin tokens as at start-up, webhook subscribers' as their file says now."""
+    from worker.webhooks.runner import subscriber_secrets
+
     found = [s for instance in rt.providers.values() for s in instance.secret_values()]
     settings = rt.settings
     if settings.admin_token:
         found.append(settings.admin_token)
     for entry in (settings.admin_tokens or "").split(","):
         found.append(entry.rsplit(":", 1)[-1].strip())
-    return [secret for secret in found if secret]
+    fixed = tuple(secret for secret in found if secret)
+    webhooks_file = settings.webhooks_file
+
+    def current() -> tuple[str, ...]:
+        return fixed + subscriber_secrets(webhooks_file)
+
+    return current
 
 
-def uvicorn_config(secrets: Iterable[str], as_json: bool) -> dict[str, Any]:
+def uvicorn_config(secrets: Secrets, as_json: bool) -> dict[str, Any]:
     """uvicorn's own logging configuration, with the secret mask on every handler."""
     import copy
 
     from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
-    config["filters"] = {"secrets": {"()": SecretMask, "secrets": list(secrets)}}
+    config["filters"] = {"secrets": {"()": SecretMask, "secrets": secrets}}
     for handler in config["handlers"].values():
         handler["filters"] = ["secrets"]
     if as_json:
@@ -86,7 +121,7 @@ def uvicorn_config(secrets: Iterable[str], as_json: bool) -> dict[str, Any]:
     return config
 
 
-def install(logger: logging.Logger, secrets: Iterable[str], as_json: bool) -> None:
+def install(logger: logging.Logger, secrets: Secrets, as_json: bool) -> None:
     mask = SecretMask(secrets)
     for handler in logger.handlers:
         handler.addFilter(mask)

@@ -16,7 +16,8 @@ from typing import Any
 from worker.intake import ConflictError, IntakeError
 from worker.resolution import NotResolvable
 
-# The refusals a caller must hear about; each means nothing was written.
+# The refusals a caller must hear about; each leaves the transfer as it was (a contradiction
+# is kept for an admin, see intake.Contradicted, but changes nothing either).
 REFUSALS = (IntakeError, ConflictError, NotResolvable)
 
 

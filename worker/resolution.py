@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from models import Transfer
+from models import AuditRecord, Transfer
 from worker import events, ledger
 from worker.domain.types import State
+
+# `resolved_by` of what the engine decides from a provider's answer.
+ENGINE_ACTOR = "engine"
 
 
 class NotResolvable(Exception):
@@ -51,3 +55,44 @@ def send_to_review(session: Session, transfer: Transfer, *, reason: str, by: str
     events.record_event(session, events.NEEDS_REVIEW, transfer, State.NEEDS_REVIEW.value,
                         reason, now)
     session.flush()
+
+
+# One row per transfer and reported outcome: a caller repeating itself is one contradiction.
+INSERT_CONTRADICTION = text(
+    """
+    INSERT INTO contradictions (transfer_id, final_state, reported_state, reported_by,
+                                reported_at)
+    VALUES (:transfer_id, :final_state, :reported_state, :reported_by, :now)
+    ON CONFLICT (transfer_id, reported_state) DO NOTHING
+    RETURNING id
+    """
+)
+
+
+def record_contradiction(session: Session, transfer: Transfer, reported: State, *, by: str,
+                         now: datetime) -> bool:
+    """A caller's clear answer disagrees with the transfer's final state: keep it, say it.
+
+    The final state stays as it is (it was decided on the provider's word or by a person); the
+    disagreement is recorded beside the transfer with an audit record and announced as a
+    `transfer.contradicted` event, for a person to look into. Returns whether this call
+    recorded it (False when the same contradiction was already on record).
+    """
+    final = State(transfer.state)
+    if not final.is_terminal or final is reported:
+        raise ValueError(f"transfer {transfer.id} is {final}: {reported} does not contradict it")
+    inserted = session.execute(INSERT_CONTRADICTION, {
+        "transfer_id": transfer.id, "final_state": final.value,
+        "reported_state": reported.value, "reported_by": by, "now": now,
+    }).scalar_one_or_none()
+    if inserted is None:
+        return False
+    reason = (f"{by} reported {reported.value}, but the transfer was already {final.value} "
+              f"({transfer.resolved_by}); the final state stands until a person looks into it")
+    session.add(AuditRecord(transfer_id=transfer.id, actor=by, action="contradicted",
+                            reason=reason, details={"final_state": final.value,
+                                                    "reported_state": reported.value},
+                            created_at=now))
+    events.record_event(session, events.CONTRADICTED, transfer, final.value, reason, now,
+                        extra={"reported_outcome": reported.value, "reported_by": by})
+    return True

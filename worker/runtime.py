@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from worker.db import engine_for
 from worker.providers.base import ProviderAdapter
 from worker.providers.config import load_providers
+from worker.providers.deadline import deadline_session
 from worker.providers.instance import ProviderInstance
 from worker.providers.registry import ADAPTERS
 from worker.settings import Settings, get_settings
@@ -33,11 +34,12 @@ class Runtime:
         return Guard(self.redis)
 
     def adapter_for(self, instance: ProviderInstance) -> ProviderAdapter[Any]:
-        # One HTTP session per thread and instance: keep-alive, no pool shared across threads.
+        # One HTTP session per thread and instance: keep-alive, no pool shared across threads;
+        # its connections are ones a call's total deadline can cut off.
         sessions: dict[str, requests.Session] = self._local.__dict__.setdefault("sessions", {})
         http = sessions.get(instance.name)
         if http is None:
-            http = sessions[instance.name] = requests.Session()
+            http = sessions[instance.name] = deadline_session()
         return ADAPTERS[instance.kind](instance, http=http)
 
 

@@ -15,6 +15,9 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     # The Celery broker; the Redis above unless set.
     broker_url: str | None = None
+    # Where intake tasks leave their reply for the wallet; the Redis above unless set.
+    result_backend: str | None = None
+    result_expires_s: int = Field(default=3600, ge=1)  # a reply nobody read is dropped after this
     providers_file: str = "providers.toml"
     # One operator token named "admin"; more tokens with roles in admin_tokens (name:role:token,...)
     admin_token: str | None = None
@@ -25,7 +28,9 @@ class Settings(BaseSettings):
 
     sweep_interval_s: float = Field(default=1.0, gt=0)
     sweep_limit: int = Field(default=500, ge=1)  # transfers claimed per instance per sweep
-    lease_s: float = Field(default=60.0, gt=0)  # how long a claimed transfer stays with its check
+    # How long a claimed transfer stays with its check. A provider call gets at most half of what
+    # is left of it (worker.check), so it must leave room for a call: at least 5 s.
+    lease_s: float = Field(default=60.0, ge=5)
     # The longest a write-ahead transfer may stay in flight (an admin cannot touch it meanwhile):
     # `begin`'s deadline must lie in (0, this], and an instance's in_flight_deadline is held to it.
     # At most a week: longer is no write-ahead any more, it is a transfer nobody watches.
@@ -51,6 +56,10 @@ class Settings(BaseSettings):
     @property
     def broker(self) -> str:
         return self.broker_url or self.redis_url
+
+    @property
+    def results(self) -> str:
+        return self.result_backend or self.redis_url
 
 
 @lru_cache(maxsize=1)

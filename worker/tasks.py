@@ -1,7 +1,8 @@
 """Celery tasks: thin wrappers that hand each message to the engine's functions.
 
-Names are public (the operator's wallet calls `send_task("resolver.register_transfer", ...)`
-without importing this project). Every task is safe to run twice.
+Names are public: the operator's wallet calls `send_task("resolver.register_transfer", ...,
+queue="resolver.intake")` without importing this project, and waits for the intake task's reply
+(worker.replies). Every task is safe to run twice.
 """
 
 from __future__ import annotations
@@ -22,8 +23,12 @@ from worker.webhooks.claims import DeliveryClaim
 
 log = logging.getLogger(__name__)
 
-# Intake must not lose a transfer while Postgres is briefly away: retry, with backoff.
-_INTAKE_RETRY: dict[str, Any] = {
+# Intake must not lose a transfer while Postgres is briefly away: retry, with backoff. The
+# wallet hears nothing until the row is committed; if it gives up waiting it sends again, which
+# is safe because intake is idempotent. Unlike every other task, intake keeps its result: the
+# reply (worker.replies) is how the wallet learns its transfer is recorded or refused.
+_INTAKE: dict[str, Any] = {
+    "ignore_result": False,
     "autoretry_for": (OperationalError,),
     "retry_backoff": True,
     "retry_backoff_max": 60,
@@ -31,19 +36,19 @@ _INTAKE_RETRY: dict[str, Any] = {
 }
 
 
-@app.task(name="resolver.register_transfer", **_INTAKE_RETRY)
+@app.task(name="resolver.register_transfer", **_INTAKE)
 def register_transfer(payload: dict[str, Any], by: str = "wallet") -> dict[str, Any]:
     return replies.answer(handlers.register, runtime.current(), payload, by=by)
 
 
-@app.task(name="resolver.begin_transfer", **_INTAKE_RETRY)
+@app.task(name="resolver.begin_transfer", **_INTAKE)
 def begin_transfer(payload: dict[str, Any], deadline_s: float | None = None,
                    by: str = "wallet") -> dict[str, Any]:
     return replies.answer(handlers.begin, runtime.current(), payload, by=by,
                           deadline_s=deadline_s)
 
 
-@app.task(name="resolver.complete_transfer", **_INTAKE_RETRY)
+@app.task(name="resolver.complete_transfer", **_INTAKE)
 def complete_transfer(provider: str, tx_id: str, outcome: str,
                       by: str = "wallet") -> dict[str, Any]:
     return replies.answer(handlers.complete, runtime.current(), provider, tx_id, outcome, by=by)

@@ -1,4 +1,5 @@
-"""Per-instance rate limit and circuit breaker, shared by every worker process through Redis.
+"""Per-instance rate limit, circuit breaker and calls in flight, shared by every worker process
+through Redis.
 
 Rate limit: a fixed window counter per instance. Circuit breaker: after `breaker_threshold`
 transport errors in a row (connection errors, timeouts, 5xx) the instance is open for
@@ -6,8 +7,14 @@ transport errors in a row (connection errors, timeouts, 5xx) the instance is ope
 answer closes the breaker, another failure opens it again. Neither says anything about a
 transfer: a refused check is simply put off, and does not count as an attempt.
 
+Calls in flight (worker.inflight): `enter` takes one of the instance's `concurrency` slots
+just around the provider call, `leave` gives it back. No slot free: the check is put off for
+SLOT_WAIT_S, like a rate-limited one.
+
 If Redis cannot be reached the guard lets the check through: the provider's own rate limit
 answer (RATE_LIMITED) is the backstop, and a transfer is never held back by our bookkeeping.
+The same holds for the in-flight slots: without Redis only the sweep's lease count (one
+process's view of Postgres) bounds the calls of an instance, and a warning says so.
 """
 
 from __future__ import annotations
@@ -20,10 +27,12 @@ from dataclasses import dataclass
 
 import redis
 
+from worker.inflight import InFlight
 from worker.providers.instance import ProviderInstance
 
 log = logging.getLogger(__name__)
 PREFIX = "resolver"
+SLOT_WAIT_S = 1.0  # how long a check waits for a call slot of its instance to free up
 
 
 @dataclass(frozen=True)
@@ -31,12 +40,14 @@ class Permission:
     allowed: bool
     wait_s: float = 0.0
     reason: str | None = None
+    slot: str | None = None  # the in-flight slot taken by `Guard.enter`, to give back
 
 
 class Guard:
     def __init__(self, client: redis.Redis, clock: Callable[[], float] = time.time) -> None:
         self.redis = client
         self.now = clock
+        self.in_flight = InFlight(client, clock)
 
     def acquire(self, instance: ProviderInstance) -> Permission:
         try:
@@ -47,6 +58,26 @@ class Guard:
         except redis.RedisError as exc:
             log.warning("throttle unavailable, letting the check through: %s", exc)
             return Permission(True)
+
+    def enter(self, instance: ProviderInstance, hold_s: float) -> Permission:
+        """One of the instance's call slots, for a call of at most `hold_s` seconds."""
+        try:
+            slot = self.in_flight.take(instance, hold_s)
+        except redis.RedisError as exc:
+            log.warning("in-flight slots unavailable, letting the call through: %s", exc)
+            return Permission(True)
+        if slot is None:
+            return Permission(False, SLOT_WAIT_S, f"all {instance.policy.concurrency} call slots "
+                                                  f"of the instance are in use")
+        return Permission(True, slot=slot)
+
+    def leave(self, instance: ProviderInstance, permission: Permission) -> None:
+        if permission.slot is None:
+            return
+        try:
+            self.in_flight.give_back(instance, permission.slot)
+        except redis.RedisError as exc:
+            log.warning("in-flight slot not given back, it frees itself at its expiry: %s", exc)
 
     def record(self, instance: ProviderInstance, transport_error: bool) -> None:
         keys = _keys(instance.name)

@@ -14,6 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from worker.downgrade_guard import refuse_dropping_rows
+
 revision: str = '0001'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -164,6 +166,9 @@ CREATE TRIGGER terminal_transfers_final BEFORE UPDATE OR DELETE ON transfers
 
 
 def downgrade() -> None:
+    refuse_dropping_rows(
+        "outbox_events", "ledger_entries", "checks", "audit_records", "transfers", "ledger_accounts",
+    )
     op.execute("DROP TRIGGER terminal_transfers_final ON transfers")
     op.execute("DROP FUNCTION terminal_transfers_are_final()")
     op.execute("DROP TRIGGER ledger_entries_immutable ON ledger_entries")

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from worker.downgrade_guard import refuse_dropping_rows
+
 revision: str = '0002'
 down_revision: str | None = '0001'
 branch_labels: str | Sequence[str] | None = None
@@ -81,6 +83,7 @@ CREATE TRIGGER outbox_events_webhook_fanout AFTER INSERT ON outbox_events
 
 
 def downgrade() -> None:
+    refuse_dropping_rows("webhook_attempts", "webhook_fanout_queue", "webhook_deliveries")
     op.execute("DROP TRIGGER outbox_events_webhook_fanout ON outbox_events")
     op.execute("DROP FUNCTION queue_event_for_webhook_fanout()")
     op.drop_index('ix_webhook_attempts_delivery', table_name='webhook_attempts')

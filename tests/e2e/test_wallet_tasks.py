@@ -35,7 +35,9 @@ def transfer_state(engine, tx_id: str) -> str | None:
 
 
 def test_register_begin_and_complete_by_task_name(rt, engine):
-    wallet = Celery("wallet", broker=rt.settings.redis_url)  # knows only the broker and names
+    # Knows only the broker and the names, not even the intake queue: the messages land on the
+    # default queue, which a worker started without -Q consumes as well.
+    wallet = Celery("wallet", broker=rt.settings.redis_url)
     with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False,
                       loglevel="WARNING", shutdown_timeout=10):
         wallet.send_task("resolver.register_transfer", args=[request(tx_id="timed-out")])

@@ -10,13 +10,14 @@ import pytest
 from sqlalchemy import select
 
 from models import Check, OutboxEvent
-from tests.integration.helpers import count, entries, events, load, register
-from worker.check import Done, NoGuard, run_check
+from tests.integration.helpers import count, entries, events, load, make_due, register
+from worker.check import LEASE_TOO_SHORT, Done, NoGuard, run_check
 from worker.db import transaction
 from worker.domain.types import Outcome
+from worker.inflight import InFlight
 from worker.providers.scripted import SCRIPTS
 from worker.sweep import claim_due
-from worker.throttle import Permission
+from worker.throttle import SLOT_WAIT_S, Guard, Permission
 
 pytestmark = pytest.mark.integration
 LEASE = timedelta(seconds=30)
@@ -56,6 +57,8 @@ def test_a_success_resolves_with_ledger_and_event_in_one_go(rt, engine):
     assert event.payload["data"]["outcome"] == "succeeded"
     [row] = checks_of(engine, transfer_id)
     assert (row.outcome, row.http_status, row.applied) == ("SUCCEEDED", 200, True)
+    # The span of the provider call is kept, so overlapping checks of one transfer would show
+    assert row.started_at is not None and row.started_at <= row.checked_at
 
 
 def test_running_the_same_check_twice_resolves_once(rt, engine):
@@ -180,3 +183,95 @@ def test_a_transfer_of_a_removed_instance_goes_to_review(rt, engine):
     done = run_check(engine, {}, transfer_id, token, rt.adapter_for, NoGuard())
     assert done is Done.REVIEW
     assert "not configured" in load(engine, transfer_id).review_reason
+
+
+def test_a_slow_wallet_clock_does_not_fail_a_transfer_the_provider_is_still_processing(rt, engine):
+    # Given a transfer registered now with a sent_at 6 minutes old (the wallet's clock is behind),
+    # at an instance with a 5 minute not-found grace, that the provider is still processing
+    from dataclasses import replace
+
+    slow_grace = replace(rt.providers["scripted-a"].policy, not_found_grace=timedelta(minutes=5))
+    providers = {"scripted-a": replace(rt.providers["scripted-a"], policy=slow_grace)}
+    sent_at = (datetime.now(UTC) - timedelta(minutes=6)).isoformat()
+    transfer_id = register(rt, sent_at=sent_at)
+    SCRIPTS.load("scripted-a", "tx-1", [Outcome.NOT_FOUND] * 3 + [Outcome.SUCCEEDED])
+
+    # When it is checked four times within seconds
+    for _ in range(4):
+        make_due(engine, transfer_id)
+        [(_, token)] = claim(rt, engine).items()
+        run_check(engine, providers, transfer_id, token, rt.adapter_for, NoGuard(),
+                  jitter_draw=lambda: 0.0)
+
+    # Then the three not-found answers did not fail it, and the provider's success settled it
+    transfer = load(engine, transfer_id)
+    assert (transfer.state, transfer.attempts) == ("succeeded", 4)
+    assert [kind for kind, *_ in entries(engine, transfer_id)] == ["hold", "settle"]
+
+
+def test_a_check_finding_every_call_slot_taken_is_put_off_without_counting(rt, engine):
+    # Given every call slot of the instance held by calls under way elsewhere
+    instance = rt.providers["scripted-a"]
+    for _ in range(instance.policy.concurrency):
+        assert InFlight(rt.redis).take(instance, 30)
+    transfer_id = register(rt)
+    SCRIPTS.load("scripted-a", "tx-1", [Outcome.SUCCEEDED])
+    token = claim(rt, engine)[transfer_id]
+    now = datetime.now(UTC)
+
+    # When the check runs
+    done = check(rt, engine, transfer_id, token, guard=Guard(rt.redis), at=now)
+
+    # Then it asked nothing and waits briefly for a slot, without counting an attempt
+    assert done is Done.DEFERRED
+    transfer = load(engine, transfer_id)
+    assert (transfer.attempts, transfer.lease_token) == (0, None)
+    assert transfer.next_check_at == now + timedelta(seconds=SLOT_WAIT_S)
+    assert transfer.last_error == "all 16 call slots of the instance are in use"
+    assert SCRIPTS.queries[("scripted-a", "tx-1")] == 0
+
+
+class SlotWatcher:
+    """Wraps the runtime's adapters to see how many call slots are taken while a call runs."""
+
+    def __init__(self, rt) -> None:
+        self.rt = rt
+        self.seen: list[int] = []
+
+    def __call__(self, instance):
+        adapter = self.rt.adapter_for(instance)
+        ask = adapter.check
+
+        def check_and_look(transfer, deadline_s=None):
+            self.seen.append(InFlight(self.rt.redis).count(instance))
+            return ask(transfer, deadline_s)
+
+        adapter.check = check_and_look
+        return adapter
+
+
+def test_the_call_holds_a_slot_and_gives_it_back(rt, engine):
+    transfer_id = register(rt)
+    SCRIPTS.load("scripted-a", "tx-1", [Outcome.PENDING])
+    token = claim(rt, engine)[transfer_id]
+    watcher = SlotWatcher(rt)
+
+    done = run_check(engine, rt.providers, transfer_id, token, watcher, Guard(rt.redis))
+
+    assert done is Done.RESCHEDULED
+    assert watcher.seen == [1]
+    assert InFlight(rt.redis).count(rt.providers["scripted-a"]) == 0
+
+
+def test_a_check_with_too_little_lease_left_does_not_ask(rt, engine):
+    # Given a transfer whose lease has under two seconds left (its message waited in the queue)
+    transfer_id = register(rt)
+    SCRIPTS.load("scripted-a", "tx-1", [Outcome.SUCCEEDED])
+    now = datetime.now(UTC)
+    [claimed] = claim_due(engine, rt.providers["scripted-a"], now, timedelta(seconds=1.5), 10)
+
+    # When the check runs, then it leaves the transfer to a later check with a fresh lease
+    done = check(rt, engine, transfer_id, claimed.lease_token, at=now)
+    assert done is Done.DEFERRED
+    assert load(engine, transfer_id).last_error == LEASE_TOO_SHORT.reason
+    assert SCRIPTS.queries[("scripted-a", "tx-1")] == 0

@@ -8,13 +8,16 @@ from decimal import Decimal
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
 
-from models import LedgerEntry, OutboxEvent, Transfer
+from models import AuditRecord, Contradiction, LedgerEntry, OutboxEvent, Transfer
 from tests.integration.helpers import count, entries, events, load, register, request
 from worker import handlers
 from worker.cli import main
-from worker.intake import ConflictError, IntakeError
-from worker.resolution import NotResolvable
+from worker.db import transaction
+from worker.domain.types import State
+from worker.intake import ConflictError, Contradicted, IntakeError
+from worker.resolution import NotResolvable, resolve, send_to_review
 from worker.sweep import expire_in_flight
 
 pytestmark = pytest.mark.integration
@@ -117,11 +120,59 @@ def test_write_ahead_begin_then_complete_resolves_through_the_engine_path(rt, en
     assert [kind for kind, *_ in entries(engine, transfer.id)] == ["hold", "settle"]
     assert [event.type for event in events(engine, transfer.id)] == ["transfer.resolved"]
 
-    # Reporting the same answer again changes nothing; the other answer is refused.
+    # Reporting the same answer again changes nothing.
     handlers.complete(rt, "scripted-a", "tx-1", "succeeded", by="wallet")
-    with pytest.raises(NotResolvable):
-        handlers.complete(rt, "scripted-a", "tx-1", "failed", by="wallet")
     assert count(engine, OutboxEvent) == 1
+
+
+def test_a_caller_contradicting_a_final_state_is_recorded_not_applied(rt, engine):
+    # Given a deposit the engine settled as failed (the player was refunded)
+    transfer_id = register(rt)
+    with transaction(engine) as session:
+        settled = session.get_one(Transfer, transfer_id, with_for_update=True)
+        resolve(session, settled, State.FAILED, by="engine", reason="provider said failed",
+                now=datetime.now(UTC))
+
+    # When the wallet then reports that it succeeded
+    with pytest.raises(Contradicted) as refused:
+        handlers.complete(rt, "scripted-a", "tx-1", "succeeded", by="wallet")
+
+    # Then the caller hears of the conflict, naming the outcome and the final state
+    assert refused.value.field == "outcome"
+    assert "already failed" in str(refused.value)
+    # And the final state, the ledger and the resolution stand
+    transfer = load(engine, transfer_id)
+    assert (transfer.state, transfer.resolved_by) == ("failed", "engine")
+    assert [kind for kind, *_ in entries(engine, transfer_id)] == ["hold", "refund"]
+    # And the contradiction is on record: a row an admin filters on, an audit record, an event
+    with transaction(engine) as session:
+        [row] = session.execute(select(Contradiction)).scalars().all()
+        [audit] = session.execute(select(AuditRecord)).scalars().all()
+    assert (row.transfer_id, row.final_state, row.reported_state, row.reported_by) == \
+        (transfer_id, "failed", "succeeded", "caller:wallet")
+    assert (audit.action, audit.actor) == ("contradicted", "caller:wallet")
+    types = [event.type for event in events(engine, transfer_id)]
+    assert types == ["transfer.resolved", "transfer.contradicted"]
+    data = events(engine, transfer_id)[-1].payload["data"]
+    assert (data["outcome"], data["reported_outcome"]) == ("failed", "succeeded")
+
+    # When the wallet repeats itself, then it is refused again but recorded once
+    with pytest.raises(Contradicted):
+        handlers.complete(rt, "scripted-a", "tx-1", "succeeded", by="wallet")
+    assert count(engine, Contradiction) == 1 and count(engine, OutboxEvent) == 2
+
+
+def test_a_caller_answer_for_a_transfer_in_review_is_left_to_the_admins(rt, engine):
+    # Given a transfer in review
+    transfer_id = register(rt)
+    with transaction(engine) as session:
+        reviewed = session.get_one(Transfer, transfer_id, with_for_update=True)
+        send_to_review(session, reviewed, reason="mismatch", by="engine", now=datetime.now(UTC))
+    # When the wallet reports an answer, then it is refused and nothing changes
+    with pytest.raises(NotResolvable, match="an admin decides"):
+        handlers.complete(rt, "scripted-a", "tx-1", "succeeded", by="wallet")
+    assert load(engine, transfer_id).state == "needs_review"
+    assert count(engine, Contradiction) == 0
 
 
 def test_a_failed_deposit_reported_by_the_caller_is_refunded(rt, engine):

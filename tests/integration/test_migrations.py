@@ -1,7 +1,9 @@
-"""The migration chain on an empty database: up to head, agrees with the models, back to base."""
+"""The migration chain: up to head, agrees with the models, back to base; and a downgrade
+that would drop tables holding rows refuses unless RESOLVER_ALLOW_DESTRUCTIVE_DOWNGRADE=1."""
 
 from __future__ import annotations
 
+import ast
 import uuid
 
 import pytest
@@ -9,7 +11,9 @@ from alembic import command
 from sqlalchemy import create_engine, inspect, text
 
 from tests.conftest import SERVER, _admin
+from tests.integration.helpers import register
 from worker import migrate
+from worker.downgrade_guard import ALLOW_VARIABLE, DestructiveDowngrade
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +38,8 @@ def tables(url: str) -> set[str]:
         engine.dispose()
 
 
-def test_upgrade_check_and_downgrade(empty_database):
+def test_upgrade_check_and_downgrade(empty_database, monkeypatch):
+    monkeypatch.delenv(ALLOW_VARIABLE, raising=False)
     migrate.upgrade(empty_database)
     assert {"transfers", "checks", "ledger_accounts", "ledger_entries", "outbox_events",
             "audit_records"} <= tables(empty_database)
@@ -44,6 +49,64 @@ def test_upgrade_check_and_downgrade(empty_database):
 
     migrate.downgrade(empty_database, "base")
     assert tables(empty_database) <= {"alembic_version"}
+
+
+def schema_and_rows(url: str) -> tuple[set[str], str, int]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            version = connection.execute(text("SELECT version_num FROM alembic_version"))
+            transfers = connection.execute(text("SELECT count(*) FROM transfers"))
+            return tables(url), version.scalar_one(), transfers.scalar_one()
+    finally:
+        engine.dispose()
+
+
+def test_downgrade_of_a_database_with_a_transfer_refuses_and_changes_nothing(
+        rt, database_url, monkeypatch):
+    monkeypatch.delenv(ALLOW_VARIABLE, raising=False)
+    register(rt)
+    before = schema_and_rows(database_url)
+
+    with pytest.raises(DestructiveDowngrade) as refusal:
+        migrate.downgrade(database_url, "base")
+
+    message = str(refusal.value)
+    assert "would drop tables that hold rows" in message
+    assert "transfers (1 row)" in message
+    assert "ledger_entries (" in message
+    assert f"{ALLOW_VARIABLE}=1" in message
+    # 0003 and 0002 ran before 0001 refused; the one transaction undid them too.
+    assert schema_and_rows(database_url) == before
+
+
+def test_downgrade_with_the_variable_drops_the_rows_too(rt, database_url, monkeypatch):
+    register(rt)
+    monkeypatch.setenv(ALLOW_VARIABLE, "1")
+
+    migrate.downgrade(database_url, "base")
+
+    assert tables(database_url) <= {"alembic_version"}
+
+
+def test_every_downgrade_that_drops_tables_guards_each_of_them():
+    for path in sorted(migrate.migrations_folder().glob("versions/*.py")):
+        downgrade = next(node for node in ast.parse(path.read_text()).body
+                         if isinstance(node, ast.FunctionDef) and node.name == "downgrade")
+        dropped = set(_string_arguments(downgrade, "drop_table"))
+        guarded = set(_string_arguments(downgrade, "refuse_dropping_rows"))
+        assert dropped <= guarded, f"{path.name}: downgrade drops {sorted(dropped - guarded)} " \
+                                   "without refuse_dropping_rows(...) naming them"
+
+
+def _string_arguments(function: ast.FunctionDef, called: str) -> list[str]:
+    found = []
+    for node in ast.walk(function):
+        if isinstance(node, ast.Call):
+            name = getattr(node.func, "attr", None) or getattr(node.func, "id", None)
+            if name == called:
+                found += [arg.value for arg in node.args if isinstance(arg, ast.Constant)]
+    return found
 
 
 def test_due_transfers_are_found_by_an_index_scan(engine):

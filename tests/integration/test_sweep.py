@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine
 
 from tests.conftest import scripted_instance
-from tests.integration.helpers import load, register
+from tests.integration.helpers import events, load, register
 from worker.domain.policy import Policy
 from worker.sweep import claim_due, sweep
 
@@ -76,3 +76,34 @@ def test_two_sweeps_at_once_claim_each_transfer_once(rt, database_url):
     assert len(set(everything)) == 200
     # Four passes of 25 each: neither sweep came up short, neither took a row twice.
     assert len(claimed[0]) == len(claimed[1]) == 100
+
+
+def test_transfers_of_a_removed_instance_go_to_review_and_come_back_on_recheck(rt, engine):
+    # Given two pending transfers of an instance, one due and one not yet due
+    due = register(rt, tx_id="due")
+    later = register(rt, tx_id="later")
+    with engine.begin() as connection:
+        from sqlalchemy import text
+
+        connection.execute(text("UPDATE transfers SET next_check_at = now() + interval '1 hour' "
+                                "WHERE id = :id"), {"id": later})
+    # When the instance is taken out of the providers file and the sweep runs
+    dispatched: list = []
+    counts = sweep(engine, {}, datetime.now(UTC), LEASE, limit=10, dispatch=dispatched.append)
+
+    # Then the due one is in review with a reason naming the instance, with its event; the other
+    # waits for its time; nothing was dispatched
+    assert counts["unconfigured_to_review"] == 1 and dispatched == []
+    reviewed = load(engine, due)
+    assert reviewed.state == "needs_review"
+    assert "'scripted-a' is not configured" in (reviewed.review_reason or "")
+    assert [e.type for e in events(engine, due)] == ["transfer.needs_review"]
+    assert load(engine, later).state == "pending"
+
+    # When the instance is back and an admin rechecks, then the sweep claims it again
+    from worker.admin.actions import recheck
+
+    recheck(engine, due, actor="admin:alice", reason="instance restored")
+    counts = sweep(engine, rt.providers, datetime.now(UTC), LEASE, limit=10,
+                   dispatch=dispatched.append)
+    assert counts["scripted-a"] == 1 and load(engine, due).state == "pending"

@@ -104,6 +104,30 @@ def test_not_found_past_grace_needs_the_confirmations():
     assert second.resolution is State.FAILED
 
 
+def test_a_wallet_clock_behind_ours_does_not_shorten_the_grace():
+    # Given a transfer whose sent_at is 6 minutes behind our registration (the wallet's clock
+    # is slow) and which the provider is still processing (not found twice so far)
+    registered = SENT + timedelta(minutes=6)
+    poll = PollState(sent_at=SENT, attempts=2, not_found_streak=2, registered_at=registered)
+    # When it is still not found 13 s after we registered it
+    decision = decide(Outcome.NOT_FOUND, poll, POLICY, registered + timedelta(seconds=13),
+                      no_jitter)
+    # Then it is not failed: the grace runs from our registration, and is confirmed when it ends
+    assert decision.action is Action.RECHECK
+    assert decision.next_check_at <= registered + POLICY.not_found_grace
+    # And once the grace has passed from our registration, the confirmations fail it
+    late = decide(Outcome.NOT_FOUND, poll, POLICY, registered + timedelta(minutes=5), no_jitter)
+    assert late.action is Action.RESOLVE and late.resolution is State.FAILED
+
+
+def test_a_wallet_clock_ahead_of_ours_keeps_the_grace_from_sent_at():
+    # Given sent_at 2 minutes after our registration (the wallet's clock is fast)
+    poll = PollState(sent_at=SENT, attempts=2, not_found_streak=2,
+                     registered_at=SENT - timedelta(minutes=2))
+    # When not found 4 minutes after sent_at, then the grace (from sent_at) still holds
+    assert after(poll, Outcome.NOT_FOUND, minutes=4).action is Action.RECHECK
+
+
 def test_a_pending_answer_breaks_the_not_found_streak():
     decision = after(fresh(streak=1), Outcome.PENDING, minutes=6)
     assert decision.not_found_streak == 0

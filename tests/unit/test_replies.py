@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from worker.intake import ConflictError, IntakeError
+from worker.intake import ConflictError, Contradicted, IntakeError
 from worker.replies import answer
 from worker.resolution import NotResolvable
 
@@ -55,11 +55,20 @@ def test_a_conflict_that_names_its_field_passes_it_on():
     assert answer(failing(exc))["field"] == "amount"
 
 
-def test_completing_a_final_transfer_answers_as_a_conflict():
-    reply = answer(failing(NotResolvable("transfer 7 is failed; complete cannot change it")))
+def test_an_outcome_that_contradicts_a_final_state_answers_as_a_conflict_on_outcome():
+    reply = answer(failing(Contradicted("transfer 7 is already failed; the reported succeeded "
+                                        "contradicts it")))
+
+    assert reply == {"ok": False, "error": "conflict", "field": "outcome",
+                     "message": "transfer 7 is already failed; the reported succeeded "
+                                "contradicts it"}
+
+
+def test_completing_a_transfer_in_review_answers_as_a_conflict():
+    reply = answer(failing(NotResolvable("transfer 7 is needs_review; an admin decides it")))
 
     assert reply == {"ok": False, "error": "conflict", "field": None,
-                     "message": "transfer 7 is failed; complete cannot change it"}
+                     "message": "transfer 7 is needs_review; an admin decides it"}
 
 
 def test_every_reply_survives_the_json_result_backend():

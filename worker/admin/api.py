@@ -125,6 +125,8 @@ def list_transfers(
         max_length=32, pattern=PRINTABLE,
         description="Registered at least this long ago: 90s, 10m, 1h, 2d.")] = None,
     tx_id: Annotated[str | None, Query(max_length=128, pattern=PRINTABLE)] = None,
+    contradicted: Annotated[bool, Query(
+        description="Only transfers whose final state a caller's answer contradicted.")] = False,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 50,
     cursor: Annotated[str | None, Query(max_length=200, pattern=PRINTABLE,
                                         description="`next_cursor` of the page before.")] = None,
@@ -135,6 +137,7 @@ def list_transfers(
         provider=provider or None,
         tx_id=tx_id or None,
         older_than=_input(inputs.older_than, older_than),
+        contradicted=contradicted,
     )
     after = _input(inputs.cursor, cursor)
     now = _now()

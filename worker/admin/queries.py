@@ -61,6 +61,7 @@ class TransferFilter:
     provider: str | None = None
     tx_id: str | None = None
     older_than: timedelta | None = None  # registered at least this long ago
+    contradicted: bool = False  # only transfers a caller's answer contradicted
 
 
 @dataclass(frozen=True)
@@ -69,11 +70,13 @@ class Page:
     next_cursor: str | None = None
 
 
-TRANSFER_COLUMNS = """
+# A caller's answer contradicted the transfer's final state (see worker.resolution).
+CONTRADICTED = "EXISTS (SELECT 1 FROM contradictions c WHERE c.transfer_id = transfers.id)"
+TRANSFER_COLUMNS = f"""
     id, provider, direction, tx_id, player_id, player_ref, amount, currency, sent_at, state,
     attempts, not_found_streak, next_check_at, lease_token, last_outcome, last_error,
     last_checked_at, review_reason, registered_by, resolved_at, resolved_by, created_at,
-    updated_at
+    updated_at, {CONTRADICTED} AS contradicted
 """
 
 # The transfer list: one fixed statement, with a WHERE clause built only from these fragments.
@@ -90,6 +93,7 @@ _CONDITIONS = {
     "provider": "provider = :provider",
     "tx_id": "tx_id = :tx_id",
     "created_before": "created_at <= :created_before",
+    "contradicted": CONTRADICTED,
     "after": "(created_at, id) > (:after_created_at, :after_id)",
 }
 
@@ -109,6 +113,8 @@ def list_transfers(session: Session, filters: TransferFilter, now: datetime, *,
     if filters.older_than is not None:
         params["created_before"] = now - filters.older_than
         used.append("created_before")
+    if filters.contradicted:
+        used.append("contradicted")
     if cursor is not None:
         params.update(after_created_at=cursor.created_at, after_id=cursor.id)
         used.append("after")
@@ -176,6 +182,15 @@ AUDIT = text(
 )
 
 
+CONTRADICTIONS = text(
+    """
+    SELECT id, final_state, reported_state, reported_by, reported_at
+    FROM contradictions WHERE transfer_id = :id
+    ORDER BY id
+    """
+)
+
+
 AUDIT_RECORD = text(
     "SELECT id, actor, action, reason, details, created_at FROM audit_records WHERE id = :id"
 )
@@ -195,6 +210,7 @@ class TransferStory:
     ledger_entries: list[RowMapping]
     events: list[RowMapping]
     audit: list[RowMapping]
+    contradictions: list[RowMapping]
 
 
 def story(session: Session, transfer_id: int, check_limit: int | None = 1000
@@ -210,6 +226,7 @@ def story(session: Session, transfer_id: int, check_limit: int | None = 1000
         ledger_entries=list(session.execute(LEDGER_ENTRIES, params).mappings()),
         events=list(session.execute(EVENTS, params).mappings()),
         audit=list(session.execute(AUDIT, params).mappings()),
+        contradictions=list(session.execute(CONTRADICTIONS, params).mappings()),
     )
 
 
@@ -260,12 +277,16 @@ RESOLUTIONS_SINCE = text(
 )
 
 
+CONTRADICTED_COUNT = text("SELECT count(DISTINCT transfer_id) FROM contradictions")
+
+
 @dataclass(frozen=True)
 class Stats:
     counts: list[RowMapping]
     oldest_pending: RowMapping | None
     pending_by_age: Mapping[str, int]
     resolutions_last_hour: Mapping[str, int]
+    contradicted: int
 
 
 def stats(session: Session, now: datetime) -> Stats:
@@ -276,6 +297,7 @@ def stats(session: Session, now: datetime) -> Stats:
         pending_by_age=dict(session.execute(PENDING_BY_AGE, bounds).mappings().one()),
         resolutions_last_hour=dict(session.execute(
             RESOLUTIONS_SINCE, {"since": now - timedelta(hours=1)}).mappings().one()),
+        contradicted=int(session.execute(CONTRADICTED_COUNT).scalar_one()),
     )
 
 

@@ -65,6 +65,8 @@ class TransferOut(Shape):
     registered_by: str
     resolved_at: UtcTime | None
     resolved_by: str | None
+    contradicted: bool = Field(description="A caller reported an answer that contradicts the "
+                                           "final state (see `contradictions`).")
 
 
 def transfer_out(row: Row, now: datetime) -> TransferOut:
@@ -120,7 +122,17 @@ class AuditOut(Shape):
     created_at: UtcTime
 
 
+class ContradictionOut(Shape):
+    id: int
+    final_state: State
+    reported_state: State
+    reported_by: str
+    reported_at: UtcTime
+
+
 class TransferDetail(TransferOut):
+    contradictions: list[ContradictionOut] = Field(
+        description="Callers' answers that disagree with the final state; it stands.")
     checks: list[CheckOut]
     checks_total: int = Field(description="All checks; `checks` holds the latest 1000.")
     ledger_entries: list[LedgerEntryOut]
@@ -146,6 +158,7 @@ def transfer_detail(story: queries.TransferStory, now: datetime) -> TransferDeta
         ledger_entries=entries,
         events=[EventOut.model_validate({**row, "id": str(row["id"])}) for row in story.events],
         audit=[AuditOut.model_validate(row) for row in story.audit],
+        contradictions=[ContradictionOut.model_validate(row) for row in story.contradictions],
     )
 
 
@@ -258,6 +271,7 @@ class StatsOut(Shape):
     oldest_pending: OldestPending | None
     pending_by_age: list[AgeBucket]
     resolutions_last_hour: Resolutions
+    contradicted: int = Field(description="Transfers whose final state a caller contradicted.")
     generated_at: UtcTime
 
 
@@ -270,6 +284,7 @@ def stats_out(stats: queries.Stats, now: datetime) -> StatsOut:
         pending_by_age=[AgeBucket(bucket=key, label=label, count=stats.pending_by_age[key])
                         for key, label in queries.AGE_BUCKETS],
         resolutions_last_hour=Resolutions.model_validate(stats.resolutions_last_hour),
+        contradicted=stats.contradicted,
         generated_at=now,
     )
 

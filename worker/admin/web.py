@@ -173,20 +173,23 @@ def _pivot(counts: list[Any], rt: Runtime) -> dict[str, Any]:
 
 @pages.get("/transfers")
 def transfer_list(request: Request, who: Person, state: str = "open", provider: str = "",
-                  older_than: str = "", tx_id: str = "", cursor: str = "") -> Response:
+                  older_than: str = "", tx_id: str = "", contradicted: str = "",
+                  cursor: str = "") -> Response:
     now = datetime.now(UTC)
     chosen = {"state": state, "provider": provider.strip(), "older_than": older_than.strip(),
-              "tx_id": tx_id.strip()}
-    context: dict[str, Any] = {"filters": chosen, "states": ("open", *queries.ALL_STATES),
+              "tx_id": tx_id.strip(), "contradicted": "1" if contradicted else ""}
+    context: dict[str, Any] = {"filters": chosen,
+                               "states": ("open", "any", *queries.ALL_STATES),
                                "providers": sorted(runtime_of(request).providers)}
     try:
         if state not in context["states"]:
             raise inputs.InvalidInput("state", "choose one of the listed states")
         filters = queries.TransferFilter(
-            states=queries.OPEN_STATES if state == "open" else (state,),
+            states={"open": queries.OPEN_STATES, "any": queries.ALL_STATES}.get(state, (state,)),
             provider=chosen["provider"] or None,
             tx_id=chosen["tx_id"] or None,
             older_than=inputs.older_than(chosen["older_than"]),
+            contradicted=bool(chosen["contradicted"]),
         )
         after = inputs.cursor(cursor)
     except inputs.InvalidInput as exc:

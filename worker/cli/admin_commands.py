@@ -154,6 +154,9 @@ def _print_story(t: TransferDetail, now: datetime) -> None:
         facts.append(("review reason", t.review_reason))
     if t.last_error:
         facts.append(("last error", t.last_error))
+    for c in t.contradictions:
+        facts.append(("CONTRADICTED", f"{c.reported_by} reported {c.reported_state} "
+                                      f"{when(c.reported_at)}; the {c.final_state} state stands"))
     for label, value in facts:
         click.echo(f"{label + ':':<15}{value}")
 
@@ -273,6 +276,7 @@ def admin(host: str, port: int) -> None:
         raise click.ClickException("no admin token: set RESOLVER_ADMIN_TOKEN or "
                                    "RESOLVER_ADMIN_TOKENS (name:role:token,...)")
     click.echo(f"admin console on http://{host}:{port}/ ({len(tokens)} token(s))")
-    log_config = logs.uvicorn_config(logs.secrets_of(rt), as_json=rt.settings.log_format == "json")
+    as_json = rt.settings.log_format == "json"
+    log_config = logs.uvicorn_config(logs.secret_source(rt), as_json=as_json)
     uvicorn.run(create_app(lambda: rt, tokens), host=host, port=port, server_header=False,
                 proxy_headers=False, log_config=log_config)

@@ -68,7 +68,7 @@ def begin(as_json: bool, by: str, deadline_s: float | None, **fields: Any) -> No
 @click.option("--as", "outcome", required=True, type=click.Choice(["succeeded", "failed"]))
 @click.option("--by", default="cli", show_default=True)
 @click.option("--json", "as_json", is_flag=True)
-@refuse_on(IntakeError, NotResolvable)
+@refuse_on(IntakeError, ConflictError, NotResolvable)
 def complete(provider: str, tx_id: str, outcome: str, by: str, as_json: bool) -> None:
     """Report the provider's clear answer for a transfer begun in write-ahead mode."""
     result = handlers.complete(current_runtime(), provider, tx_id, outcome, by=by)

@@ -153,12 +153,14 @@ def _load_simulator(sim_url: str, transfers: list[scenario.DemoTransfer]) -> Non
 
 
 def register_all(redis_url: str, transfers: list[scenario.DemoTransfer]) -> None:
-    """Send every registration as the wallet would: the task by name, over one connection."""
+    """Send every registration as the wallet would: the task by name to the intake queue, over
+    one connection. The demo watches Postgres fill up, so it does not wait for each reply."""
     wallet = Celery("demo-wallet", broker=redis_url)
     with wallet.producer_or_acquire() as producer:
         for transfer in transfers:
             wallet.send_task("resolver.register_transfer", args=[transfer.registration()],
-                             kwargs={"by": "demo-wallet"}, producer=producer)
+                             kwargs={"by": "demo-wallet"}, queue="resolver.intake",
+                             producer=producer)
 
 
 def _watch(console: Console, engine: object, total: int, processes: Processes) -> int:

@@ -43,8 +43,11 @@ def instances() -> list[DemoInstance]:
                      {"agent_id": "hrg-agent-1", "api_key": "demo-hrg-key"}, "THB",
                      secret("DEMO_HRG_KEY", "demo-hrg-key")),
         DemoInstance("vct-main", "vct",
-                     {"api_key": "vct-demo", "api_secret": "${DEMO_VCT_SECRET}"},
-                     {"api_key": "vct-demo", "api_secret": "demo-vct-secret"}, "USD",
+                     # The hub's member ids are {member_prefix}_{player}.
+                     {"api_key": "vct-demo", "api_secret": "${DEMO_VCT_SECRET}",
+                      "member_prefix": "VCTDEMO"},
+                     {"api_key": "vct-demo", "api_secret": "demo-vct-secret",
+                      "member_prefix": "VCTDEMO"}, "USD",
                      secret("DEMO_VCT_SECRET", "demo-vct-secret")),
         DemoInstance("naga-main", "naga",
                      {"brand_code": "srot", "group_code": "dpae",

@@ -53,9 +53,23 @@ class Policy:
 class PollState:
     """The facts about one pending transfer that the policy weighs."""
 
-    sent_at: datetime
+    sent_at: datetime  # the wallet's word: when it called the provider, by the wallet's clock
     attempts: int  # checks that counted so far (rate-limited answers do not count)
     not_found_streak: int  # consecutive NOT_FOUND answers so far
+    # When we registered the transfer, by our own clock. None: the same as sent_at.
+    registered_at: datetime | None = None
+
+    @property
+    def grace_from(self) -> datetime:
+        """Where the not-found grace starts: the later of sent_at and our registration.
+
+        A wallet clock running behind makes sent_at look older than it is; counting the grace
+        from it would fail a transfer the provider may still be processing (and refund a player
+        whose money the provider kept). Our own registration time bounds that error.
+        """
+        if self.registered_at is None:
+            return self.sent_at
+        return max(self.sent_at, self.registered_at)
 
 
 class Action(StrEnum):
@@ -114,7 +128,7 @@ def decide(
         return review("provider refused our credentials or request; a person must act")
 
     age = now - poll.sent_at
-    grace_over = age >= policy.not_found_grace
+    grace_over = now - poll.grace_from >= policy.not_found_grace
     if outcome is Outcome.NOT_FOUND and grace_over and streak >= policy.not_found_confirmations:
         return resolve(
             State.FAILED,
@@ -133,7 +147,7 @@ def decide(
     next_check_at = now + delay * (1 + policy.jitter * jitter_draw())
     if outcome is Outcome.NOT_FOUND and not grace_over:
         # Confirm promptly once the grace period ends instead of sleeping through a long step.
-        next_check_at = min(next_check_at, poll.sent_at + policy.not_found_grace)
+        next_check_at = min(next_check_at, poll.grace_from + policy.not_found_grace)
     # The last check falls on max age, so a transfer reaches review on time, not a step late.
     next_check_at = min(next_check_at, poll.sent_at + policy.max_age)
     return Decision(Action.RECHECK, attempts, streak, next_check_at=max(next_check_at, now))

@@ -20,7 +20,9 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TypeVar
+from typing import Annotated, TypeVar
+
+from pydantic import AfterValidator
 
 from worker.domain.money import MAX_DECIMALS, MAX_INTEGER_DIGITS
 from worker.domain.types import Direction, Outcome, TransferRef
@@ -129,6 +131,13 @@ class Fields:
         """A signed amount, from a JSON number or a plain decimal string, at 4 decimal places."""
         return to_amount(self._get(name), f"{self.path}.{name}")
 
+    def code(self) -> str | None:
+        """The answer's `code` as text when it is a string or an integer, for a detail line."""
+        value = self._values.get("code")
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            return str(value)[:40]
+        return None
+
     def optional_text(self, name: str) -> str | None:
         """A message for the detail: absent or not a string is simply no message."""
         value = self._values.get(name)
@@ -179,6 +188,8 @@ class Record:
     player: str | None = None
     tx_id: str | None = None
     note: str | None = None  # anything else worth showing, such as free credit
+    # The forms of our player this provider may answer with; empty means `player_of(transfer)`.
+    our_players: tuple[str, ...] = ()
 
 
 def judge(transfer: TransferRef, record: Record) -> Verdict:
@@ -212,8 +223,9 @@ def _differences(transfer: TransferRef, record: Record) -> Iterable[str]:
         yield f"currency: provider {record.currency!r}, ours {transfer.currency!r}"
     if record.direction is not None and record.direction is not transfer.direction:
         yield f"direction: provider {record.direction}, ours {transfer.direction}"
-    if record.player is not None and record.player != player_of(transfer):
-        yield f"player: provider {record.player!r}, ours {player_of(transfer)!r}"
+    ours = record.our_players or (player_of(transfer),)
+    if record.player is not None and record.player not in ours:
+        yield f"player: provider {record.player!r}, ours {' or '.join(map(repr, ours))}"
     if record.tx_id is not None and record.tx_id != transfer.tx_id:
         yield f"tx id: provider {record.tx_id!r}, ours {transfer.tx_id!r}"
 
@@ -243,11 +255,69 @@ def undocumented_http(http_status: int) -> Verdict:
     return Verdict(Outcome.RETRY, f"HTTP {http_status} is not a documented answer")
 
 
-def http_gate(http_status: int, answer_statuses: Iterable[int]) -> Verdict | None:
-    """For providers whose answers come in the body with set HTTP statuses: the verdict when
-    the status alone decides (429, or a status that carries no answer), else None."""
+# 401 and 403 mean our credentials, signature or address were refused, at every provider: none
+# of the five documents otherwise. A person must act, so AUTH_ERROR, never a retry until max_age.
+REFUSED_STATUSES = frozenset({401, 403})
+# Statuses whose meaning is fixed for every provider, so no setting may call them answers.
+GATED_STATUSES = REFUSED_STATUSES | {429}
+
+
+def status_gate(http_status: int, body: bytes) -> Verdict | None:
+    """The verdict when the HTTP status alone decides for every provider (429 or a refusal),
+    else None. A refusal keeps the provider's code and message when the body has them."""
     if http_status == 429:
         return RATE_LIMITED
+    if http_status in REFUSED_STATUSES:
+        return Verdict(Outcome.AUTH_ERROR, f"HTTP {http_status}: {_refusal(body)}")
+    return None
+
+
+def http_gate(http_status: int, body: bytes, answer_statuses: Iterable[int]) -> Verdict | None:
+    """For providers whose answers come in the body with set HTTP statuses: the verdict when
+    the status alone decides (429, 401, 403, or a status that carries no answer), else None."""
+    if gated := status_gate(http_status, body):
+        return gated
     if http_status not in answer_statuses:
         return undocumented_http(http_status)
     return None
+
+
+def message_of(body: bytes) -> str | None:
+    """The provider's `msg` or `message`, if the body is a JSON object with one."""
+    return _message(_object_or_none(body))
+
+
+def _message(answer: Fields | None) -> str | None:
+    if answer is None:
+        return None
+    return answer.optional_text("msg") or answer.optional_text("message")
+
+
+def _refusal(body: bytes) -> str:
+    """What a refusal said: its code and message when the body is a JSON object with them."""
+    answer = _object_or_none(body)
+    code = answer.code() if answer is not None else None
+    said = "; ".join(part for part in (code and f"code {code}", _message(answer)) if part)
+    return "credentials or address refused" + (f" ({said[:300]})" if said else "")
+
+
+def _object_or_none(body: bytes) -> Fields | None:
+    # A refused request may answer in any shape, even text or HTML: no shape is required.
+    try:
+        return Fields(parse_json(body))
+    except Unreadable:
+        return None
+
+
+def answer_statuses(statuses: list[int]) -> list[int]:
+    """Validates an `answer_http_statuses` setting: 401, 403 and 429 have a fixed meaning."""
+    fixed = sorted(set(statuses) & GATED_STATUSES)
+    if fixed:
+        raise ValueError(
+            f"HTTP {', '.join(map(str, fixed))} cannot be an answer status: 401 and 403 are "
+            "always AUTH_ERROR and 429 always RATE_LIMITED"
+        )
+    return statuses
+
+
+AnswerStatuses = Annotated[list[int], AfterValidator(answer_statuses)]

@@ -7,6 +7,10 @@ An adapter is two pure functions around one HTTP exchange:
 `check()` joins them: it sends the request with connect/read timeouts, retries a few times on
 connection errors and 5xx (tenacity), bounds the body it reads, and turns anything unexpected
 into RETRY. Nothing raised inside an adapter escapes `check()`.
+
+The whole call, every try included, runs under one total deadline (worker.providers.deadline):
+no try starts unless MIN_TRY_S is left once its wait is over, and a try still running when the
+deadline passes is cut off and reported as "deadline of N s passed (...)", a transport error.
 """
 
 from __future__ import annotations
@@ -21,19 +25,21 @@ from typing import ClassVar, Generic, TypeVar, cast
 import requests
 from pydantic import BaseModel
 from tenacity import (
+    RetryCallState,
     RetryError,
     Retrying,
     retry_if_exception_type,
-    stop_after_attempt,
     wait_exponential,
 )
 
 from worker.domain.types import Outcome, TransferRef
+from worker.providers.deadline import Deadline, deadline_session, equip, within
 from worker.providers.instance import ProviderInstance, mask
 
 MAX_BODY_BYTES = 1024 * 1024  # an answer larger than this is not a status answer: RETRY
 EXCERPT_CHARS = 2000  # what a check row keeps of the answer
 HTTP_TRIES = 3
+MIN_TRY_S = 0.5  # a new try starts only with at least this much of the deadline left
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,15 @@ class _BodyTooLarge(Exception):
     pass
 
 
+class DeadlinePassed(Exception):
+    """The call's total deadline passed while a try was under way."""
+
+    def __init__(self, deadline: Deadline, phase: str, tries: int) -> None:
+        tried = "1 try" if tries == 1 else f"{tries} tries"
+        shown = round(deadline.seconds, 1)  # a deadline cut from the lease is not round
+        super().__init__(f"deadline of {shown:g} s passed ({phase}, {tried})")
+
+
 SettingsT = TypeVar("SettingsT", bound=BaseModel)
 
 
@@ -105,7 +120,8 @@ class ProviderAdapter(ABC, Generic[SettingsT]):
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.instance = instance
-        self.http = http or requests.Session()
+        self.http = http or deadline_session()
+        equip(self.http)  # without it the deadline could not cut a call off
         self.clock = clock
 
     @property
@@ -126,12 +142,16 @@ class ProviderAdapter(ABC, Generic[SettingsT]):
     def classify(self, transfer: TransferRef, http_status: int, body: bytes) -> Verdict:
         """Normalize one answer. May raise on garbage: `check()` turns that into RETRY."""
 
-    def check(self, transfer: TransferRef) -> CheckResult:
+    def check(self, transfer: TransferRef, deadline_s: float | None = None) -> CheckResult:
+        """Ask once, within the instance's `deadline_s` (or the shorter `deadline_s` given)."""
         started = time.monotonic()
         secrets = self.instance.secret_values() + self.derived_secrets()
         request_line = ""
+        limit = self.instance.deadline_s if deadline_s is None \
+            else min(self.instance.deadline_s, deadline_s)
         try:
-            status, body, request_line = self._exchange(transfer)
+            with within(limit) as deadline:
+                status, body, request_line = self._exchange(transfer, deadline)
         except Exception as exc:  # transport failures of every kind end here
             cause = (exc.last_attempt.exception() if isinstance(exc, RetryError) else exc) or exc
             http_status, raw = None, ""
@@ -165,28 +185,43 @@ class ProviderAdapter(ABC, Generic[SettingsT]):
             provider_currency=verdict.provider_currency,
         )
 
-    def _exchange(self, transfer: TransferRef) -> tuple[int, bytes, str]:
+    def _exchange(self, transfer: TransferRef, deadline: Deadline) -> tuple[int, bytes, str]:
         described = ""
+
+        def out_of_tries_or_time(state: RetryCallState) -> bool:
+            near = deadline.left() - state.upcoming_sleep < MIN_TRY_S
+            return near or state.attempt_number >= HTTP_TRIES
+
         for attempt in Retrying(
-            stop=stop_after_attempt(HTTP_TRIES),
+            stop=out_of_tries_or_time,
             wait=wait_exponential(multiplier=0.2, max=1),
             retry=retry_if_exception_type((requests.ConnectionError, _ServerError)),
             reraise=False,
         ):
             with attempt:
+                tries = attempt.retry_state.attempt_number
                 # Built anew for every try: timestamps and signatures must be fresh.
                 request = self.build_request(transfer, self.clock())
                 described = request.describe()
-                response = self.http.request(
-                    request.method,
-                    request.url,
-                    headers=request.headers,
-                    data=request.body,
-                    timeout=(self.instance.connect_timeout_s, self.instance.timeout_s),
-                    stream=True,
-                    allow_redirects=False,
-                )
-                body = _read_bounded(response)
+                phase = "connecting or waiting for the answer's headers"
+                try:
+                    response = self.http.request(
+                        request.method,
+                        request.url,
+                        headers=request.headers,
+                        data=request.body,
+                        timeout=(deadline.cap(self.instance.connect_timeout_s),
+                                 deadline.cap(self.instance.timeout_s)),
+                        stream=True,
+                        allow_redirects=False,
+                    )
+                    phase = f"reading the answer's body, HTTP {response.status_code}"
+                    body = _read_bounded(response)
+                except Exception as exc:
+                    # Cut off by the watchdog, or a timeout the time left had shortened.
+                    if deadline.passed or deadline.left() <= 0:
+                        raise DeadlinePassed(deadline, phase, tries) from exc
+                    raise
                 if response.status_code >= 500:
                     raise _ServerError(response, body)
                 return response.status_code, body, described
@@ -211,6 +246,8 @@ def _read_bounded(response: requests.Response) -> bytes:
 
 
 def _describe_error(exc: BaseException) -> str:
+    if isinstance(exc, DeadlinePassed):
+        return str(exc)
     if isinstance(exc, requests.Timeout):
         return f"timeout: {type(exc).__name__}"
     if isinstance(exc, requests.ConnectionError):

@@ -1,6 +1,6 @@
 """Reads the provider instances from the TOML file named by RESOLVER_PROVIDERS_FILE.
 
-    [providers.NAME]            kind, base_url, timeout_s, connect_timeout_s
+    [providers.NAME]            kind, base_url, timeout_s, connect_timeout_s, deadline_s, …
     [providers.NAME.credentials] the kind's credentials and assumption settings
     [providers.NAME.policy]      how the instance is polled (durations such as "10s", "5m", "72h")
 

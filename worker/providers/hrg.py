@@ -38,8 +38,9 @@ class HrgSettings(BaseModel):
     free_credit: bool = False
     # Assumption: Basic credentials are base64(agent_id:api_key); set if the user is another.
     basic_user: str | None = None
-    # Assumption: error codes come in a body with one of these HTTP statuses; others are RETRY.
-    answer_http_statuses: list[int] = [200]
+    # Assumption: error codes come in a body with one of these HTTP statuses; others are RETRY
+    # (401 and 403 are AUTH_ERROR and 429 RATE_LIMITED whatever this says).
+    answer_http_statuses: answers.AnswerStatuses = [200]
 
     @field_validator("not_found_codes", "auth_error_codes", "rate_limited_codes")
     @classmethod
@@ -77,7 +78,7 @@ class Adapter(ProviderAdapter[HrgSettings]):
 
     @answers.unreadable_is_retry
     def classify(self, transfer: TransferRef, http_status: int, body: bytes) -> Verdict:
-        if gated := answers.http_gate(http_status, self.conf.answer_http_statuses):
+        if gated := answers.http_gate(http_status, body, self.conf.answer_http_statuses):
             return gated
         answer = Fields(answers.parse_json(body))
         code = answer.text("code")

@@ -25,8 +25,9 @@ class LuckoSettings(BaseModel):
 
     agent_id: str = Field(min_length=1)
     key: SecretStr = Field(min_length=1)
-    # Assumption: error codes come in a body with one of these HTTP statuses; others are RETRY.
-    answer_http_statuses: list[int] = [200]
+    # Assumption: error codes come in a body with one of these HTTP statuses; others are RETRY
+    # (401 and 403 are AUTH_ERROR and 429 RATE_LIMITED whatever this says).
+    answer_http_statuses: answers.AnswerStatuses = [200]
 
 
 Settings = LuckoSettings  # the name every adapter module exports
@@ -74,7 +75,7 @@ class Adapter(ProviderAdapter[LuckoSettings]):
 
     @answers.unreadable_is_retry
     def classify(self, transfer: TransferRef, http_status: int, body: bytes) -> Verdict:
-        if gated := answers.http_gate(http_status, self.conf.answer_http_statuses):
+        if gated := answers.http_gate(http_status, body, self.conf.answer_http_statuses):
             return gated
         answer = Fields(answers.parse_json(body))
         code = answer.integer("code")

@@ -27,8 +27,9 @@ class MinigameSettings(BaseModel):
     # Assumption: an unknown tx_id answers code 10020 ("transfer transaction not found"), and
     # 10004 ("order not found") means the same.
     not_found_codes: list[int] = [10020, 10004]
-    # Assumption: error codes come in a body with one of these HTTP statuses; others are RETRY.
-    answer_http_statuses: list[int] = [200]
+    # Assumption: error codes come in a body with one of these HTTP statuses; others are RETRY
+    # (401 and 403 are AUTH_ERROR and 429 RATE_LIMITED whatever this says).
+    answer_http_statuses: answers.AnswerStatuses = [200]
 
 
 Settings = MinigameSettings  # the name every adapter module exports
@@ -79,7 +80,7 @@ class Adapter(ProviderAdapter[MinigameSettings]):
 
     @answers.unreadable_is_retry
     def classify(self, transfer: TransferRef, http_status: int, body: bytes) -> Verdict:
-        if gated := answers.http_gate(http_status, self.conf.answer_http_statuses):
+        if gated := answers.http_gate(http_status, body, self.conf.answer_http_statuses):
             return gated
         answer = Fields(answers.parse_json(body))
         code = answer.integer("code")

@@ -30,8 +30,9 @@ class NagaSettings(BaseModel):
     # Assumption: the path takes our own transaction id (Naga's nativeTransactionId); after a
     # timed-out deposit we never saw Naga's id, so "native" is the only lookup we can make.
     lookup_by: Literal["native"] = "native"
-    # Assumption: a 4xx answer with a code other than not-found means our request or
-    # credentials are wrong (AUTH_ERROR); "RETRY" would keep asking instead.
+    # Assumption: a 4xx answer with a code other than not-found means our request is wrong
+    # (AUTH_ERROR); "RETRY" would keep asking instead. 401 and 403 are AUTH_ERROR and 429
+    # RATE_LIMITED whatever this says.
     other_4xx_outcome: Literal["AUTH_ERROR", "RETRY"] = "AUTH_ERROR"
 
 
@@ -72,8 +73,8 @@ class Adapter(ProviderAdapter[NagaSettings]):
 
     @answers.unreadable_is_retry
     def classify(self, transfer: TransferRef, http_status: int, body: bytes) -> Verdict:
-        if http_status == 429:
-            return answers.RATE_LIMITED
+        if gated := answers.status_gate(http_status, body):
+            return gated
         if 400 <= http_status < 500:
             return self._error(http_status, Fields(answers.parse_json(body)))
         if http_status != 200:

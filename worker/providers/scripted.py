@@ -62,7 +62,7 @@ class Adapter(ProviderAdapter[Settings]):
     def classify(self, transfer: TransferRef, http_status: int, body: bytes) -> Verdict:
         return Verdict(Outcome(body.decode()))
 
-    def check(self, transfer: TransferRef) -> CheckResult:
+    def check(self, transfer: TransferRef, deadline_s: float | None = None) -> CheckResult:
         started = time.monotonic()
         outcome = SCRIPTS.next_answer(self.instance.name, transfer.tx_id)
         request = self.build_request(transfer, time.time())

@@ -2,6 +2,12 @@
 
 The token is `{api_key}.{unix_seconds}.{hex HMAC-SHA256(api_secret, api_key + "." + unix_seconds)}`.
 `amount` is unsigned; `transfer_type` gives the direction.
+
+`hub_member_id` is `MerchantPrefix_PlayerID`: with `member_prefix` set it must be
+`{member_prefix}_{player}` (player: our player_ref, else our player id) or our player_ref exactly,
+since a wallet may already store the hub's whole id as the reference. Without a prefix it is
+compared as it is. The comparison is exact, case included: the seed shows no folding, and a
+near miss goes to review rather than to a guess.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ import hmac
 from typing import ClassVar
 from urllib.parse import urlencode
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from worker.domain.types import Direction, Outcome, TransferRef
 from worker.providers import answers
@@ -24,8 +30,19 @@ class VctSettings(BaseModel):
 
     api_key: str = Field(min_length=1)
     api_secret: SecretStr = Field(min_length=1)
-    # Assumption: token errors ("Token expired", ...) come with these HTTP statuses.
-    auth_error_http_statuses: list[int] = [401]
+    # The merchant's prefix in `hub_member_id` (`MerchantPrefix_PlayerID`), without the "_".
+    member_prefix: str | None = Field(default=None, min_length=1)
+    # Assumption: token errors ("Token expired", ...) come with HTTP 401, which like 403 is
+    # AUTH_ERROR for every provider; list here any other status the hub uses for them.
+    auth_error_http_statuses: list[int] = []
+
+    @field_validator("member_prefix")
+    @classmethod
+    def _bare_prefix(cls, prefix: str | None) -> str | None:
+        if prefix is not None and (prefix != prefix.strip() or prefix.endswith("_")):
+            raise ValueError("write the prefix as the hub shows it, without spaces or the "
+                             'joining "_" (hub_member_id is {member_prefix}_{player})')
+        return prefix
 
 
 Settings = VctSettings  # the name every adapter module exports
@@ -65,9 +82,9 @@ class Adapter(ProviderAdapter[VctSettings]):
 
     @answers.unreadable_is_retry
     def classify(self, transfer: TransferRef, http_status: int, body: bytes) -> Verdict:
-        if http_status == 429:
-            return answers.RATE_LIMITED
-        message = _message(body)
+        if gated := answers.status_gate(http_status, body):
+            return gated
+        message = answers.message_of(body)
         if http_status in self.conf.auth_error_http_statuses or _is_token_error(message):
             return Verdict(Outcome.AUTH_ERROR, f"HTTP {http_status}: {message or 'token refused'}")
         if http_status != 200:
@@ -89,16 +106,18 @@ class Adapter(ProviderAdapter[VctSettings]):
             currency=data.text("currency"),
             player=data.text("hub_member_id"),
             tx_id=data.text("transfer_id"),
+            our_players=member_ids(transfer, self.conf.member_prefix),
         )
         return answers.judge(transfer, record)
 
 
-def _message(body: bytes) -> str | None:
-    """The answer's `msg`, if it has one: a refused token may come in any shape, even text."""
-    try:
-        return Fields(answers.parse_json(body)).optional_text("msg")
-    except answers.Unreadable:
-        return None
+def member_ids(transfer: TransferRef, member_prefix: str | None) -> tuple[str, ...]:
+    """The `hub_member_id`s that are our player (see the module's docstring)."""
+    player = answers.player_of(transfer)
+    if member_prefix is None:
+        return (player,)
+    prefixed = f"{member_prefix}_{player}"
+    return (prefixed, transfer.player_ref) if transfer.player_ref else (prefixed,)
 
 
 def _is_token_error(message: str | None) -> bool:

@@ -38,7 +38,10 @@ class SimulatorApp:
             )
             if reply.delay_s:
                 await asyncio.sleep(reply.delay_s)
-            await _send_reply(send, reply)
+            if reply.drip_s:
+                await _drip_reply(send, receive, reply)
+            else:
+                await _send_reply(send, reply)
         elif scope["type"] == "lifespan":
             await _lifespan(receive, send)
 
@@ -89,12 +92,38 @@ async def _read_request(scope: Scope, receive: Receive) -> SimRequest | None:
 
 
 async def _send_reply(send: Send, reply: Reply) -> None:
-    headers = [
+    await send({"type": "http.response.start", "status": reply.status,
+                "headers": _headers(reply)})
+    await send({"type": "http.response.body", "body": reply.body})
+
+
+async def _drip_reply(send: Send, receive: Receive, reply: Reply) -> None:
+    """The reply's body one byte every `drip_s` seconds, until done or the client hangs up.
+
+    The whole request was read before, so the next thing `receive` reports is the disconnect.
+    """
+    hung_up = asyncio.ensure_future(receive())
+    try:
+        await send({"type": "http.response.start", "status": reply.status,
+                    "headers": _headers(reply)})
+        drops = [reply.body[index:index + 1] for index in range(len(reply.body))] or [b""]
+        for index, drop in enumerate(drops):
+            last = index == len(drops) - 1
+            await send({"type": "http.response.body", "body": drop, "more_body": not last})
+            if last:
+                return
+            await asyncio.wait([hung_up], timeout=reply.drip_s)
+            if hung_up.done():
+                return
+    finally:
+        hung_up.cancel()
+
+
+def _headers(reply: Reply) -> list[tuple[bytes, bytes]]:
+    return [
         (b"content-type", reply.content_type.encode("latin-1")),
         (b"content-length", str(len(reply.body)).encode("latin-1")),
     ]
-    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
-    await send({"type": "http.response.body", "body": reply.body})
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

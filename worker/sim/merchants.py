@@ -7,6 +7,9 @@ the merchant in requests and in the control API:
     hrg       agent_id, api_key                 vct    api_key, api_secret
     naga      brand_code, group_code, secret_key
 
+A VCT merchant may also have a `member_prefix`, as on the hub: its `hub_member_id`s are then
+`{member_prefix}_{player}`.
+
 Merchants come from a provider TOML file (`[providers.NAME] kind = ...` with a
 `[providers.NAME.credentials]` table; `${VAR}` is read from the environment; other keys and
 other kinds are ignored) and from `POST /_sim/merchants`.
@@ -30,6 +33,8 @@ CREDENTIALS: dict[str, tuple[str, ...]] = {
     "vct": ("api_key", "api_secret"),
     "naga": ("brand_code", "group_code", "secret_key"),
 }
+# Settings a merchant of the kind may have; the simulator answers with them when present.
+OPTIONAL: dict[str, tuple[str, ...]] = {"vct": ("member_prefix",)}
 KINDS = tuple(CREDENTIALS)
 
 
@@ -46,6 +51,10 @@ class Merchant:
     def secret(self, name: str) -> str:
         return self.credentials[name]
 
+    def setting(self, name: str) -> str | None:
+        """One of the kind's optional settings, None when the merchant has none."""
+        return self.credentials.get(name)
+
 
 def make_merchant(kind: Any, credentials: Any, where: str = "merchant") -> Merchant:
     if kind not in CREDENTIALS:
@@ -60,6 +69,12 @@ def make_merchant(kind: Any, credentials: Any, where: str = "merchant") -> Merch
         if not isinstance(value, str) or not value:
             raise MerchantError(f"{where}: credentials.{name} is required for kind {kind}")
         values[name] = value
+    for name in OPTIONAL.get(kind, ()):
+        value = credentials.get(name)
+        if value is not None and (not isinstance(value, str) or not value):
+            raise MerchantError(f"{where}: credentials.{name} must be a non-empty string")
+        if value is not None:
+            values[name] = value
     return Merchant(kind, values[CREDENTIALS[kind][0]], values)
 
 

@@ -44,7 +44,7 @@ async def answer_query(simulator: Simulator, provider: ProviderKind, request: Si
 def play_step(
     provider: ProviderKind, step: Step, tx: Transaction | None, context: AnswerContext
 ) -> Reply:
-    answer = step.then if step.answer == "slow" else step.answer
+    answer = step.then if step.answer in ("slow", "drip") else step.answer
     if answer == "server_error":
         reply = server_error(step.status or 500)
     elif answer == "html":
@@ -54,5 +54,8 @@ def play_step(
         reply = Reply(whole.status, whole.body[: len(whole.body) // 2], whole.content_type)
     else:
         reply = provider.render(answer, tx, context)
-    reply.delay_s = step.delay_s
+    if step.answer == "drip":
+        reply.drip_s = step.delay_s
+    else:
+        reply.delay_s = step.delay_s
     return reply

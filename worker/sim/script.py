@@ -9,10 +9,15 @@ forever. Answer names:
   signature, even though this one was right);
 - about the wire: `server_error` (HTTP 500, or `status`), `html` (an HTML page, HTTP 200 or
   `status`), `truncated` (the success body cut in half, declared length matching), `slow`
-  (wait `delay_s`, default 15 s, then answer `then`, default `pending`).
+  (wait `delay_s`, default 15 s, then answer `then`, default `pending`), `drip` (answer
+  `then`, default `pending`, one byte every `delay_s` seconds, default 0.5 s: the status line
+  and headers go out at once, since the ASGI server writes those itself, then the body drips,
+  each byte well inside any read timeout, until the client hangs up), for example
+  `{"answer": "drip", "delay_s": 0.5, "then": "pending"}`.
 
-Any step may carry `delay_s`; `variant` selects a kind-specific form (vct: `"code"` makes
-`pending` answer code 3004 instead of a record with status pending).
+Any other step may carry `delay_s` (a wait before answering); `variant` selects a
+kind-specific form (vct: `"code"` makes `pending` answer code 3004 instead of a record with
+status pending).
 """
 
 from __future__ import annotations
@@ -22,9 +27,10 @@ from typing import Any
 
 TRANSFER_ANSWERS = frozenset({"pending", "succeeded", "failed", "not_found"})
 PROVIDER_ANSWERS = frozenset({"rate_limited", "auth_error"})
-WIRE_ANSWERS = frozenset({"server_error", "html", "truncated", "slow"})
+WIRE_ANSWERS = frozenset({"server_error", "html", "truncated", "slow", "drip"})
 ANSWERS = TRANSFER_ANSWERS | PROVIDER_ANSWERS | WIRE_ANSWERS
 SLOW_DEFAULT_DELAY_S = 15.0
+DRIP_DEFAULT_DELAY_S = 0.5
 _STEP_KEYS = frozenset({"answer", "times", "delay_s", "then", "status", "variant"})
 
 
@@ -37,7 +43,7 @@ class Step:
     answer: str
     times: int = 1
     delay_s: float = 0.0
-    then: str = "pending"  # what a slow step finally answers
+    then: str = "pending"  # what a slow step finally answers, or a drip step drips
     status: int | None = None  # HTTP status for server_error / html
     variant: str | None = None
 
@@ -71,13 +77,13 @@ def _parse_step(index: int, raw: Any) -> Step:
     times = raw.get("times", 1)
     if isinstance(times, bool) or not isinstance(times, int) or times < 1:
         raise fail("times must be a positive integer")
-    default_delay = SLOW_DEFAULT_DELAY_S if answer == "slow" else 0.0
+    default_delay = {"slow": SLOW_DEFAULT_DELAY_S, "drip": DRIP_DEFAULT_DELAY_S}.get(answer, 0.0)
     delay_s = raw.get("delay_s", default_delay)
     if isinstance(delay_s, bool) or not isinstance(delay_s, int | float) or delay_s < 0:
         raise fail("delay_s must be a number of seconds >= 0")
     then = raw.get("then", "pending")
     if then not in TRANSFER_ANSWERS | PROVIDER_ANSWERS | {"server_error", "html", "truncated"}:
-        raise fail("then must be an answer other than slow")
+        raise fail("then must be an answer other than slow and drip")
     status = raw.get("status")
     if status is not None and (
         isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599

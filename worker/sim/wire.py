@@ -43,6 +43,7 @@ class Reply:
     body: bytes
     content_type: str = JSON_TYPE
     delay_s: float = 0.0  # wait this long before answering (a slow provider)
+    drip_s: float = 0.0  # send the body one byte every drip_s seconds (a dripping provider)
 
 
 def to_json(value: Any) -> str:

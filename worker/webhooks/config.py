@@ -8,16 +8,21 @@
     connect_timeout_s = 3     # optional
 
 `${VAR}` is read from the environment, as in the provider file. A mistake stops start-up with
-one message naming the file, the subscriber and the field, never the secret.
+one message naming the file, the subscriber and the field, never the secret. A URL may carry
+credentials of its own (`?token=…`, `https://user:pass@…`): they are masked in logs like the secret.
 """
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from requests.utils import requote_uri
 
 from worker import events
 from worker.config_files import ConfigError, named_table, read_toml
@@ -25,6 +30,9 @@ from worker.config_files import ConfigError, named_table, read_toml
 EVENT_TYPES = frozenset({events.RESOLVED, events.MANUALLY_RESOLVED, events.NEEDS_REVIEW})
 _KEYS = {"url", "secret", "types", "timeout_s", "connect_timeout_s"}
 _URL = re.compile(r"^https?://[^\s/]+")
+# A query value shorter than this is not masked on its own (the whole query string always is):
+# it is no token worth the name, and masking "json" or "true" would garble unrelated log lines.
+_MASKED_VALUE_CHARS = 8
 
 
 @dataclass(frozen=True)
@@ -39,11 +47,34 @@ class Subscriber:
     def wants(self, event_type: str) -> bool:
         return event_type in self.types
 
+    def secret_values(self) -> list[str]:
+        """What must never reach a log: the signing secret and the URL's own credentials."""
+        return [self.secret, *url_credentials(self.url)]
+
     def describe(self) -> dict[str, Any]:
         """For listings: everything but the secret (and a query string, which may hold a token)."""
         shown = self.url.split("?", 1)[0] + ("?…" if "?" in self.url else "")
         return {"name": self.name, "url": shown, "types": sorted(self.types),
                 "timeout_s": self.timeout_s, "connect_timeout_s": self.connect_timeout_s}
+
+
+def url_credentials(url: str) -> list[str]:
+    """The user info and query string of a URL, in the forms a log line may show them: as
+    written, as requests sends them (re-quoted), decoded, and as a Basic token."""
+    parts = urlsplit(url)
+    found: list[str] = []
+    userinfo = parts.netloc.rpartition("@")[0]
+    if userinfo:
+        user, _, password = userinfo.partition(":")
+        pair = f"{unquote(user)}:{unquote(password)}"
+        found += [userinfo, pair, base64.b64encode(pair.encode()).decode()]
+        found += [password, unquote(password)] if password else []
+    if parts.query:
+        found += [parts.query, requote_uri(parts.query)]
+        raw_values = [pair.partition("=")[2] for pair in parts.query.split("&")]
+        decoded = [value for _, value in parse_qsl(parts.query, keep_blank_values=True)]
+        found += [v for v in raw_values + decoded if len(v) >= _MASKED_VALUE_CHARS]
+    return list(dict.fromkeys(value for value in found if value))
 
 
 def load_subscribers(path: str | os.PathLike[str] | None) -> dict[str, Subscriber]:

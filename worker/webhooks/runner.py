@@ -73,19 +73,32 @@ def inline(engine: Engine, setup: WebhookSetup) -> Dispatch:
 
 
 def _subscribers(path: str | None) -> Mapping[str, Subscriber]:
-    if path is None:
-        return {}
+    return {} if path is None else _load(path, _changed(path))
+
+
+def subscriber_secrets(path: str | None) -> tuple[str, ...]:
+    """Every subscriber's secret and URL credentials, for the log mask: read from the file as
+    deliveries read it, so a subscriber added while the process runs is masked too."""
+    return () if path is None else _secrets(path, _changed(path))
+
+
+def _changed(path: str) -> int:
     try:
-        changed = os.stat(path).st_mtime_ns
+        return os.stat(path).st_mtime_ns
     except FileNotFoundError:
-        changed = 0  # load_subscribers then reports the missing file
-    return _load(path, changed)
+        return 0  # load_subscribers then reports the missing file
 
 
 @lru_cache(maxsize=4)
 def _load(path: str, changed: int) -> Mapping[str, Subscriber]:
     # Keyed on the file's modification time: an edited file is read again, an unchanged one not.
     return load_subscribers(path)
+
+
+@lru_cache(maxsize=4)
+def _secrets(path: str, changed: int) -> tuple[str, ...]:
+    return tuple(value for subscriber in _load(path, changed).values()
+                 for value in subscriber.secret_values())
 
 
 _local = threading.local()

@@ -26,6 +26,7 @@ from worker.admin import actions
 from worker.admin.app import create_app
 from worker.db import transaction
 from worker.domain.types import Outcome
+from worker.intake import Contradicted
 
 pytestmark = pytest.mark.integration
 OPERATOR = bearer(OPERATOR_TOKEN)
@@ -372,3 +373,26 @@ def test_health_says_so_when_redis_is_down(admin_rt):
     assert answer.status_code == 503
     assert answer.json()["redis"] is False
     assert answer.json()["postgres"] is True
+
+
+def test_contradicted_transfers_are_flagged_listed_and_shown(rt, client):
+    # Given a transfer the engine settled as failed, then contradicted by the wallet, and another
+    # settled one nobody contradicted
+    contradicted = settled(rt, tx_id="said-ok", outcome=Outcome.FAILED)
+    quiet = settled(rt, tx_id="quiet", outcome=Outcome.FAILED)
+    with pytest.raises(Contradicted):
+        handlers.complete(rt, "scripted-a", "said-ok", "succeeded", by="wallet")
+
+    # When an admin filters on the flag, then only the contradicted one is listed, flagged
+    answer = client.get("/api/v1/transfers", params={"contradicted": "true"}, headers=VIEWER)
+    assert [item["id"] for item in answer.json()["items"]] == [contradicted]
+    assert answer.json()["items"][0]["contradicted"] is True
+    everything = client.get("/api/v1/transfers", headers=VIEWER).json()["items"]
+    assert {item["id"]: item["contradicted"] for item in everything} == \
+        {contradicted: True, quiet: False}
+    # And the transfer's story carries the contradiction, and the figures count it
+    story = client.get(f"/api/v1/transfers/{contradicted}", headers=VIEWER).json()
+    [row] = story["contradictions"]
+    assert (story["state"], row["final_state"], row["reported_state"], row["reported_by"]) == \
+        ("failed", "failed", "succeeded", "caller:wallet")
+    assert client.get("/api/v1/stats", headers=VIEWER).json()["contradicted"] == 1

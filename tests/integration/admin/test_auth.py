@@ -15,10 +15,13 @@ from tests.integration.admin.support import (
     VIEWER_TOKEN,
     bearer,
     in_review,
+    settled,
 )
 from tests.integration.helpers import count, load, register, request
+from worker import handlers
 from worker.admin.app import SESSION_COOKIE, create_app
 from worker.admin.tokens import Role, TokenConfigError, parse_tokens
+from worker.intake import Contradicted
 
 pytestmark = pytest.mark.integration
 
@@ -237,6 +240,20 @@ def test_the_pages_render_for_a_viewer_and_escape_what_they_show(rt, client):
     assert refused.status_code == 400 and "older_than" in refused.text
     assert client.get("/transfers/999").status_code == 404
     assert client.get("/transfers/abc").status_code == 404
+
+
+def test_the_pages_show_a_contradiction(rt, client):
+    # Given a transfer settled as succeeded that the wallet then reported as failed
+    transfer_id = settled(rt, tx_id="said-failed")
+    with pytest.raises(Contradicted):
+        handlers.complete(rt, "scripted-a", "said-failed", "failed", by="wallet")
+    sign_in(client, VIEWER_TOKEN)
+    # Then the dashboard counts it, the list filters it and the transfer's page says it
+    assert 'href="/transfers?state=any&amp;contradicted=1">1</a>' in client.get("/").text
+    listing = client.get("/transfers", params={"state": "any", "contradicted": "1"})
+    assert f'/transfers/{transfer_id}"' in listing.text and "contradicted" in listing.text
+    page = client.get(f"/transfers/{transfer_id}").text
+    assert "Contradicted" in page and "caller:wallet reported <strong>failed</strong>" in page
 
 
 def test_a_form_post_for_an_impossible_id_is_404(client):

@@ -70,6 +70,18 @@ def test_show_prints_the_whole_story_by_id_or_by_tx_id(rt):
     assert story["amount"] == "10.0000"
 
 
+def test_show_and_complete_speak_of_a_contradiction(rt):
+    # Given a transfer the engine settled as succeeded
+    transfer_id = settled(rt, tx_id="told-otherwise")
+    # When the wallet reports it failed, then `complete` refuses with the conflict (exit 2)
+    refused = run("complete", "--provider", "scripted-a", "--tx-id", "told-otherwise",
+                  "--as", "failed", "--by", "wallet", code=2)
+    assert "already succeeded" in refused.output
+    # And `show` says so in its facts
+    story = run("show", str(transfer_id)).output
+    assert "CONTRADICTED" in story and "caller:wallet reported failed" in story
+
+
 def test_show_refuses_what_it_cannot_find(rt):
     assert "no transfer" in run("show", "999", code=2).output
     assert "no transfer" in run("show", "scripted-a:nope", code=2).output

@@ -19,7 +19,9 @@ CREDENTIALS: dict[str, dict[str, Any]] = {
     "minigame": {"appid": "2001", "key": "mg-test-key-0001"},
     "lucko": {"agent_id": "lk-test", "key": "lk-test-key-0001"},
     "hrg": {"agent_id": "hrg-test", "api_key": "hrg-test-key-0001"},
-    "vct": {"api_key": "vct-test", "api_secret": "vct-test-secret-0001"},
+    # The hub answers hub_member_id as {member_prefix}_{player}; we send our own player id.
+    "vct": {"api_key": "vct-test", "api_secret": "vct-test-secret-0001",
+            "member_prefix": "VCTTEST"},
     "naga": {"brand_code": "brand1", "group_code": "group1", "secret_key": "naga-test-key-0001"},
 }
 SECRET_FIELD = {"minigame": "key", "lucko": "key", "hrg": "api_key", "vct": "api_secret",
@@ -32,7 +34,9 @@ HRG_CODES = {"not_found_codes": ["0404"], "auth_error_codes": ["0401"],
 FAST_POLICY = {
     "initial_delay": "0s",
     "schedule": ["50ms"],
-    "not_found_grace": "2s",
+    # HRG and Naga answer "not found" while a transfer is pending; the grace must outlast the
+    # pending answers of a script even when a loaded machine spreads the checks out.
+    "not_found_grace": "5s",
     "not_found_confirmations": 2,
     "jitter": 0.0,
     "rate_limited_delay": "50ms",

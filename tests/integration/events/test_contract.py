@@ -14,6 +14,7 @@ from tests.unit.events.schemas import problems, schemas
 from worker import events, handlers
 from worker.db import transaction
 from worker.domain.types import Outcome, State
+from worker.intake import Contradicted
 from worker.providers.scripted import SCRIPTS
 from worker.resolution import resolve
 
@@ -31,6 +32,9 @@ def every_kind_of_event(rt) -> None:
     # reported by the wallet after a write-ahead begin
     handlers.begin(rt, request(tx_id="told"), by="wallet")
     handlers.complete(rt, "scripted-a", "told", "succeeded", by="wallet")
+    # a caller contradicting a final state
+    with pytest.raises(Contradicted):
+        handlers.complete(rt, "scripted-a", "told", "failed", by="wallet")
     # settled by an admin after review, through the one resolution path
     with transaction(rt.engine) as session:
         reviewed = session.get_one(Transfer, transfer_id(rt, "odd"), with_for_update=True)

@@ -129,8 +129,8 @@ def test_code_lists_hold_four_character_codes_other_than_success(codes):
 
 def test_http_429_is_rate_limited_and_other_statuses_retry():
     assert classify(b"", http_status=429).outcome is Outcome.RATE_LIMITED
-    assert classify(SEED_ANSWER, http_status=401).outcome is Outcome.RETRY
-    assert classify(SEED_ANSWER, http_status=401, answer_http_statuses=[200, 401]).outcome is (
+    assert classify(SEED_ANSWER, http_status=404).outcome is Outcome.RETRY
+    assert classify(SEED_ANSWER, http_status=404, answer_http_statuses=[200, 404]).outcome is (
         Outcome.SUCCEEDED
     )
 

@@ -160,7 +160,7 @@ def test_not_found_codes_are_a_setting():
 
 def test_http_429_is_rate_limited_and_other_statuses_retry():
     assert classify(b"slow down", http_status=429).outcome is Outcome.RATE_LIMITED
-    assert classify(SEED_ANSWER, http_status=403).outcome is Outcome.RETRY
+    assert classify(SEED_ANSWER, http_status=404).outcome is Outcome.RETRY
 
 
 def test_amount_as_json_number_is_read_as_decimal():

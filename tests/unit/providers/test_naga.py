@@ -134,20 +134,30 @@ def test_seed_not_found_answer():
     assert verdict.detail == "code 1208: Transaction Not Found"
 
 
-@pytest.mark.parametrize("http_status", [400, 401, 403])
+@pytest.mark.parametrize("http_status", [400, 404, 409])
 def test_other_4xx_codes_are_auth_errors_by_default(http_status):
-    body = body_of({"message": "Invalid Signature", "code": 1001})
+    body = body_of({"message": "Invalid Brand", "code": 1001})
     verdict = classify(body, http_status=http_status)
     assert verdict.outcome is Outcome.AUTH_ERROR
-    assert verdict.detail == f"code 1001: Invalid Signature (HTTP {http_status})"
+    assert verdict.detail == f"code 1001: Invalid Brand (HTTP {http_status})"
     assert classify(body, http_status=http_status, other_4xx_outcome="RETRY").outcome is (
         Outcome.RETRY
     )
 
 
-@pytest.mark.parametrize("body", [b"<html>Forbidden</html>", b'{"message":"no code"}'])
+@pytest.mark.parametrize("http_status", [401, 403])
+def test_a_refusal_is_an_auth_error_whatever_other_4xx_outcome_says(http_status):
+    body = body_of({"message": "Invalid Signature", "code": 1001})
+    verdict = classify(body, http_status=http_status, other_4xx_outcome="RETRY")
+    assert verdict.outcome is Outcome.AUTH_ERROR
+    assert verdict.detail == (
+        f"HTTP {http_status}: credentials or address refused (code 1001; Invalid Signature)"
+    )
+
+
+@pytest.mark.parametrize("body", [b"<html>Bad Request</html>", b'{"message":"no code"}'])
 def test_4xx_without_a_code_is_retried(body):
-    assert classify(body, http_status=403).outcome is Outcome.RETRY
+    assert classify(body, http_status=400).outcome is Outcome.RETRY
 
 
 def test_http_429_is_rate_limited_and_other_statuses_retry():

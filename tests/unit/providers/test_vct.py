@@ -9,6 +9,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pytest
+from pydantic import ValidationError
 
 from tests.unit.providers.support import (
     assert_settings_rules,
@@ -99,6 +100,66 @@ def test_seed_answer_for_another_transfer_is_a_mismatch(facts, difference):
     assert difference in (verdict.detail or "")
 
 
+# hub_member_id is MerchantPrefix_PlayerID: the seed's "TESTAGENT_PLAYER_USER_001" is player
+# "PLAYER_USER_001" of the merchant whose prefix is "TESTAGENT".
+WALLET_TRANSFER = replace(SEED_TRANSFER, player_ref=None)  # the wallet's own player id only
+
+
+@pytest.mark.parametrize(("player_id", "player_ref"), [
+    ("PLAYER_USER_001", None),  # {prefix}_{player_id}
+    ("wallet-7", "PLAYER_USER_001"),  # {prefix}_{player_ref}
+    ("wallet-7", "TESTAGENT_PLAYER_USER_001"),  # the hub's whole id as our reference
+])
+def test_with_a_member_prefix_our_player_matches_the_hub_member_id(player_id, player_ref):
+    transfer = replace(SEED_TRANSFER, player_id=player_id, player_ref=player_ref)
+
+    verdict = classify(SEED_ANSWER, transfer, member_prefix="TESTAGENT")
+
+    assert verdict.outcome is Outcome.SUCCEEDED
+
+
+@pytest.mark.parametrize(("prefix", "player_id", "answered", "ours"), [
+    # Another player of ours.
+    ("TESTAGENT", "PLAYER_USER_002", "TESTAGENT_PLAYER_USER_001", "'TESTAGENT_PLAYER_USER_002'"),
+    # Another merchant's player of the same id.
+    ("OTHERAGENT", "PLAYER_USER_001", "TESTAGENT_PLAYER_USER_001", "'OTHERAGENT_PLAYER_USER_001'"),
+    # The hub always prefixes: a bare id is not ours, even when it equals our player id.
+    ("TESTAGENT", "PLAYER_USER_001", "PLAYER_USER_001", "'TESTAGENT_PLAYER_USER_001'"),
+    # Exact, case included: a near miss goes to a person, not to a guess.
+    ("testagent", "PLAYER_USER_001", "TESTAGENT_PLAYER_USER_001", "'testagent_PLAYER_USER_001'"),
+])
+def test_with_a_member_prefix_anything_else_is_a_player_mismatch(prefix, player_id, answered,
+                                                                 ours):
+    document = edited(SEED_DOCUMENT, "data.hub_member_id", answered)
+
+    verdict = classify(document, replace(WALLET_TRANSFER, player_id=player_id),
+                       member_prefix=prefix)
+
+    assert verdict.outcome is Outcome.MISMATCH
+    assert f"player: provider {answered!r}, ours {ours}" in (verdict.detail or "")
+
+
+def test_a_mismatch_names_both_forms_our_reference_may_take():
+    transfer = replace(SEED_TRANSFER, player_ref="PLAYER_USER_002")
+
+    verdict = classify(SEED_ANSWER, transfer, member_prefix="TESTAGENT")
+
+    assert verdict.outcome is Outcome.MISMATCH
+    assert ("player: provider 'TESTAGENT_PLAYER_USER_001', "
+            "ours 'TESTAGENT_PLAYER_USER_002' or 'PLAYER_USER_002'") in (verdict.detail or "")
+
+
+def test_without_a_member_prefix_the_hub_member_id_is_compared_as_it_is():
+    assert classify(SEED_ANSWER).outcome is Outcome.SUCCEEDED  # our ref is the whole id
+    assert classify(SEED_ANSWER, WALLET_TRANSFER).outcome is Outcome.MISMATCH
+
+
+@pytest.mark.parametrize("prefix", ["", "TESTAGENT_", " TESTAGENT", "TESTAGENT "])
+def test_a_member_prefix_is_written_bare(prefix):
+    with pytest.raises(ValidationError, match="member_prefix"):
+        vct.Settings.model_validate({**CREDENTIALS, "member_prefix": prefix})
+
+
 def test_currency_is_compared_ignoring_case():
     assert classify(SEED_ANSWER, replace(SEED_TRANSFER, currency="cny")).outcome is (
         Outcome.SUCCEEDED
@@ -143,26 +204,26 @@ def test_every_documented_code(code, outcome):
     b"<html>401 Unauthorized</html>",
     b"",
 ])
-def test_http_401_is_an_auth_error_whatever_the_body(body):
-    verdict = classify(body, http_status=401)
+@pytest.mark.parametrize("settings", [{}, {"auth_error_http_statuses": []}])
+def test_http_401_is_an_auth_error_whatever_the_body(body, settings):
+    verdict = classify(body, http_status=401, **settings)
     assert verdict.outcome is Outcome.AUTH_ERROR
     assert (verdict.detail or "").startswith("HTTP 401")
 
 
 @pytest.mark.parametrize("message", ["Token expired", "Invalid token signature"])
-@pytest.mark.parametrize("http_status", [200, 403])
+@pytest.mark.parametrize("http_status", [200, 400])
 def test_token_messages_are_auth_errors_on_any_status(message, http_status):
     body = body_of({"code": 99, "data": {}, "msg": message})
-    assert classify(body, http_status=http_status).outcome is Outcome.AUTH_ERROR
+    verdict = classify(body, http_status=http_status)
+    assert verdict.outcome is Outcome.AUTH_ERROR
+    assert verdict.detail == f"HTTP {http_status}: {message}"
 
 
-def test_auth_error_statuses_are_a_setting():
-    assert classify(b"denied", http_status=403).outcome is Outcome.RETRY
-    assert classify(b"denied", http_status=403, auth_error_http_statuses=[401, 403]).outcome is (
+def test_more_auth_error_statuses_are_a_setting():
+    assert classify(b"denied", http_status=419).outcome is Outcome.RETRY
+    assert classify(b"denied", http_status=419, auth_error_http_statuses=[419]).outcome is (
         Outcome.AUTH_ERROR
-    )
-    assert classify(b"denied", http_status=401, auth_error_http_statuses=[]).outcome is (
-        Outcome.RETRY
     )
 
 
@@ -193,4 +254,6 @@ def test_malformed_answers_are_retried_with_a_reason(document):
 
 def test_settings():
     assert_settings_rules("vct", CREDENTIALS)
-    assert vct.Settings.model_validate(CREDENTIALS).auth_error_http_statuses == [401]
+    settings = vct.Settings.model_validate(CREDENTIALS)
+    assert settings.auth_error_http_statuses == []
+    assert settings.member_prefix is None

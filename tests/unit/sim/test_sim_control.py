@@ -67,6 +67,11 @@ def test_merchant_registration_is_validated(sim: SimHarness) -> None:
     response = sim.control("POST", "/_sim/merchants", vct_without_secret)
     assert response.status_code == 400
     assert "api_secret" in response.json()["error"]
+    empty_prefix = {"kind": "vct", "credentials": {"api_key": "a", "api_secret": "s",
+                                                   "member_prefix": ""}}
+    response = sim.control("POST", "/_sim/merchants", empty_prefix)
+    assert response.status_code == 400
+    assert "credentials.member_prefix" in response.json()["error"]
 
 
 def test_stats_count_per_kind_and_outcome(sim: SimHarness) -> None:

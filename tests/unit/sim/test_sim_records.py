@@ -50,6 +50,18 @@ def test_vct_amount_is_a_json_number_with_exact_digits(sim: SimHarness) -> None:
     assert data["balance_after"] - data["balance_before"] == Decimal("500.10")
 
 
+def test_vct_merchant_with_a_member_prefix_answers_prefix_and_player(sim: SimHarness) -> None:
+    # The hub's hub_member_id is MerchantPrefix_PlayerID.
+    prefixed = {"api_key": "PREFIXED", "api_secret": "prefixed-secret", "member_prefix": "PFX"}
+    registered = sim.control("POST", "/_sim/merchants", {"kind": "vct", "credentials": prefixed})
+    assert registered.status_code == 200, registered.text
+    sim.load("vct", "vct-m", ["succeeded"], merchant="PREFIXED", player="PLAYER_USER_001")
+
+    data = sim.query("vct", "vct-m", credentials=prefixed).json()["data"]
+
+    assert data["hub_member_id"] == "PFX_PLAYER_USER_001"
+
+
 def test_vct_pending_as_code_3004(sim: SimHarness) -> None:
     sim.load("vct", "vct-p", [{"answer": "pending", "variant": "code"}])
     assert sim.query("vct", "vct-p").json() == {

@@ -77,6 +77,30 @@ def test_slow_answer_outlasts_a_client_timeout(sim: SimHarness) -> None:
     assert sim.history("vct", "tx-stuck")["answers"] == ["slow"]
 
 
+def test_drip_sends_the_answer_one_byte_at_a_time(sim: SimHarness) -> None:
+    # Given a transaction whose provider drips its success answer one byte every 10 ms
+    sim.load("lucko", "tx-drip", [{"answer": "drip", "delay_s": 0.01, "then": "succeeded"}])
+
+    # When it is asked with a per-read timeout of 0.3 s
+    started = time.monotonic()
+    response = sim.query("lucko", "tx-drip", timeout=0.3)
+    elapsed = time.monotonic() - started
+
+    # Then the whole answer came, byte by byte: slower than any single read may take
+    assert read_answer("lucko", response) == "succeeded"
+    assert elapsed >= (len(response.content) - 1) * 0.01 > 0.3
+    assert sim.history("lucko", "tx-drip")["answers"] == ["drip"]
+
+
+def test_a_drip_step_drips_half_a_second_apart_and_pending_unless_told(sim: SimHarness) -> None:
+    from worker.sim.script import parse_script
+
+    [step] = parse_script([{"answer": "drip"}])
+    assert (step.delay_s, step.then) == (0.5, "pending")
+    with pytest.raises(ValueError, match="other than slow and drip"):
+        parse_script([{"answer": "drip", "then": "drip"}])
+
+
 def test_server_error_status_can_be_chosen(sim: SimHarness) -> None:
     sim.load("hrg", "tx-gw", [{"answer": "server_error", "status": 503}, "succeeded"])
     assert sim.query("hrg", "tx-gw").status_code == 503

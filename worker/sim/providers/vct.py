@@ -6,6 +6,7 @@ choice: code 1002 "Invalid token signature", code 1003 "Token expired"); everyth
 200 with `{"code","data","msg"}`: 0 with a record, 7 order not found, 1001 parameter error
 (also a wrong Content-Type). A pending step with variant "code" answers code 3004 instead of a
 record with status pending. Rate limiting (undocumented) answers HTTP 429 with code 429.
+`hub_member_id` is `{member_prefix}_{player}` when the merchant has a prefix, else the player.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import hashlib
 import hmac
 
 from worker.sim.book import Transaction
-from worker.sim.merchants import MerchantDirectory
+from worker.sim.merchants import Merchant, MerchantDirectory
 from worker.sim.providers.base import (
     AUTH_REJECTED,
     BAD_CONTENT_TYPE,
@@ -88,7 +89,7 @@ def render(answer: str, tx: Transaction | None, context: AnswerContext) -> Reply
         after = tx.balance_after if answer == "succeeded" else tx.balance_before
         data = {
             "transfer_id": tx.tx_id,
-            "hub_member_id": tx.player,
+            "hub_member_id": _member_id(context.merchant, tx.player),
             "currency": tx.currency,
             "amount": tx.amount,
             "transfer_type": tx.direction,
@@ -104,6 +105,11 @@ def render(answer: str, tx: Transaction | None, context: AnswerContext) -> Reply
     if answer == "auth_error":
         return _token_rejection(AUTH_REJECTED).reply
     return _error(ORDER_NOT_FOUND, "order not found")
+
+
+def _member_id(merchant: Merchant, player: str) -> str:
+    prefix = merchant.setting("member_prefix")
+    return f"{prefix}_{player}" if prefix else player
 
 
 VCT = ProviderKind(KIND, "POST", "/papi/v1/order/status", verify, render)
