@@ -1,14 +1,15 @@
 """Intake handlers: each is one unit of work over the runtime, shared by the Celery tasks,
 the command line and the HTTP API, so every way in follows the same rules.
 
-Each returns a plain dict that the callers print or serialize: at least `id`, `state` and
-`created` (whether this call created the transfer).
+Each checks all of its input (`worker.intake`) before it opens a transaction, and raises
+IntakeError naming the field when something is wrong. Each returns a plain dict that the
+callers print or serialize: at least `id`, `state` and `created` (whether this call created
+the transfer).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from models import Transfer
@@ -17,39 +18,41 @@ from worker.db import transaction
 from worker.runtime import Runtime
 
 
-def register(rt: Runtime, payload: Mapping[str, Any], *, by: str) -> dict[str, Any]:
+def register(rt: Runtime, payload: object, *, by: object) -> dict[str, Any]:
     now = datetime.now(UTC)
     request = intake.parse_request(payload, rt.providers, now)
+    actor = intake.actor(by)
     with transaction(rt.engine) as session:
         transfer, created = intake.register(session, request, rt.providers[request.provider],
-                                            by=by, now=now)
+                                            by=actor, now=now)
         return summary(transfer, created)
 
 
-def begin(rt: Runtime, payload: Mapping[str, Any], *, by: str,
-          deadline_s: float | None = None) -> dict[str, Any]:
+def begin(rt: Runtime, payload: object, *, by: object,
+          deadline_s: object = None) -> dict[str, Any]:
     now = datetime.now(UTC)
     request = intake.parse_request(payload, rt.providers, now)
-    if deadline_s is not None and deadline_s <= 0:
-        raise intake.IntakeError("deadline", "must be a positive number of seconds")
-    deadline = now + timedelta(seconds=deadline_s) if deadline_s else None
+    actor = intake.actor(by)
+    deadline = intake.in_flight_deadline(deadline_s, rt.providers[request.provider],
+                                         rt.settings.max_in_flight_deadline_s, now)
     with transaction(rt.engine) as session:
-        transfer, created = intake.begin(session, request, rt.providers[request.provider],
-                                         by=by, now=now, deadline=deadline)
+        transfer, created = intake.begin(session, request, by=actor, deadline=deadline)
         return summary(transfer, created)
 
 
-def complete(rt: Runtime, provider: str, tx_id: str, outcome: str, *, by: str) -> dict[str, Any]:
+def complete(rt: Runtime, provider: object, tx_id: object, outcome: object, *,
+             by: object) -> dict[str, Any]:
     """Raises intake.Contradicted, after the contradiction is committed, when the answer
     disagrees with the transfer's final state."""
+    report = intake.parse_completion(provider, tx_id, outcome)
+    actor = intake.actor(by)
     with transaction(rt.engine) as session:
-        done = intake.complete(session, provider, tx_id, outcome,
-                               by=f"caller:{by}", now=datetime.now(UTC))
+        done = intake.complete(session, report, by=f"caller:{actor}", now=datetime.now(UTC))
         result = summary(done.transfer, False)
     if done.contradicted:
         raise intake.Contradicted(
             f"transfer {result['id']} is already {result['state']}; the reported "
-            f"{outcome.lower()} contradicts it and was recorded for an admin, not applied")
+            f"{report.state.value} contradicts it and was recorded for an admin, not applied")
     return result
 
 

@@ -10,27 +10,35 @@ Validation happens before anything is written; a refused request writes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import string
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TypeVar
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from models import Transfer
 from worker import ledger
-from worker.domain.money import InvalidMoney, parse_amount, parse_currency
+from worker.domain.money import InvalidMoney, describe_type, parse_amount, parse_currency
 from worker.domain.policy import first_check_at
 from worker.domain.types import Direction, State, TransferRef
 from worker.providers.instance import ProviderInstance
 from worker.resolution import NotResolvable, record_contradiction, resolve
 
-MAX_LENGTHS = {"tx_id": 128, "player_id": 128, "player_ref": 256, "by": 128}
+# Every text field is printable ASCII within these lengths (the columns' sizes). `by` leaves
+# room for the "caller:" that `complete` puts before it in the 128-character resolved_by.
+MAX_LENGTHS = {"provider": 64, "tx_id": 128, "direction": 16, "player_id": 128,
+               "player_ref": 256, "sent_at": 64, "outcome": 16, "by": 120}
+FIELDS = ("provider", "tx_id", "direction", "player_id", "player_ref", "amount", "currency",
+          "sent_at")
 # A wallet's clock may run a little ahead of ours; a sent_at further ahead is a mistake.
 CLOCK_SLACK = timedelta(minutes=5)
 # A transfer sent longer ago than this is a typing mistake, not a timeout to settle.
 OLDEST_SENT_AT = timedelta(days=365)
+_T = TypeVar("_T")
+_PRINTABLE_ASCII = "printable ASCII (letters, digits, punctuation, spaces); no control characters"
 
 
 class IntakeError(ValueError):
@@ -44,6 +52,15 @@ class IntakeError(ValueError):
 
 class ConflictError(ValueError):
     """The tx_id is already registered for this provider with other facts. Nothing was written."""
+
+
+@dataclass(frozen=True)
+class Report:
+    """A caller's report of the provider's clear answer (`complete`), checked."""
+
+    provider: str
+    tx_id: str
+    state: State
 
 
 class Contradicted(ConflictError):
@@ -68,42 +85,80 @@ def differences(request: TransferRef, transfer: Transfer) -> list[str]:
     ]
 
 
-def parse_request(
-    raw: Mapping[str, Any], providers: Mapping[str, ProviderInstance], now: datetime
-) -> TransferRef:
-    """Check every field of a request; raise IntakeError naming the first that is wrong."""
-    known = {"provider", "tx_id", "direction", "player_id", "player_ref", "amount", "currency",
-             "sent_at"}
-    unknown = sorted(set(raw) - known)
+def parse_request(raw: object, providers: Mapping[str, ProviderInstance],
+                  now: datetime) -> TransferRef:
+    """Check every field of a request; raise IntakeError naming the first that is wrong.
+
+    This is the one reading of a transfer handed over, whichever way it came in (a Python
+    call, a Celery message, the HTTP API, the command line).
+    """
+    if not isinstance(raw, Mapping):
+        raise IntakeError("payload", f"must be an object with the transfer's fields "
+                                     f"({', '.join(FIELDS)}), not {describe_type(raw)}")
+    unknown = sorted(_shown(key) for key in raw if key not in FIELDS)
     if unknown:
         raise IntakeError(unknown[0], "unknown field")
 
-    provider = _text(raw, "provider", 64)
-    if provider not in providers:
+    provider = text_field("provider", raw.get("provider"))
+    instance = providers.get(provider)
+    if instance is None:
         configured = ", ".join(sorted(providers)) or "none"
         raise IntakeError("provider", f"unknown provider instance {provider!r} "
                                       f"(configured: {configured})")
-    direction_raw = _text(raw, "direction", 16)
-    try:
-        direction = Direction(direction_raw.lower())
-    except ValueError:
-        raise IntakeError("direction", "must be deposit or withdraw") from None
-    try:
-        amount = parse_amount(_required(raw, "amount"))
-        currency = parse_currency(_required(raw, "currency"))
-    except InvalidMoney as exc:
-        field = "currency" if str(exc).startswith("currency") else "amount"
-        raise IntakeError(field, str(exc).removeprefix(field + " ")) from None
+    direction = text_field("direction", raw.get("direction")).lower()
+    if direction not in (Direction.DEPOSIT, Direction.WITHDRAW):
+        raise IntakeError("direction", "must be deposit or withdraw")
+    amount = _money(parse_amount, raw.get("amount"))
+    currency = _money(parse_currency, raw.get("currency"))
+    if instance.currencies is not None and currency not in instance.currencies:
+        raise IntakeError("currency", f"{currency} is not dealt in by provider instance "
+                                      f"{provider!r} (allowed: "
+                                      f"{', '.join(sorted(instance.currencies))})")
     return TransferRef(
         provider=provider,
-        tx_id=_text(raw, "tx_id", MAX_LENGTHS["tx_id"]),
-        direction=direction,
-        player_id=_text(raw, "player_id", MAX_LENGTHS["player_id"]),
-        player_ref=_text(raw, "player_ref", MAX_LENGTHS["player_ref"], optional=True) or None,
+        tx_id=text_field("tx_id", raw.get("tx_id")),
+        direction=Direction(direction),
+        player_id=text_field("player_id", raw.get("player_id")),
+        player_ref=text_field("player_ref", raw.get("player_ref"), optional=True) or None,
         amount=amount,
         currency=currency,
         sent_at=_sent_at(raw.get("sent_at"), now),
     )
+
+
+def parse_completion(provider: object, tx_id: object, outcome: object) -> Report:
+    """The fields of a `complete` call, by the same rules as a request's."""
+    checked_provider = text_field("provider", provider)
+    checked_tx_id = text_field("tx_id", tx_id)
+    answer = text_field("outcome", outcome).lower()
+    if answer not in (State.SUCCEEDED, State.FAILED):
+        raise IntakeError("outcome", "must be succeeded or failed")
+    return Report(checked_provider, checked_tx_id, State(answer))
+
+
+def actor(by: object) -> str:
+    """Who hands a transfer over (`by`), as it is recorded with the transfer."""
+    return text_field("by", by)
+
+
+def in_flight_deadline(deadline_s: object, instance: ProviderInstance, maximum_s: float,
+                       now: datetime) -> datetime:
+    """When a write-ahead transfer becomes pending if nobody reports on it.
+
+    `deadline_s` seconds from now, a number in (0, maximum_s]; None means the instance's
+    in_flight_deadline, held to the maximum (a providers file cannot lift the process's
+    bound). A transfer in flight is out of the admins' hands, so the bound is hard.
+    """
+    if deadline_s is None:
+        return now + min(instance.policy.in_flight_deadline, timedelta(seconds=maximum_s))
+    if isinstance(deadline_s, bool) or not isinstance(deadline_s, int | float):
+        raise IntakeError("deadline", f"must be a number of seconds, not "
+                                      f"{describe_type(deadline_s)}")
+    # Written so that NaN fails too: every comparison with NaN is false.
+    if not 0 < deadline_s <= maximum_s:
+        raise IntakeError("deadline", f"must be more than 0 and at most {maximum_s:g} seconds "
+                                      f"(RESOLVER_MAX_IN_FLIGHT_DEADLINE_S)")
+    return now + timedelta(seconds=deadline_s)
 
 
 def register(session: Session, request: TransferRef, instance: ProviderInstance, *,
@@ -123,12 +178,12 @@ def register(session: Session, request: TransferRef, instance: ProviderInstance,
     return transfer, created
 
 
-def begin(session: Session, request: TransferRef, instance: ProviderInstance, *,
-          by: str, now: datetime, deadline: datetime | None = None) -> tuple[Transfer, bool]:
-    """Write-ahead: record the transfer (and the deposit's hold) before the provider is called."""
-    deadline = deadline or now + instance.policy.in_flight_deadline
-    if deadline <= now:
-        raise IntakeError("deadline", "must be in the future")
+def begin(session: Session, request: TransferRef, *, by: str,
+          deadline: datetime) -> tuple[Transfer, bool]:
+    """Write-ahead: record the transfer (and the deposit's hold) before the provider is called.
+
+    `deadline` comes from `in_flight_deadline`.
+    """
     return _insert_once(session, request, State.IN_FLIGHT, deadline, by)
 
 
@@ -139,19 +194,13 @@ class Completion:
     contradicted: bool = False
 
 
-def complete(session: Session, provider: str, tx_id: str, outcome: str, *, by: str,
-             now: datetime) -> Completion:
+def complete(session: Session, report: Report, *, by: str, now: datetime) -> Completion:
     """The caller learned the provider's clear answer; resolve through the engine's path.
 
     An answer that disagrees with a final state changes nothing but is recorded as a
     contradiction; a transfer in review is left to the admins (NotResolvable).
     """
-    try:
-        state = State(outcome.lower())
-    except ValueError:
-        raise IntakeError("outcome", "must be succeeded or failed") from None
-    if state not in (State.SUCCEEDED, State.FAILED):
-        raise IntakeError("outcome", "must be succeeded or failed")
+    provider, tx_id, state = report.provider, report.tx_id, report.state
     transfer = session.execute(
         select(Transfer).where(Transfer.provider == provider, Transfer.tx_id == tx_id)
         .with_for_update()
@@ -216,40 +265,59 @@ def _insert_once(session: Session, request: TransferRef, state: State,
     return transfer, False
 
 
-def _required(raw: Mapping[str, Any], field: str) -> Any:
-    value = raw.get(field)
-    if value is None or (isinstance(value, str) and not value.strip()):
+def text_field(field: str, value: object, *, optional: bool = False) -> str:
+    """A text field: a string of printable ASCII within its length, spaces around ignored.
+
+    ASCII because these are identifiers another system matches byte for byte: a lookalike
+    letter or a character that changes under case folding would be another transfer's id.
+    Spaces inside are kept (some wallets' references have them). An optional field left out
+    or blank is "".
+    """
+    if value is None or (isinstance(value, str) and not value.strip(string.whitespace)):
+        if optional:
+            return ""
         raise IntakeError(field, "is required")
-    return value
-
-
-def _text(raw: Mapping[str, Any], field: str, limit: int, optional: bool = False) -> str:
-    value = raw.get(field)
-    if optional and (value is None or value == ""):
-        return ""
-    value = _required(raw, field)
     if not isinstance(value, str):
-        raise IntakeError(field, f"must be a string, not {type(value).__name__}")
-    value = value.strip()
-    if len(value) > limit:
-        raise IntakeError(field, f"is {len(value)} characters long; at most {limit} allowed")
-    if not value.isprintable():
-        raise IntakeError(field, "must not contain control characters")
-    return value
+        raise IntakeError(field, f"must be a string, not {describe_type(value)}")
+    text = value.strip(string.whitespace)
+    limit = MAX_LENGTHS[field]
+    if len(text) > limit:
+        raise IntakeError(field, f"is {len(text)} characters long; at most {limit} allowed")
+    if not (text.isascii() and text.isprintable()):
+        raise IntakeError(field, f"must be {_PRINTABLE_ASCII}")
+    return text
 
 
-def _sent_at(value: Any, now: datetime) -> datetime:
+def _money(parse: Callable[[object], _T], value: object) -> _T:
+    try:
+        return parse(value)
+    except InvalidMoney as exc:
+        if value is None:
+            raise IntakeError(exc.field, "is required") from None
+        raise IntakeError(exc.field, exc.message) from None
+
+
+def _shown(key: object) -> str:
+    """An unknown field's name as a refusal names it: never long, never raw control text.
+
+    A key that is not text (only a Python caller can send one) is named by its type: the repr
+    of a huge int would itself raise.
+    """
+    name = key if isinstance(key, str) else f"<{type(key).__name__}>"
+    return (name if len(name) <= 64 else name[:64] + "...").encode("ascii", "replace").decode()
+
+
+def _sent_at(value: object, now: datetime) -> datetime:
     if value is None or value == "":
         return now
-    if isinstance(value, datetime):
+    if isinstance(value, datetime):  # a Python caller's own time
         parsed = value
-    elif isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            raise IntakeError("sent_at", f"{value!r} is not an ISO 8601 time") from None
     else:
-        raise IntakeError("sent_at", "must be an ISO 8601 string")
+        text = text_field("sent_at", value)
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise IntakeError("sent_at", f"{text!r} is not an ISO 8601 time") from None
     if parsed.tzinfo is None:
         raise IntakeError("sent_at", "must carry a time zone, such as 2026-01-31T12:00:00Z")
     try:

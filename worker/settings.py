@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     # How long a claimed transfer stays with its check. A provider call gets at most half of what
     # is left of it (worker.check), so it must leave room for a call: at least 5 s.
     lease_s: float = Field(default=60.0, ge=5)
+    # The longest a write-ahead transfer may stay in flight (an admin cannot touch it meanwhile):
+    # `begin`'s deadline must lie in (0, this], and an instance's in_flight_deadline is held to it.
+    # At most a week: longer is no write-ahead any more, it is a transfer nobody watches.
+    max_in_flight_deadline_s: float = Field(default=3600.0, gt=0, le=7 * 86400)
     relay_batch: int = Field(default=500, ge=1)
     worker_concurrency: int = Field(default=16, ge=1)
 

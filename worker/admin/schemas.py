@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from worker.admin import queries
+from worker.domain.money import MAX_DECIMALS, MAX_INTEGER_DIGITS
+from worker.intake import MAX_LENGTHS
 
 MONEY_PATTERN = r"^-?[0-9]+\.[0-9]{4}$"
 Money = Annotated[str, Field(pattern=MONEY_PATTERN, examples=["10.0000"])]
@@ -171,21 +173,34 @@ def transfer_page(page: queries.Page, now: datetime) -> TransferPage:
                         next_cursor=page.next_cursor)
 
 
+def _text(field: str, description: str = "", **extra: Any) -> Any:
+    return Field(max_length=MAX_LENGTHS[field],
+                 description=(description + " Printable ASCII.").strip(), **extra)
+
+
 class RegisterBody(BaseModel):
-    """A transfer whose call timed out or ended unclear, as the wallet hands it over."""
+    """A transfer whose call timed out or ended unclear, as the wallet hands it over.
+
+    Documentation of the body only: the route reads it with intake's own parser, which is what
+    enforces these rules (and says which field is wrong).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    provider: str = Field(description="A configured provider instance.")
-    tx_id: str
-    direction: str = Field(description="deposit or withdraw", examples=["deposit"])
-    player_id: str
-    player_ref: str | None = None
-    amount: str = Field(description="A positive decimal string, at most 4 decimals.",
+    provider: str = _text("provider", "A configured provider instance.")
+    tx_id: str = _text("tx_id")
+    direction: Literal["deposit", "withdraw"]
+    player_id: str = _text("player_id")
+    player_ref: str | None = _text("player_ref", default=None)
+    amount: str = Field(description=f"A positive amount as a JSON string of ASCII digits, with "
+                                    f"an optional point and at most {MAX_DECIMALS} decimals; "
+                                    f"at most {MAX_INTEGER_DIGITS} integer digits. Never a "
+                                    f"JSON number, never an exponent.",
                         examples=["10.00"])
-    currency: str = Field(examples=["USD"])
-    sent_at: str | None = Field(default=None, description="ISO 8601 with a time zone; "
-                                                          "now when left out.")
+    currency: str = Field(description="3 to 10 ASCII letters or digits; upper-cased.",
+                          examples=["USD"], min_length=3, max_length=10)
+    sent_at: str | None = _text("sent_at", "ISO 8601 with a time zone; now when left out.",
+                                default=None)
 
 
 class RegisterResult(Shape):

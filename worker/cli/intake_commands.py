@@ -19,7 +19,8 @@ def transfer_options(command: Any) -> Any:
         click.option("--direction", required=True, type=click.Choice(["deposit", "withdraw"])),
         click.option("--player-id", required=True, help="The player's id in the operator wallet."),
         click.option("--player-ref", default=None, help="The player's reference at the provider."),
-        click.option("--amount", required=True, help="Decimal amount, e.g. 10.00."),
+        click.option("--amount", required=True,
+                     help="Plain decimal amount, e.g. 10.00: ASCII digits, at most 4 decimals."),
         click.option("--currency", required=True, help="Currency code, e.g. USD."),
         click.option("--sent-at", default=None, help="ISO 8601 time the call was sent."),
         click.option("--json", "as_json", is_flag=True, help="Print one JSON object."),
@@ -50,8 +51,9 @@ def enqueue(as_json: bool, by: str, **fields: Any) -> None:
 @main.command()
 @transfer_options
 @click.option("--deadline", "deadline_s", type=float, default=None,
-              help="Seconds until it becomes pending if nothing is reported "
-                   "(default: the instance's in_flight_deadline).")
+              help="Seconds until it becomes pending if nothing is reported: more than 0, at "
+                   "most RESOLVER_MAX_IN_FLIGHT_DEADLINE_S (default 3600). Default: the "
+                   "instance's in_flight_deadline, held to that maximum.")
 @click.option("--by", default="cli", show_default=True, help="Who registers it.")
 @refuse_on(IntakeError, ConflictError)
 def begin(as_json: bool, by: str, deadline_s: float | None, **fields: Any) -> None:
