@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -24,11 +23,15 @@ from typing import Annotated, TypeVar
 
 from pydantic import AfterValidator
 
-from worker.domain.money import MAX_DECIMALS, MAX_INTEGER_DIGITS
+from worker.domain.money import (
+    MAX_DECIMALS,
+    MAX_INTEGER_DIGITS,
+    PLAIN_DECIMAL,
+    describe_type,
+)
 from worker.domain.types import Direction, Outcome, TransferRef
 from worker.providers.base import Verdict
 
-_PLAIN_DECIMAL = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 _PLACES = Decimal(1).scaleb(-MAX_DECIMALS)
 RATE_LIMITED = Verdict(Outcome.RATE_LIMITED, "HTTP 429: too many requests")
 
@@ -78,20 +81,6 @@ def parse_json(body: bytes) -> object:
 
 def _reject_constant(name: str) -> object:
     raise ValueError(f"{name} is not a number")
-
-
-def describe_type(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | Decimal):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    return "an object"
 
 
 class Fields:
@@ -147,7 +136,7 @@ class Fields:
 def to_amount(value: object, path: str) -> Decimal:
     if isinstance(value, bool):
         raise Unreadable(f"{path} is a boolean, not an amount")
-    if isinstance(value, str) and not _PLAIN_DECIMAL.fullmatch(value):
+    if isinstance(value, str) and not PLAIN_DECIMAL.fullmatch(value):
         raise Unreadable(f"{path} {value[:40]!r} is not a plain decimal number")
     if not isinstance(value, int | Decimal | str):
         raise Unreadable(f"{path} is {describe_type(value)}, not an amount")

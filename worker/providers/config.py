@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from worker.config_files import ConfigError, named_table, read_toml
+from worker.domain.money import InvalidMoney, parse_currency
 from worker.domain.policy import Policy
 from worker.providers.instance import ProviderInstance
 
@@ -26,7 +27,6 @@ _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _INSTANCE_KEYS = {"kind", "base_url", "timeout_s", "connect_timeout_s", "deadline_s",
                   "currencies", "allow_insecure_http", "credentials", "policy"}
-_CURRENCY = re.compile(r"^[A-Z][A-Z0-9]{2,9}$")
 _DURATIONS = {
     "initial_delay",
     "max_age",
@@ -132,9 +132,10 @@ def _currencies(raw: Any, fail: Any) -> frozenset[str] | None:
         raise fail("currencies", "must be a non-empty list of currency codes such as [\"EUR\"]")
     codes = set()
     for code in raw:
-        if not isinstance(code, str) or not code.isascii() or not _CURRENCY.match(code.upper()):
-            raise fail("currencies", f"{code!r} is not a currency code such as EUR")
-        codes.add(code.upper())
+        try:
+            codes.add(parse_currency(code))  # the rule intake applies, so every code can match
+        except InvalidMoney:
+            raise fail("currencies", f"{code!r} is not a currency code such as EUR") from None
     return frozenset(codes)
 
 
