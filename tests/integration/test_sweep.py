@@ -6,7 +6,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 from tests.conftest import scripted_instance
 from tests.integration.helpers import events, load, register
@@ -17,14 +17,18 @@ pytestmark = pytest.mark.integration
 LEASE = timedelta(seconds=30)
 
 
-def test_only_due_pending_transfers_are_claimed_and_leased(rt, engine):
+def due_and_later(rt, engine) -> tuple[int, int]:
+    """Two pending transfers: one due now, one due in an hour."""
     due = register(rt, tx_id="due")
     later = register(rt, tx_id="later")
     with engine.begin() as connection:
-        from sqlalchemy import text
-
         connection.execute(text("UPDATE transfers SET next_check_at = now() + interval '1 hour' "
                                 "WHERE id = :id"), {"id": later})
+    return due, later
+
+
+def test_only_due_pending_transfers_are_claimed_and_leased(rt, engine):
+    due, _later = due_and_later(rt, engine)
     now = datetime.now(UTC)
     claims = claim_due(engine, rt.providers["scripted-a"], now, LEASE, limit=10)
 
@@ -80,13 +84,7 @@ def test_two_sweeps_at_once_claim_each_transfer_once(rt, database_url):
 
 def test_transfers_of_a_removed_instance_go_to_review_and_come_back_on_recheck(rt, engine):
     # Given two pending transfers of an instance, one due and one not yet due
-    due = register(rt, tx_id="due")
-    later = register(rt, tx_id="later")
-    with engine.begin() as connection:
-        from sqlalchemy import text
-
-        connection.execute(text("UPDATE transfers SET next_check_at = now() + interval '1 hour' "
-                                "WHERE id = :id"), {"id": later})
+    due, later = due_and_later(rt, engine)
     # When the instance is taken out of the providers file and the sweep runs
     dispatched: list = []
     counts = sweep(engine, {}, datetime.now(UTC), LEASE, limit=10, dispatch=dispatched.append)
