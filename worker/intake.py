@@ -51,7 +51,14 @@ class IntakeError(ValueError):
 
 
 class ConflictError(ValueError):
-    """The tx_id is already registered for this provider with other facts. Nothing was written."""
+    """The tx_id is already registered for this provider with other facts. Nothing was written.
+
+    `field` names the first fact that differs (None where no one field is to blame).
+    """
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -70,19 +77,22 @@ class Contradicted(ConflictError):
     raised by the handler after the record has committed, so the caller hears of the conflict.
     """
 
-    field = "outcome"
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="outcome")
 
 
-def differences(request: TransferRef, transfer: Transfer) -> list[str]:
-    """The facts of a request that disagree with the transfer registered under its tx_id."""
+def differences(request: TransferRef, transfer: Transfer) -> dict[str, str]:
+    """The facts of a request that disagree with the transfer registered under its tx_id,
+    each field with what differs, in a fixed order."""
     compared = ["direction", "amount", "currency", "player_id"]
     if request.player_ref is not None:  # left out by the caller: nothing to compare
         compared.append("player_ref")
-    return [
-        f"{field} {getattr(request, field)} differs from registered {getattr(transfer, field)}"
+    return {
+        field: f"{field} {getattr(request, field)} differs from registered "
+               f"{getattr(transfer, field)}"
         for field in compared
         if getattr(request, field) != getattr(transfer, field)
-    ]
+    }
 
 
 def parse_request(raw: object, providers: Mapping[str, ProviderInstance],
@@ -260,7 +270,8 @@ def _insert_once(session: Session, request: TransferRef, state: State,
     if disagreements:
         raise ConflictError(
             f"tx_id {request.tx_id!r} is already registered for provider {request.provider!r} "
-            f"as transfer {transfer.id} with other facts: " + "; ".join(disagreements)
+            f"as transfer {transfer.id} with other facts: " + "; ".join(disagreements.values()),
+            field=next(iter(disagreements)),
         )
     return transfer, False
 

@@ -49,8 +49,7 @@ def test_conflicting_facts_answer_as_a_conflict_without_a_field():
 
 
 def test_a_conflict_that_names_its_field_passes_it_on():
-    exc = ConflictError("amount 30 differs from registered 25")
-    exc.field = "amount"  # type: ignore[attr-defined]
+    exc = ConflictError("amount 30 differs from registered 25", field="amount")
 
     assert answer(failing(exc))["field"] == "amount"
 

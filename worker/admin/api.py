@@ -108,7 +108,7 @@ def register_transfer(request: Request, who: Operator,
     except IntakeError as exc:
         raise ApiProblem(422, exc.message, exc.field) from None
     except ConflictError as exc:
-        raise ApiProblem(409, str(exc)) from None
+        raise ApiProblem(409, str(exc), exc.field) from None
     shaped = RegisterResult.model_validate(result).model_dump(mode="json")
     return JSONResponse(shaped, status_code=201 if result["created"] else 200)
 

@@ -55,6 +55,7 @@ def test_registering_answers_201_then_200_then_409(client):
     conflict = client.post("/api/v1/transfers", json=request(amount="13"), headers=OPERATOR)
     assert conflict.status_code == 409
     assert "other facts" in conflict.json()["detail"]
+    assert conflict.json()["field"] == "amount"  # the first fact that differs
 
 
 INVALID_REGISTRATIONS = [
