@@ -83,7 +83,11 @@ class NaiveCelery:
     name = "naive"
     label = "naive Celery"
 
+    def __init__(self) -> None:
+        self._broker = ""
+
     def start(self, processes: Processes, shape: Shape, ids: list[int], work: Path) -> None:
+        self._broker = processes.env["RESOLVER_REDIS_URL"]
         _celery_workers(processes, shape, "worker.bench.naive", self.name)
         _wait_for_workers(processes, shape.processes)
 
@@ -91,7 +95,7 @@ class NaiveCelery:
         from worker.bench import naive
 
         started = workload.make_due(engine)
-        naive.send_all(ids)
+        naive.send_all(self._broker, ids)
         return started
 
     def finish(self) -> dict[str, Any]:

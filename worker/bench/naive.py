@@ -71,10 +71,11 @@ def naive_check(self: Task, transfer_id: int) -> str:
     raise self.retry(countdown=RETRY_S)
 
 
-def send_all(transfer_ids: list[int]) -> None:
-    """One message per transfer, all over one connection: the naive design's intake."""
-    with app.producer_or_acquire() as producer:
+def send_all(broker_url: str, transfer_ids: list[int]) -> None:
+    """One message per transfer, all over one connection: the naive design's intake. Sent
+    through a client of the given broker, not this module's app, whose broker is whatever the
+    sending process's settings say."""
+    client = Celery("bench-naive-sender", broker=broker_url)
+    with client.producer_or_acquire() as producer:
         for transfer_id in transfer_ids:
-            naive_check.apply_async(args=(transfer_id,), producer=producer)
-
-
+            client.send_task(TASK, args=(transfer_id,), producer=producer)

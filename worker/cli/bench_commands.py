@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
+from types import FrameType
 
 import click
 from rich.console import Console
@@ -57,6 +59,10 @@ def bench(scenario: str, transfers: int, rounds: int, processes: int, threads: i
     if smoke:
         transfers, rounds = SMOKE["transfers"], SMOKE["rounds"]
         processes, threads = SMOKE["processes"], SMOKE["threads"]
+    # Explicitly, as the demo does: a run started in the background may have SIGINT ignored, and
+    # SIGTERM must still stop every process the run started.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     console = Console(stderr=True)
     record = run.bench(console, run.Options(
         scenario=scenario, transfers=transfers, rounds=rounds,
@@ -67,3 +73,7 @@ def bench(scenario: str, transfers: int, rounds: int, processes: int, threads: i
     console.print("written: " + ", ".join(str(path) for path in paths.values()))
     json.dump({key: str(path) for key, path in paths.items()}, sys.stdout)
     sys.stdout.write("\n")
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
