@@ -34,12 +34,13 @@ TABLES = ("webhook_attempts", "webhook_deliveries", "webhook_fanout_queue", "con
 
 
 def transfers(count: int) -> list[scenario.DemoTransfer]:
-    """`count` transfers over the five kinds; one in ten ends failed, the rest succeed."""
+    """`count` transfers over the five kinds in turn; one in ten ends failed, the rest succeed."""
     made = []
     for n in range(count):
         instance = KINDS[n % len(KINDS)]
         player = f"player-{n % 97:02d}"
-        final = "failed" if n % 10 == 9 else "succeeded"
+        # One in ten of each kind fails (counted within the kind, so every kind has some).
+        final = "failed" if (n // len(KINDS)) % 10 == 9 else "succeeded"
         made.append(scenario.DemoTransfer(
             instance=instance, tx_id=f"BENCH{n:08d}",
             direction="withdraw" if n % 3 == 2 else "deposit",
