@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from worker.bench import scale
 from worker.bench.measure import median_and_spread
 
 # (figure, heading, shown with this many decimals)
@@ -93,11 +94,38 @@ def plot(record: dict[str, Any], path: Path) -> None:
     plt.close(figure)
 
 
+def plot_scale(record: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(7, 4))
+    for backlog in sorted({result["backlog"] for result in record["results"]}):
+        shown = [r for r in record["results"] if r["backlog"] == backlog]
+        axis.plot([r["stored"] for r in shown], [r["sweep_ms_median"] for r in shown],
+                  marker="o", label=f"waiting backlog {backlog:,}")
+    axis.set_xscale("log")
+    axis.set_xlabel("transfers stored")
+    axis.set_ylabel("sweep pass, ms (median)")
+    axis.set_title("scale: one sweep claiming 1,000 due transfers", fontsize=10)
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
 def write(record: dict[str, Any], out: Path) -> dict[str, Path]:
-    """bench.json, bench.md and bench.png in `out`; their paths."""
+    """bench.json, bench.md and bench.png in `out` (named after the scenario); their paths."""
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"json": out / "bench.json", "markdown": out / "bench.md", "plot": out / "bench.png"}
+    stem = "bench" if record["scenario"] == "drain" else f"bench-{record['scenario']}"
+    paths = {"json": out / f"{stem}.json", "markdown": out / f"{stem}.md",
+             "plot": out / f"{stem}.png"}
     paths["json"].write_text(json.dumps(record, indent=2) + "\n")
-    paths["markdown"].write_text(markdown(record))
-    plot(record, paths["plot"])
+    if record["scenario"] == "scale":
+        paths["markdown"].write_text(scale.markdown(record["results"]))
+        plot_scale(record, paths["plot"])
+    else:
+        paths["markdown"].write_text(markdown(record))
+        plot(record, paths["plot"])
     return paths
