@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 import redis
 from sqlalchemy import Engine, event
@@ -36,8 +37,9 @@ class _Counter:
         return taken
 
 
-def install(redis_url: str) -> None:
-    """Count every statement of every engine in this process from now on."""
+def install(redis_url: str) -> Callable[[], None]:
+    """Count every statement of every engine in this process from now on; the function
+    returned adds what is not yet added (a process that ends calls it last)."""
     executed, ended = _Counter(), _Counter()
     event.listen(Engine, "before_cursor_execute", executed.count)
     event.listen(Engine, "commit", ended.count)
@@ -45,14 +47,18 @@ def install(redis_url: str) -> None:
     client = redis.Redis.from_url(redis_url)
 
     def flush() -> None:
+        for key, counter in ((KEY, executed), (TRANSACTIONS_KEY, ended)):
+            taken = counter.take()
+            if taken:
+                client.incrby(key, taken)
+
+    def keep_flushing() -> None:
         while True:
             time.sleep(FLUSH_S)
-            for key, counter in ((KEY, executed), (TRANSACTIONS_KEY, ended)):
-                taken = counter.take()
-                if taken:
-                    client.incrby(key, taken)
+            flush()
 
-    threading.Thread(target=flush, name="bench-sql-counter", daemon=True).start()
+    threading.Thread(target=keep_flushing, name="bench-sql-counter", daemon=True).start()
+    return flush
 
 
 def read(redis_url: str) -> tuple[int, int]:
