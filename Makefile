@@ -1,12 +1,13 @@
 # make demo: set everything up and watch the resolver settle a few hundred transfers.
 # make test: lint, type-check and run every test against the local Postgres and Redis.
+# make bench: the resolver against naive Celery and the bare limit (docs/benchmarks.md); ~30 min.
 # make chaos: the long chaos drill (its own Postgres and Redis; about a quarter of an hour).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test chaos lint typecheck unit services migrate worker beat sim admin clean
+.PHONY: demo test bench chaos lint typecheck unit services migrate worker beat sim admin clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +23,10 @@ demo: $(STAMP) services
 
 test: $(STAMP) services lint typecheck
 	$(BIN)/pytest -q
+
+bench: $(STAMP) services
+	$(BIN)/resolver bench --scenario drain --transfers 3000 --rounds 3 --processes 1 --threads 16 \
+		--latency-ms 20 --out .bench
 
 chaos: $(STAMP)
 	$(BIN)/resolver chaos --transfers 20000 --worker-kills 20 --redis-wipes 2 --pg-restarts 1 \

@@ -1,0 +1,190 @@
+"""One `resolver bench` invocation: the simulator once, then rounds of every contender.
+
+Each run starts from the same state: Redis database emptied, every table truncated, the
+simulator's answers and counts reset, the same transfers loaded. Within a round the contenders
+run one after the other, their order turned by one each round, so that a noisy minute on this
+shared machine does not always fall on the same contender.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import redis
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import Engine
+
+from worker.bench import contenders, measure, scale, statements, workload
+from worker.db import engine_for
+from worker.demo import run as demo_run
+from worker.demo import scenario
+from worker.demo.processes import Processes
+from worker.providers.config import load_providers
+
+# The resolver's policy for the drain: re-check a pending transfer after 0.2 s (naive Celery's
+# countdown and the bare limit's wait), and no rate limit or concurrency cap in the way. Naga
+# answers a pending transfer as not found, so the grace outlasts any run: within it, not found
+# means ask again, as it does for the other two contenders.
+POLICY = {
+    "initial_delay": "0s",
+    "schedule": ["200ms"],
+    "concurrency": 1000,
+    "rate_limit_per_s": 100_000,
+    "not_found_grace": "1h",
+    "jitter": 0.0,
+}
+POLL_S = 0.25
+
+
+@dataclass(frozen=True)
+class Options:
+    scenario: str
+    transfers: int
+    rounds: int
+    shape: contenders.Shape
+    latency_ms: int
+    out: Path
+    database: str
+    redis_db: int
+    names: tuple[str, ...]
+    max_seconds: float
+
+
+def bench(console: Console, options: Options) -> dict[str, Any]:
+    """Run every round and return the whole record (also what report writes out)."""
+    if options.scenario not in ("drain", "scale"):
+        raise NotImplementedError(f"scenario {options.scenario!r} is not built yet")
+    work = options.out / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    database_url = demo_run.fresh_database(console, options.database)
+    redis_url = demo_run.fresh_redis(console, options.redis_db)
+    sim_url = f"http://127.0.0.1:{demo_run.free_port(8097)}"
+    providers_file = work / "providers.toml"
+    providers_file.write_text(scenario.providers_toml(sim_url, POLICY, workload.KINDS))
+    (work / "sim.toml").write_text(scenario.sim_merchants_toml(workload.KINDS))
+    env = {**os.environ, **scenario.environment(workload.KINDS),
+           "RESOLVER_DATABASE_URL": database_url, "RESOLVER_REDIS_URL": redis_url,
+           "RESOLVER_BROKER_URL": redis_url,
+           "RESOLVER_PROVIDERS_FILE": str(providers_file),
+           "RESOLVER_WORKER_CONCURRENCY": str(options.shape.threads)}
+    engine = engine_for(database_url)
+    # The harness reads the same providers file to register the transfers as intake would.
+    os.environ.update(scenario.environment(workload.KINDS))
+    providers = load_providers(str(providers_file))
+    if options.scenario == "scale":
+        with _progress(console) as progress:
+            bar = progress.add_task("scale", total=len(scale.SIZES) * len(scale.BACKLOGS))
+            results = scale.run(engine, providers,
+                                lambda done: progress.update(bar, advance=1, description=done))
+        return {"scenario": "scale", "date": datetime.now(UTC).isoformat(timespec="seconds"),
+                "machine": machine(), "results": results}
+    made = workload.transfers(options.transfers)
+    runs: list[dict[str, Any]] = []
+    with Processes(work, env) as services, _progress(console) as progress:
+        services.start("simulator", "worker.cli", "sim", "--port", sim_url.rsplit(":", 1)[1],
+                       "--merchants", str(work / "sim.toml"))
+        demo_run.wait_until_up(f"{sim_url}/_sim/health", services)
+        for round_ in range(options.rounds):
+            turn = round_ % len(options.names)
+            for name in options.names[turn:] + options.names[:turn]:
+                contender = contenders.CONTENDERS[name]()
+                bar = progress.add_task(f"round {round_ + 1}/{options.rounds} {name}",
+                                        total=options.transfers)
+                run = _one_run(contender, options, engine, providers, made, sim_url, redis_url,
+                               work, env, lambda done, bar=bar: progress.update(bar,
+                                                                                completed=done))
+                runs.append({"round": round_ + 1, "contender": name, **run})
+    return {
+        "scenario": options.scenario,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "transfers": options.transfers,
+        "rounds": options.rounds,
+        "processes": options.shape.processes,
+        "threads": options.shape.threads,
+        "latency_ms": options.latency_ms,
+        "script": "pending, pending, then succeeded or (1 in 10 but HRG) failed",
+        "contenders": {name: contenders.CONTENDERS[name].label for name in options.names},
+        "runs": runs,
+    }
+
+
+def _one_run(contender: Any, options: Options, engine: Engine, providers: Any,
+             made: list[scenario.DemoTransfer], sim_url: str, redis_url: str, work: Path,
+             env: dict[str, str], show: Any) -> dict[str, Any]:
+    redis.Redis.from_url(redis_url).flushdb()
+    workload.reset_database(engine)
+    workload.reset_simulator(sim_url, made, options.latency_ms)
+    workload.load_database(engine, providers, made)
+    ids = workload.pending_ids(engine)
+    run_dir = work / contender.name
+    run_dir.mkdir(exist_ok=True)
+    with Processes(run_dir, env) as processes:
+        contender.start(processes, options.shape, ids, run_dir)
+        usage = measure.Usage([process.pid for _name, process in processes.running])
+        usage.start()
+        statements_before = statements.read(redis_url)
+        started = contender.go(engine, ids)
+        deadline = time.monotonic() + options.max_seconds
+        resolved = 0
+        while resolved < len(ids):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{contender.name}: {len(ids) - resolved} transfers still "
+                                   f"open after {options.max_seconds:.0f} s (logs in {run_dir})")
+            _check_running(processes)
+            usage.sample()
+            time.sleep(POLL_S)
+            resolved = measure.resolved_count(engine)
+            show(resolved)
+        usage.sample()
+        extra = contender.finish()
+        time.sleep(2 * statements.FLUSH_S)  # the counters' last flush
+        statements_after = statements.read(redis_url)
+    queries = int(workload.simulator_queries(sim_url)["queries"])
+    if "first_checked" in extra:
+        lags = [t - started.timestamp() for t in extra["first_checked"]]
+        written = int(extra["resolutions_written"])
+    else:
+        lags = measure.first_check_lags(engine, started)
+        written = measure.resolution_events(engine)
+    return measure.figures(
+        transfers=len(ids), resolved=resolved, resolutions_written=written,
+        seconds=measure.finish_seconds(engine, started), queries=queries,
+        statements=statements_after[0] - statements_before[0],
+        transactions=statements_after[1] - statements_before[1],
+        cpu_s=float(extra.get("cpu_s", usage.cpu_s)), peak_rss=usage.peak_rss, lags=lags)
+
+
+def _check_running(processes: Processes) -> None:
+    """A process that failed stops the run; one that finished its share (the bare limit's)
+    may end."""
+    for name, process in processes.running:
+        if process.poll() not in (None, 0):
+            raise RuntimeError(f"{name} stopped (exit {process.returncode}); "
+                               f"see {processes.log_dir / (name + '.log')}")
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console)
+
+
+def machine() -> str:
+    import platform
+
+    import psutil
+
+    model = platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        model = next((line.split(":", 1)[1].strip() for line in
+                      cpuinfo.read_text().splitlines() if line.startswith("model name")), model)
+    memory_gb = psutil.virtual_memory().total / 2**30
+    return (f"{os.cpu_count()} cores ({model}), {memory_gb:.0f} GB, "
+            f"{platform.system()} {platform.release()}, Python {platform.python_version()}")
