@@ -5,7 +5,8 @@ Two ways in, both idempotent on (provider, tx_id):
 - write-ahead: `begin` before calling the provider (in flight, with a deadline), then `complete`
   with the provider's clear answer, or `register` if it timed out. A transfer whose deadline
   passes with neither becomes pending by itself (see `worker.sweep.expire_in_flight`).
-Validation happens before anything is written; a refused request writes nothing.
+Validation happens before anything is written; a refused request writes nothing. The one
+exception is a `complete` that contradicts a final state: it is recorded, then refused.
 """
 
 from __future__ import annotations
