@@ -76,6 +76,14 @@ class Transfer(Base):
             "next_check_at",
             postgresql_where=text("state = 'pending'"),
         ),
+        # Checks under way per instance, counted before every claim: only leased rows, so the
+        # count does not grow with the backlog waiting for its next check.
+        Index(
+            "ix_transfers_leased",
+            "provider",
+            "next_check_at",
+            postgresql_where=text("state = 'pending' AND lease_token IS NOT NULL"),
+        ),
         Index(
             "ix_transfers_in_flight_deadline",
             "next_check_at",

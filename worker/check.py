@@ -1,81 +1,125 @@
-"""One check of one claimed transfer: ask the provider, record the answer, apply the decision.
+"""Checks of claimed transfers, a batch at a time: ask the provider, then apply every answer.
 
-Safe to run twice: a check that no longer holds the transfer's lease asks nothing, and the
-answer is applied under a row lock only while the transfer is still pending and the lease is
-still this check's. The provider is queried outside any database transaction, so a slow
-provider never holds a row lock or a connection.
+A batch is what one claim leased of one instance (all under one lease token). It is admitted
+by the guard as one decision (worker.throttle), its calls run concurrently on the process's
+call pool (worker.calls), and all its answers are recorded and applied in one transaction
+(worker.apply_batch). The claim handed over everything the calls need, so nothing is read
+before asking.
+
+Safe to run twice: every write is guarded by the transfer still being pending and still
+leased to this batch's token, and a batch whose lease is over asks nothing. The provider is
+queried outside any database transaction, so a slow provider never holds a row lock or a
+connection.
 
 A provider call never outlives the lease: it gets the instance's `deadline_s`, but at most
-LEASE_SHARE of what is left of the lease when it starts; the rest is room to record and apply
-the answer. So a slow provider's checks end while they still hold their transfers, the sweep
-never hands the same transfers out again meanwhile, and together with the in-flight slots
-(Guard.enter) no instance has more calls under way than its `concurrency`.
+LEASE_SHARE of what is left of the lease when the batch is admitted; the rest is room to record
+and apply the answers. So a slow provider's checks end while they still hold their transfers,
+the sweep never hands the same transfers out again meanwhile, and together with the in-flight
+slots no instance has more calls under way than its `concurrency`.
 """
 
 from __future__ import annotations
 
 import random
+import time
 import uuid
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
-from enum import StrEnum
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, text
 
 from models import Check, Transfer
+from worker import apply_batch
+from worker.apply_batch import Asked, Done
 from worker.db import transaction
-from worker.domain.policy import Action, PollState, decide
-from worker.domain.types import Direction, State, TransferRef
+from worker.domain.types import Direction, TransferRef
 from worker.providers.base import CheckResult, ProviderAdapter
 from worker.providers.instance import ProviderInstance
-from worker.resolution import ENGINE_ACTOR, resolve, send_to_review
-from worker.sweep import unconfigured_reason
-from worker.throttle import Permission
+from worker.resolution import ENGINE_ACTOR, send_to_review
+from worker.sweep import CLAIM_COLUMNS, Claim, claim_from_row, unconfigured_reason
+from worker.throttle import Admission, Permission
 
-MAX_ERROR_CHARS = 1000
-LEASE_SHARE = 0.5  # of the lease still left when a call starts, the most the call may use
+MAX_ERROR_CHARS = apply_batch.MAX_ERROR_CHARS
+LEASE_SHARE = 0.5  # of the lease still left when a batch starts, the most a call may use
 MIN_CALL_S = 1.0  # with a share of the lease shorter than this, do not ask: put the check off
 LEASE_TOO_SHORT = Permission(False, 0.1, "too little of the lease left to ask the provider")
 
-
-class Done(StrEnum):
-    SKIPPED = "skipped"  # not pending any more, or the lease belongs to another check
-    DEFERRED = "deferred"  # rate limit or circuit breaker said not now
-    RESOLVED = "resolved"
-    REVIEW = "needs_review"
-    RESCHEDULED = "rescheduled"
-    LEASE_LOST = "lease_lost"  # answer recorded, but another check owns the transfer now
+AdapterFor = Callable[[ProviderInstance], ProviderAdapter[Any]]
 
 
 class Guard(Protocol):
-    """What the check asks before and tells after a provider call (see worker.throttle)."""
+    """What a batch asks before its calls and tells after them (see worker.throttle)."""
 
-    def enter(self, instance: ProviderInstance, hold_s: float) -> Permission: ...
+    def admit(self, instance: ProviderInstance, wanted: int, hold_s: float) -> Admission: ...
 
-    def leave(self, instance: ProviderInstance, permission: Permission) -> None: ...
-
-    def acquire(self, instance: ProviderInstance) -> Permission: ...
-
-    def record(self, instance: ProviderInstance, transport_error: bool) -> None: ...
+    def settle(self, instance: ProviderInstance, admission: Admission,
+               transport_errors: Sequence[bool]) -> None: ...
 
 
 class NoGuard:
     """Lets every check through: for tools and tests that need no shared limits."""
 
-    def enter(self, instance: ProviderInstance, hold_s: float) -> Permission:
-        return Permission(True)
+    def admit(self, instance: ProviderInstance, wanted: int, hold_s: float) -> Admission:
+        return Admission(wanted)
 
-    def leave(self, instance: ProviderInstance, permission: Permission) -> None:
+    def settle(self, instance: ProviderInstance, admission: Admission,
+               transport_errors: Sequence[bool]) -> None:
         return None
 
-    def acquire(self, instance: ProviderInstance) -> Permission:
-        return Permission(True)
 
-    def record(self, instance: ProviderInstance, transport_error: bool) -> None:
-        return None
+def run_batch(
+    engine: Engine,
+    providers: Mapping[str, ProviderInstance],
+    claims: Sequence[Claim],
+    adapter_for: AdapterFor,
+    guard: Guard,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    jitter_draw: Callable[[], float] = random.random,
+    calls: Executor | None = None,
+) -> dict[int, Done]:
+    """Check every claim of one claim statement (one instance, one lease token)."""
+    if not claims:
+        return {}
+    instance = providers.get(claims[0].provider)
+    if instance is None:
+        return _review_unconfigured(engine, claims, clock())
+    now = clock()
+    if claims[0].lease_until <= now:
+        return {claim.transfer_id: Done.SKIPPED for claim in claims}  # another may hold them
+    budget = call_budget(instance, (claims[0].lease_until - now).total_seconds())
+    if budget is None:
+        return apply_batch.apply(engine, instance, [], claims, LEASE_TOO_SHORT, now, jitter_draw)
+    admission = guard.admit(instance, len(claims), budget)
+    asking, waiting = claims[:admission.granted], claims[admission.granted:]
+    asked: list[Asked] = []
+    try:
+        asked = ask_all(instance, asking, adapter_for, budget, clock, calls)
+    finally:
+        guard.settle(instance, admission,
+                     [one.result.transport_error for one in sorted(asked, key=_ended)])
+    return apply_batch.apply(engine, instance, asked, waiting, admission.refusal, clock(),
+                             jitter_draw)
+
+
+def _ended(asked: Asked) -> float:
+    return asked.ended
+
+
+def ask_all(instance: ProviderInstance, claims: Sequence[Claim], adapter_for: AdapterFor,
+            budget: float, clock: Callable[[], datetime],
+            calls: Executor | None) -> list[Asked]:
+    """Ask about every claim, concurrently on `calls` (in this thread when there is one claim)."""
+
+    def ask(claim: Claim) -> Asked:
+        started_at = clock()
+        result = adapter_for(instance).check(claim.ref, deadline_s=budget)
+        return Asked(claim, result, started_at, time.monotonic())
+
+    if calls is None or len(claims) == 1:
+        return [ask(claim) for claim in claims]
+    return list(calls.map(ask, claims))
 
 
 def run_check(
@@ -83,40 +127,29 @@ def run_check(
     providers: Mapping[str, ProviderInstance],
     transfer_id: int,
     lease_token: uuid.UUID,
-    adapter_for: Callable[[ProviderInstance], ProviderAdapter[Any]],
+    adapter_for: AdapterFor,
     guard: Guard,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     jitter_draw: Callable[[], float] = random.random,
 ) -> Done:
-    with transaction(engine) as session:
-        transfer = session.get(Transfer, transfer_id)
-        if transfer is None or not _holds_lease(transfer, lease_token):
-            return Done.SKIPPED
-        ref = to_ref(transfer)
-        # A claim sets next_check_at to when its lease lapses.
-        lease_until = transfer.next_check_at or clock()
-    instance = providers.get(ref.provider)
-    if instance is None:
-        return _review_unconfigured(engine, transfer_id, lease_token, clock())
+    """Check one transfer by id: a batch of one, read from the row (the sweep's messages carry
+    their claims; this is for tools, tests and check messages of an earlier release)."""
+    with engine.begin() as connection:
+        row = connection.execute(HELD, {"id": transfer_id, "token": lease_token}).one_or_none()
+    if row is None:
+        return Done.SKIPPED
+    claim = claim_from_row(row, lease_token, row.next_check_at)  # a claim's lease lapses then
+    return run_batch(engine, providers, [claim], adapter_for, guard, clock,
+                     jitter_draw)[transfer_id]
 
-    budget = call_budget(instance, (lease_until - clock()).total_seconds())
-    if budget is None:
-        return _defer(engine, transfer_id, lease_token, LEASE_TOO_SHORT, clock())
-    slot = guard.enter(instance, budget)
-    if not slot.allowed:
-        return _defer(engine, transfer_id, lease_token, slot, clock())
-    try:
-        permission = guard.acquire(instance)
-        started_at = clock()
-        result = adapter_for(instance).check(ref, deadline_s=budget) \
-            if permission.allowed else None
-    finally:
-        guard.leave(instance, slot)
-    if result is None:
-        return _defer(engine, transfer_id, lease_token, permission, clock())
-    guard.record(instance, result.transport_error)
-    return apply_result(engine, instance, transfer_id, lease_token, result, clock(), jitter_draw,
-                        started_at=started_at)
+
+# The transfer as its claim saw it, while the claim's lease token still holds it.
+HELD = text(
+    f"""
+    SELECT {CLAIM_COLUMNS}, next_check_at FROM transfers
+    WHERE id = :id AND state = 'pending' AND lease_token = :token
+    """
+)
 
 
 def call_budget(instance: ProviderInstance, lease_left_s: float) -> float | None:
@@ -133,34 +166,14 @@ def call_budget(instance: ProviderInstance, lease_left_s: float) -> float | None
 def apply_result(engine: Engine, instance: ProviderInstance, transfer_id: int,
                  lease_token: uuid.UUID, result: CheckResult, now: datetime,
                  jitter_draw: Callable[[], float], started_at: datetime | None = None) -> Done:
+    """Apply one answer that came back for a transfer (tools and tests; the engine batches)."""
     with transaction(engine) as session:
-        transfer = _locked(session, transfer_id)
-        mine = _holds_lease(transfer, lease_token)
-        session.add(_check_row(transfer_id, result, now, applied=mine, started_at=started_at))
-        if not mine:
-            return Done.LEASE_LOST
-
-        poll = PollState(transfer.sent_at, transfer.attempts, transfer.not_found_streak,
-                         registered_at=transfer.created_at)
-        decision = decide(result.outcome, poll, instance.policy, now, jitter_draw)
-        transfer.attempts = decision.attempts
-        transfer.not_found_streak = decision.not_found_streak
-        transfer.last_outcome = result.outcome.value
-        transfer.last_error = _clip(result.detail)
-        transfer.last_checked_at = now
-        if decision.action is Action.RESOLVE:
-            assert decision.resolution is not None
-            resolve(session, transfer, decision.resolution, by=ENGINE_ACTOR,
-                    reason=_reason(decision.reason, result), now=now)
-            return Done.RESOLVED
-        if decision.action is Action.REVIEW:
-            send_to_review(session, transfer, reason=_reason(decision.reason, result),
-                           by=ENGINE_ACTOR, now=now)
-            return Done.REVIEW
-        transfer.next_check_at = decision.next_check_at
-        transfer.lease_token = None
-        transfer.updated_at = now
-        return Done.RESCHEDULED
+        transfer = session.get(Transfer, transfer_id)
+        assert transfer is not None, f"transfer {transfer_id} does not exist"
+        claim = Claim(transfer_id, lease_token, transfer.provider, to_ref(transfer),
+                      apply_batch.poll_of(transfer), now)
+    asked = Asked(claim, result, started_at or now, time.monotonic())
+    return apply_batch.apply(engine, instance, [asked], [], None, now, jitter_draw)[transfer_id]
 
 
 def to_ref(transfer: Transfer) -> TransferRef:
@@ -176,71 +189,25 @@ def to_ref(transfer: Transfer) -> TransferRef:
     )
 
 
-def _holds_lease(transfer: Transfer, lease_token: uuid.UUID) -> bool:
-    return transfer.state == State.PENDING and transfer.lease_token == lease_token
-
-
-def _locked(session: Session, transfer_id: int) -> Transfer:
-    return session.execute(
-        select(Transfer).where(Transfer.id == transfer_id).with_for_update()
-    ).scalar_one()
-
-
-def _defer(engine: Engine, transfer_id: int, lease_token: uuid.UUID, permission: Permission,
-           now: datetime) -> Done:
+def _review_unconfigured(engine: Engine, claims: Sequence[Claim],
+                         now: datetime) -> dict[int, Done]:
+    """The instance was removed from the provider file: nobody can ask about these transfers."""
+    done: dict[int, Done] = {}
     with transaction(engine) as session:
-        transfer = _locked(session, transfer_id)
-        if not _holds_lease(transfer, lease_token):
-            return Done.SKIPPED
-        transfer.next_check_at = now + timedelta(seconds=max(permission.wait_s, 0.1))
-        transfer.lease_token = None
-        transfer.last_error = permission.reason
-        transfer.updated_at = now
-    return Done.DEFERRED
-
-
-def _review_unconfigured(engine: Engine, transfer_id: int, lease_token: uuid.UUID,
-                         now: datetime) -> Done:
-    """The instance was removed from the provider file: nobody can ask about this transfer."""
-    with transaction(engine) as session:
-        transfer = _locked(session, transfer_id)
-        if not _holds_lease(transfer, lease_token):
-            return Done.SKIPPED
-        send_to_review(session, transfer, by=ENGINE_ACTOR, now=now,
-                       reason=unconfigured_reason(transfer.provider))
-    return Done.REVIEW
+        for claim in claims:
+            transfer = session.get(Transfer, claim.transfer_id, with_for_update=True)
+            if transfer is None or transfer.state != "pending" \
+                    or transfer.lease_token != claim.lease_token:
+                done[claim.transfer_id] = Done.SKIPPED
+                continue
+            send_to_review(session, transfer, by=ENGINE_ACTOR, now=now,
+                           reason=unconfigured_reason(transfer.provider))
+            done[claim.transfer_id] = Done.REVIEW
+    return done
 
 
 def _check_row(transfer_id: int, result: CheckResult, now: datetime, applied: bool,
                started_at: datetime | None) -> Check:
-    return Check(
-        transfer_id=transfer_id,
-        started_at=started_at,
-        checked_at=now,
-        outcome=result.outcome.value,
-        http_status=result.http_status,
-        latency_ms=result.latency_ms,
-        request=result.request[:MAX_ERROR_CHARS],
-        response_excerpt=result.raw,
-        error=_clip(result.detail),
-        provider_status=(result.provider_status or None) and result.provider_status[:64],
-        provider_amount=_storable(result.provider_amount),
-        provider_currency=(result.provider_currency or None) and result.provider_currency[:16],
-        applied=applied,
-    )
-
-
-def _storable(amount: Decimal | None) -> Decimal | None:
-    """A provider's amount as NUMERIC(20, 4) can hold it; an absurd one is kept out of the row."""
-    if amount is None or not amount.is_finite() or abs(amount) >= Decimal(10) ** 16:
-        return None
-    return amount
-
-
-def _reason(decision_reason: str | None, result: CheckResult) -> str:
-    parts = [part for part in (decision_reason, result.detail) if part]
-    return _clip(": ".join(parts)) or result.outcome.value
-
-
-def _clip(text: str | None) -> str | None:
-    return text[:MAX_ERROR_CHARS] if text else text
+    """A check row as the ORM writes it (the benchmark's naive contender records its checks so)."""
+    return Check(transfer_id=transfer_id, started_at=started_at, checked_at=now, applied=applied,
+                 **apply_batch.check_columns(result))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from decimal import Decimal
+from typing import Any, Protocol
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -19,7 +20,36 @@ NEEDS_REVIEW = "transfer.needs_review"
 CONTRADICTED = "transfer.contradicted"
 
 
-def cloud_event(event_id: uuid.UUID, seq: int, event_type: str, transfer: Transfer,
+class EventFacts(Protocol):
+    """What an event tells of its transfer: a Transfer row, or the batched engine's snapshot."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def provider(self) -> str: ...
+    @property
+    def tx_id(self) -> str: ...
+    @property
+    def direction(self) -> str: ...
+    @property
+    def amount(self) -> Decimal: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def player_id(self) -> str: ...
+    @property
+    def player_ref(self) -> str | None: ...
+    @property
+    def resolved_by(self) -> str | None: ...
+    @property
+    def attempts(self) -> int: ...
+    @property
+    def sent_at(self) -> datetime: ...
+    @property
+    def resolved_at(self) -> datetime | None: ...
+
+
+def cloud_event(event_id: uuid.UUID, seq: int, event_type: str, transfer: EventFacts,
                 outcome: str, reason: str | None, now: datetime,
                 extra: dict[str, Any] | None = None) -> dict[str, Any]:
     event: dict[str, Any] = {

@@ -1,8 +1,8 @@
 """Provider calls in flight per instance: a semaphore in Redis, shared by every worker process.
 
 The sweep's `concurrency` counts leased transfers, which is what it may hand out; this counts
-calls actually talking to the provider, which is what a slow provider can pile up. Each call
-takes a slot just around the HTTP exchange and gives it back in a `finally`.
+calls actually talking to the provider, which is what a slow provider can pile up. A batch of
+checks takes one slot per call just before asking and gives them back when its calls are over.
 
 A slot is a member of one sorted set per instance, scored with the time it expires: the call's
 deadline plus SLOT_MARGIN_S. Taking a slot drops the expired members, counts the rest and adds
@@ -26,17 +26,22 @@ PREFIX = "resolver:inflight"
 # Redis round trips around the call. A slot must not expire while its call is still running.
 SLOT_MARGIN_S = 5.0
 
-# KEYS[1] the instance's set; ARGV: now, limit, expires_at, call id, key lifetime (ms).
+# KEYS[1] the instance's set; ARGV: now, limit, expires_at, key lifetime (ms), wanted, call id
+# prefix. Takes up to `wanted` slots, named prefix:1, prefix:2...; returns how many it took.
 _TAKE = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+local free = tonumber(ARGV[2]) - redis.call('ZCARD', KEYS[1])
+local taken = math.min(free, tonumber(ARGV[5]))
+if taken <= 0 then
     return 0
 end
-redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
-if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[5]) then
-    redis.call('PEXPIRE', KEYS[1], ARGV[5])
+for n = 1, taken do
+    redis.call('ZADD', KEYS[1], ARGV[3], ARGV[6] .. ':' .. n)
 end
-return 1
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[4]) then
+    redis.call('PEXPIRE', KEYS[1], ARGV[4])
+end
+return taken
 """
 
 
@@ -48,20 +53,24 @@ class InFlight:
         self.margin_s = margin_s
         self._take = client.register_script(_TAKE)
 
-    def take(self, instance: ProviderInstance, hold_s: float) -> str | None:
-        """A slot for one call of at most `hold_s` seconds, or None when all are taken."""
-        call_id = uuid.uuid4().hex
+    def take(self, instance: ProviderInstance, hold_s: float, wanted: int = 1) -> list[str]:
+        """Up to `wanted` slots for calls of at most `hold_s` seconds; none when all are taken."""
+        batch_id = uuid.uuid4().hex
         lifetime_s = hold_s + self.margin_s
         now = self.now()
         taken = self._take(
             keys=[key(instance.name)],
-            args=[repr(now), instance.policy.concurrency, repr(now + lifetime_s), call_id,
-                  int(lifetime_s * 1000) + 1000],
+            args=[repr(now), instance.policy.concurrency, repr(now + lifetime_s),
+                  int(lifetime_s * 1000) + 1000, wanted, batch_id],
         )
-        return call_id if int(taken) else None
+        return [f"{batch_id}:{n}" for n in range(1, int(taken) + 1)]
 
-    def give_back(self, instance: ProviderInstance, call_id: str) -> None:
-        self.redis.zrem(key(instance.name), call_id)
+    def give_back(self, instance: ProviderInstance, *call_ids: str) -> None:
+        if call_ids:
+            self.redis.zrem(key(instance.name), *call_ids)
+
+    def key_of(self, instance: ProviderInstance) -> str:
+        return key(instance.name)
 
     def count(self, instance: ProviderInstance) -> int:
         """Slots held now (expired ones not counted)."""

@@ -61,16 +61,33 @@ def post_registration(session: Session, transfer: Transfer) -> list[LedgerEntry]
 
 
 def post_resolution(session: Session, transfer: Transfer, state: State) -> list[LedgerEntry]:
-    player = ("player", transfer.player_id)
-    transit = ("transit", transfer.provider)
-    settled = ("settled", transfer.provider)
-    if transfer.direction == Direction.DEPOSIT:
+    move = resolution_move(Direction(transfer.direction), transfer.provider, transfer.player_id,
+                           state)
+    if move is None:
+        return []
+    kind, source, target = move
+    return [_post(session, transfer, kind, source, target)]
+
+
+Owner = tuple[str, str]  # (account kind, owner): ("player", "p-1"), ("transit", "lucko")...
+
+
+def resolution_move(direction: Direction, provider: str, player_id: str,
+                    state: State) -> tuple[str, Owner, Owner] | None:
+    """The one posting that settles a transfer (kind, from, to), or None when nothing moves.
+
+    The rule of the table above, shared by the single-transfer path and the batched engine.
+    """
+    player = ("player", player_id)
+    transit = ("transit", provider)
+    settled = ("settled", provider)
+    if direction == Direction.DEPOSIT:
         if state is State.SUCCEEDED:
-            return [_post(session, transfer, "settle", transit, settled)]
-        return [_post(session, transfer, "refund", transit, player)]
+            return "settle", transit, settled
+        return "refund", transit, player
     if state is State.SUCCEEDED:
-        return [_post(session, transfer, "payout", settled, player)]
-    return []
+        return "payout", settled, player
+    return None
 
 
 # Each entry is a move out of one account and into another; an account's balance is the sum

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,10 +29,27 @@ class Runtime:
     redis: redis.Redis
     providers: Mapping[str, ProviderInstance]
     _local: threading.local = field(default_factory=threading.local, repr=False)
+    _calls: ThreadPoolExecutor | None = field(default=None, repr=False)
+    _guard: Guard | None = field(default=None, repr=False)
 
     @property
     def guard(self) -> Guard:
-        return Guard(self.redis)
+        if self._guard is None:
+            self._guard = Guard(self.redis)
+        return self._guard
+
+    @property
+    def calls(self) -> ThreadPoolExecutor:
+        """The process's pool for provider calls: as many threads as the worker has.
+
+        A batch's calls run here concurrently; so a process never has more calls to providers
+        under way than its `worker_concurrency`, however its checks are batched.
+        """
+        with _lock:
+            if self._calls is None:
+                self._calls = ThreadPoolExecutor(self.settings.worker_concurrency,
+                                                 thread_name_prefix="provider-call")
+            return self._calls
 
     def adapter_for(self, instance: ProviderInstance) -> ProviderAdapter[Any]:
         # One HTTP session per thread and instance: keep-alive, no pool shared across threads;

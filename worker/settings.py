@@ -28,6 +28,8 @@ class Settings(BaseSettings):
 
     sweep_interval_s: float = Field(default=1.0, gt=0)
     sweep_limit: int = Field(default=500, ge=1)  # transfers claimed per instance per sweep
+    # Checks per batch: asked concurrently, applied in one transaction (worker.check).
+    check_batch: int = Field(default=16, ge=1, le=500)
     # How long a claimed transfer stays with its check. A provider call gets at most half of what
     # is left of it (worker.check), so it must leave room for a call: at least 5 s.
     lease_s: float = Field(default=60.0, ge=5)

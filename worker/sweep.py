@@ -10,23 +10,89 @@ lease runs out and the next sweep claims it anew. Two sweeps at once never claim
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Connection, Engine, select, text
 
 from models import Transfer
 from worker.db import transaction
+from worker.domain.policy import PollState
+from worker.domain.types import Direction, TransferRef
 from worker.providers.instance import ProviderInstance
 from worker.resolution import ENGINE_ACTOR, send_to_review
 
 
 @dataclass(frozen=True)
 class Claim:
+    """A claimed transfer and everything its check needs, read by the claim itself.
+
+    The lease makes the snapshot safe to act on without reading the row again: while the lease
+    is this claim's, only the check holding it changes the transfer, and every write of that
+    check is guarded by the state and the lease token.
+    """
+
     transfer_id: int
     lease_token: uuid.UUID
     provider: str
+    ref: TransferRef
+    poll: PollState
+    lease_until: datetime
+
+    def to_message(self) -> dict[str, Any]:
+        """The claim as JSON for a check message: money as a string, times in ISO 8601."""
+        return {
+            "id": self.transfer_id, "tx_id": self.ref.tx_id, "direction": self.ref.direction.value,
+            "player_id": self.ref.player_id, "player_ref": self.ref.player_ref,
+            "amount": str(self.ref.amount), "currency": self.ref.currency,
+            "sent_at": self.ref.sent_at.isoformat(), "attempts": self.poll.attempts,
+            "not_found_streak": self.poll.not_found_streak,
+            "registered_at": _iso(self.poll.registered_at),
+            "lease_until": self.lease_until.isoformat(),
+        }
+
+    @classmethod
+    def from_message(cls, provider: str, lease_token: uuid.UUID,
+                     row: Mapping[str, Any]) -> Claim:
+        sent_at = datetime.fromisoformat(row["sent_at"])
+        registered = row.get("registered_at")
+        return cls(
+            transfer_id=int(row["id"]), lease_token=lease_token, provider=provider,
+            ref=TransferRef(provider=provider, tx_id=row["tx_id"],
+                            direction=Direction(row["direction"]), player_id=row["player_id"],
+                            player_ref=row["player_ref"], amount=Decimal(row["amount"]),
+                            currency=row["currency"], sent_at=sent_at),
+            poll=PollState(sent_at, int(row["attempts"]), int(row["not_found_streak"]),
+                           registered_at=datetime.fromisoformat(registered)
+                           if registered else None),
+            lease_until=datetime.fromisoformat(row["lease_until"]),
+        )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def claim_from_row(row: Any, lease_token: uuid.UUID, lease_until: datetime) -> Claim:
+    """A Claim from a row holding the columns CLAIM_COLUMNS lists."""
+    return Claim(
+        transfer_id=row.id, lease_token=lease_token, provider=row.provider,
+        ref=TransferRef(provider=row.provider, tx_id=row.tx_id,
+                        direction=Direction(row.direction), player_id=row.player_id,
+                        player_ref=row.player_ref, amount=row.amount, currency=row.currency,
+                        sent_at=row.sent_at),
+        poll=PollState(row.sent_at, row.attempts, row.not_found_streak,
+                       registered_at=row.created_at),
+        lease_until=lease_until,
+    )
+
+
+# What a check needs of a transfer: what to ask the provider and the state of its polling.
+CLAIM_COLUMNS = ("id, provider, tx_id, direction, player_id, player_ref, amount, currency, "
+                 "sent_at, attempts, not_found_streak, created_at")
 
 
 EXPIRE_IN_FLIGHT = text(
@@ -45,29 +111,41 @@ EXPIRE_IN_FLIGHT = text(
     """
 )
 
-# Checks of this instance under way now: claimed rows whose lease has not run out.
+# Checks under way per instance: claimed rows whose lease has not run out. It reads
+# ix_transfers_leased, which holds only rows with a lease token (checks under way, and the few
+# whose check message was lost), so it costs the same with 300k transfers waiting as with none.
 LEASED = text(
     """
-    SELECT count(*) FROM transfers
-    WHERE state = 'pending' AND provider = :provider
+    SELECT provider, count(*) FROM transfers
+    WHERE state = 'pending' AND provider = ANY(CAST(:providers AS text[]))
       AND lease_token IS NOT NULL AND next_check_at > :now
+    GROUP BY provider
     """
 )
 
+# Leases the due transfers of several instances, each up to its own room, in one statement,
+# and returns what their checks need, so a check never reads the row again before asking.
+# Per instance it is an index scan of ix_transfers_due that stops at its limit.
 CLAIM = text(
-    """
-    WITH due AS (
-        SELECT id FROM transfers
-        WHERE state = 'pending' AND provider = :provider AND next_check_at <= :now
-        ORDER BY next_check_at
-        LIMIT :limit
-        FOR UPDATE SKIP LOCKED
+    f"""
+    WITH room AS (
+        SELECT * FROM unnest(CAST(:providers AS text[]), CAST(:limits AS int[]))
+            AS r(provider, size)
+    ),
+    due AS (
+        SELECT d.id FROM room, LATERAL (
+            SELECT id FROM transfers
+            WHERE state = 'pending' AND provider = room.provider AND next_check_at <= :now
+            ORDER BY next_check_at
+            LIMIT room.size
+            FOR UPDATE SKIP LOCKED
+        ) d
     )
     UPDATE transfers t
     SET lease_token = :token, next_check_at = :lease_until, updated_at = :now,
         version = t.version + 1
     FROM due WHERE t.id = due.id
-    RETURNING t.id
+    RETURNING {", ".join(f"t.{column}" for column in CLAIM_COLUMNS.split(", "))}
     """
 )
 
@@ -102,17 +180,18 @@ DUE_OF_INSTANCE = text(
 
 
 def review_unconfigured(engine: Engine, providers: Mapping[str, ProviderInstance],
-                        now: datetime, limit: int) -> int:
+                        now: datetime, limit: int, missing: set[str] | None = None) -> int:
     """Due transfers of an instance missing from the providers file go to needs_review.
 
     Nobody can ask the provider about them, so waiting would strand them (no check, no event,
     no review). An admin's recheck after the instance is back puts them in the queue again.
     """
-    with transaction(engine) as session:
-        missing = [name for name in session.execute(PENDING_INSTANCES).scalars()
-                   if name not in providers]
+    if missing is None:
+        with transaction(engine) as session:
+            missing = {name for name in session.execute(PENDING_INSTANCES).scalars()
+                       if name not in providers}
     reviewed = 0
-    for name in missing:
+    for name in sorted(missing):
         with transaction(engine) as session:
             ids = session.execute(DUE_OF_INSTANCE, {"provider": name, "now": now,
                                                     "limit": limit}).scalars().all()
@@ -143,30 +222,54 @@ def expire_in_flight(engine: Engine, now: datetime, limit: int) -> int:
 def claim_due(engine: Engine, instance: ProviderInstance, now: datetime, lease: timedelta,
               limit: int) -> list[Claim]:
     """Claim up to `limit` due transfers of one instance, within its concurrency."""
-    with transaction(engine) as session:
-        under_way = session.execute(LEASED, {"provider": instance.name, "now": now}).scalar_one()
-        room = min(limit, instance.policy.concurrency - under_way)
-        if room <= 0:
-            return []
-        token = uuid.uuid4()
-        rows = session.execute(CLAIM, {
-            "provider": instance.name,
-            "now": now,
-            "limit": room,
-            "token": token,
-            "lease_until": now + lease,
-        }).scalars().all()
-    return [Claim(transfer_id, token, instance.name) for transfer_id in rows]
+    with engine.begin() as connection:
+        return claim_in(connection, [instance], now, lease, limit)
+
+
+def claim_in(connection: Connection, instances: Sequence[ProviderInstance], now: datetime,
+             lease: timedelta, limit: int) -> list[Claim]:
+    """Due transfers of each instance, up to `limit` and its concurrency, leased with one token.
+
+    Two statements whatever the number of instances: the calls under way, then the claim.
+    """
+    names = [instance.name for instance in instances]
+    under_way: dict[str, int] = dict(
+        connection.execute(LEASED, {"providers": names, "now": now}).tuples().all())
+    room = {instance.name: min(limit, instance.policy.concurrency - under_way.get(instance.name, 0))
+            for instance in instances}
+    room = {name: size for name, size in room.items() if size > 0}
+    if not room:
+        return []
+    token = uuid.uuid4()
+    lease_until = now + lease
+    rows = connection.execute(CLAIM, {
+        "providers": list(room), "limits": list(room.values()), "now": now,
+        "token": token, "lease_until": lease_until,
+    }).all()
+    return sorted((claim_from_row(row, token, lease_until) for row in rows),
+                  key=lambda claim: (claim.provider, claim.transfer_id))
 
 
 def sweep(engine: Engine, providers: Mapping[str, ProviderInstance], now: datetime,
           lease: timedelta, limit: int, dispatch: Callable[[list[Claim]], None]) -> dict[str, int]:
-    """One pass: expire overdue in-flight transfers, then claim and dispatch per instance."""
-    counts = {"expired_in_flight": expire_in_flight(engine, now, limit),
-              "unconfigured_to_review": review_unconfigured(engine, providers, now, limit)}
-    for instance in providers.values():
-        claims = claim_due(engine, instance, now, lease, limit)
-        if claims:
-            dispatch(claims)
-        counts[instance.name] = len(claims)
+    """One pass: expire overdue in-flight transfers, then claim and dispatch per instance.
+
+    Expiry and every instance's claim share one transaction and five statements, however many
+    instances and transfers there are; instances with nothing pending are not asked about.
+    """
+    with engine.begin() as connection:
+        expired = connection.execute(EXPIRE_IN_FLIGHT, {"now": now, "limit": limit}).rowcount
+        waiting = set(connection.execute(PENDING_INSTANCES).scalars())
+        asked = [providers[name] for name in sorted(waiting & set(providers))]
+        claims = claim_in(connection, asked, now, lease, limit)
+    counts = {"expired_in_flight": int(expired),
+              "unconfigured_to_review": review_unconfigured(engine, providers, now, limit,
+                                                            waiting - set(providers))}
+    by_instance: dict[str, list[Claim]] = {name: [] for name in providers}
+    for claim in claims:
+        by_instance[claim.provider].append(claim)
+    for name, claimed in by_instance.items():
+        if claimed:
+            dispatch(claimed)
+        counts[name] = len(claimed)
     return counts

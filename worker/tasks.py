@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 
 from worker import handlers, heartbeat, relay, replies, runtime, sweep
 from worker.celery import app
-from worker.check import Done, run_check
+from worker.check import Done, run_batch, run_check
 from worker.webhooks import runner as webhooks
 from worker.webhooks.claims import DeliveryClaim
 
@@ -71,46 +72,59 @@ def sweep_due() -> dict[str, int]:
 
 
 def dispatch_checks(claims: list[sweep.Claim]) -> None:
-    """Send one check message per claimed transfer, all of a batch over one connection."""
-    lease_s = runtime.current().settings.lease_s
+    """Send the claims as batches of `check_batch`, one message each, over one connection.
+
+    A message carries its claims' snapshots (worker.sweep.Claim), so its check reads nothing
+    before asking the provider.
+    """
+    settings = runtime.current().settings
+    size = settings.check_batch
     with app.producer_or_acquire() as producer:
-        for claim in claims:
-            check_transfer.apply_async(
-                args=(claim.transfer_id, str(claim.lease_token), claim.provider),
+        for start in range(0, len(claims), size):
+            batch = claims[start:start + size]
+            check_batch.apply_async(
+                args=(batch[0].provider, str(batch[0].lease_token),
+                      [claim.to_message() for claim in batch]),
                 producer=producer,
                 # Past its lease a check message is stale: the sweep will claim anew.
-                expires=lease_s,
+                expires=settings.lease_s,
             )
 
 
-# A check slot that finishes does not wait for the next sweep: it claims the instance's next
-# due transfer itself (same lease rules, same concurrency cap), a bounded number of times.
-FOLLOW_UPS = 50
+# A batch that finishes does not wait for the next sweep: it claims the instance's next due
+# transfers itself (same lease rules, same concurrency cap), for a bounded time.
 FOLLOW_UP_SECONDS = 20.0
+
+
+@app.task(name="resolver.check_batch")
+def check_batch(provider: str, lease_token: str, claims: list[dict[str, Any]]) -> dict[str, int]:
+    rt = runtime.current()
+    token = uuid.UUID(lease_token)
+    batch = [sweep.Claim.from_message(provider, token, row) for row in claims]
+    tally: Counter[str] = Counter()
+    instance = rt.providers.get(provider)
+    lease = timedelta(seconds=rt.settings.lease_s)
+    stop_at = time.monotonic() + FOLLOW_UP_SECONDS
+    while batch:
+        done = run_batch(rt.engine, rt.providers, batch, rt.adapter_for, rt.guard,
+                         calls=rt.calls)
+        tally.update(done.values())
+        if instance is None or Done.DEFERRED in done.values() or time.monotonic() > stop_at:
+            break  # rate limit, breaker or slots said not now: let the schedule wait
+        batch = sweep.claim_due(rt.engine, instance, datetime.now(UTC), lease,
+                                limit=rt.settings.check_batch)
+    log.info("checks provider=%s %s", provider,
+             " ".join(f"{name}={count}" for name, count in sorted(tally.items())))
+    return dict(tally)
 
 
 @app.task(name="resolver.check_transfer")
 def check_transfer(transfer_id: int, lease_token: str, provider: str | None = None) -> str:
+    """One transfer's check, as releases before batches sent it: still honoured on upgrade."""
     rt = runtime.current()
     done = run_check(rt.engine, rt.providers, transfer_id, uuid.UUID(lease_token),
                      rt.adapter_for, rt.guard)
     log.info("check transfer=%s result=%s", transfer_id, done.value)
-    instance = rt.providers.get(provider or "")
-    if instance is None or done in (Done.SKIPPED, Done.DEFERRED):
-        return done.value
-    lease = timedelta(seconds=rt.settings.lease_s)
-    stop_at = time.monotonic() + FOLLOW_UP_SECONDS
-    for _ in range(FOLLOW_UPS):
-        if time.monotonic() > stop_at:
-            break
-        claims = sweep.claim_due(rt.engine, instance, datetime.now(UTC), lease, limit=1)
-        if not claims:
-            break
-        followed = run_check(rt.engine, rt.providers, claims[0].transfer_id,
-                             claims[0].lease_token, rt.adapter_for, rt.guard)
-        log.info("check transfer=%s result=%s", claims[0].transfer_id, followed.value)
-        if followed is Done.DEFERRED:  # rate limit or open breaker: let the schedule wait
-            break
     return done.value
 
 

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -24,6 +25,8 @@ from tests.integration.helpers import count, events, request
 from worker import sweep
 from worker.celery import DEFAULT_QUEUE, INTAKE_QUEUE, app
 from worker.db import transaction
+from worker.domain.policy import PollState
+from worker.domain.types import Direction, TransferRef
 from worker.resolution import send_to_review
 from worker.tasks import dispatch_checks
 
@@ -136,7 +139,11 @@ def test_a_refusal_reaches_the_wallet_with_its_field_and_message(rt, engine, wal
 def test_an_intake_worker_registers_while_checks_wait_on_their_own_queue(rt, engine, wallet,
                                                                          redis_client):
     # Given a check is waiting on the default queue and a registration is on its way
-    dispatch_checks([sweep.Claim(transfer_id=1, lease_token=uuid.uuid4(), provider="scripted-a")])
+    now = datetime.now(UTC)
+    ref = TransferRef("scripted-a", "waiting", Direction.DEPOSIT, "p-1", None, Decimal("1"), "USD",
+                      now)
+    dispatch_checks([sweep.Claim(transfer_id=1, lease_token=uuid.uuid4(), provider="scripted-a",
+                                 ref=ref, poll=PollState(now, 0, 0), lease_until=now)])
     [handover] = handovers = [wallet_intake.register(request(tx_id="routed"))]
     thread = in_background(wallet, handovers, wait_s=0.5, max_wait_s=1.0, tries=20)
     wait_for(lambda: redis_client.llen(INTAKE_QUEUE) >= 1)

@@ -17,7 +17,7 @@ from worker.domain.types import Outcome
 from worker.inflight import InFlight
 from worker.providers.scripted import SCRIPTS
 from worker.sweep import claim_due
-from worker.throttle import SLOT_WAIT_S, Guard, Permission
+from worker.throttle import SLOT_WAIT_S, Admission, Guard, Permission
 
 pytestmark = pytest.mark.integration
 LEASE = timedelta(seconds=30)
@@ -160,8 +160,8 @@ def test_a_withdraw_that_succeeded_pays_the_player(rt, engine):
 
 
 class Refusing(NoGuard):
-    def acquire(self, instance):
-        return Permission(False, 2.0, "over the instance's rate limit")
+    def admit(self, instance, wanted, hold_s):
+        return Admission(0, (), Permission(False, 2.0, "over the instance's rate limit"))
 
 
 def test_a_throttled_check_is_put_off_without_counting(rt, engine):

@@ -1,4 +1,4 @@
-"""Calls in flight per instance: the Redis semaphore behind Guard.enter/leave, on a real Redis."""
+"""Calls in flight per instance: the Redis semaphore behind Guard.admit/settle, on a real Redis."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def test_no_more_slots_than_the_instance_s_concurrency(redis_client):
     two = instance_allowing(2)
     first, second = slots.take(two, 10), slots.take(two, 10)
     assert first and second
-    assert slots.take(two, 10) is None
+    assert slots.take(two, 10) == []
     assert slots.count(two) == 2
     # another instance has its own slots
     assert slots.take(instance_allowing(2, "scripted-b"), 10)
@@ -43,8 +43,8 @@ def test_a_slot_given_back_is_free_again(redis_client):
     slots = InFlight(redis_client)
     one = instance_allowing(1)
     held = slots.take(one, 10)
-    assert held and slots.take(one, 10) is None
-    slots.give_back(one, held)
+    assert held and slots.take(one, 10) == []
+    slots.give_back(one, *held)
     assert slots.count(one) == 0
     assert slots.take(one, 10)
 
@@ -58,7 +58,7 @@ def test_the_slot_of_a_worker_that_died_frees_itself_after_deadline_and_margin(r
 
     # Then the slot stays taken until its deadline and margin are over, and no longer
     clock.now += 14.9
-    assert slots.take(one, 10) is None
+    assert slots.take(one, 10) == []
     clock.now += 0.2
     assert slots.take(one, 10)
     # and the key itself does not outlive the slots it holds
@@ -71,9 +71,9 @@ def test_taking_a_slot_is_atomic_across_threads(redis_client):
     three = instance_allowing(3)
     for _ in range(5):
         start = threading.Barrier(24)
-        taken: list[str | None] = []
+        taken: list[list[str]] = []
 
-        def contend(start: threading.Barrier = start, taken: list[str | None] = taken) -> None:
+        def contend(start: threading.Barrier = start, taken: list[list[str]] = taken) -> None:
             start.wait()
             taken.append(slots.take(three, 10))
 
@@ -87,26 +87,51 @@ def test_taking_a_slot_is_atomic_across_threads(redis_client):
         won = [slot for slot in taken if slot]
         assert len(won) == 3
         for slot in won:
-            slots.give_back(three, slot)
+            slots.give_back(three, *slot)
 
 
-def test_the_guard_puts_a_call_off_when_every_slot_is_taken(redis_client):
+def test_a_batch_takes_only_the_slots_that_are_free(redis_client):
+    # Given an instance allowing 3 calls, one of them under way elsewhere
+    slots = InFlight(redis_client)
+    three = instance_allowing(3)
+    assert slots.take(three, 10)
+
+    # When a batch of five asks for slots, then it gets the two left, and the next gets none
+    batch = slots.take(three, 10, wanted=5)
+    assert len(batch) == 2 and len(set(batch)) == 2
+    assert slots.take(three, 10, wanted=5) == []
+    slots.give_back(three, *batch)
+    assert slots.count(three) == 1
+
+
+def test_the_guard_puts_a_batch_off_when_every_slot_is_taken(redis_client):
     guard = Guard(redis_client)
     one = instance_allowing(1)
-    held = guard.enter(one, 5)
-    assert held.allowed and held.slot
+    held = guard.admit(one, 1, 5)
+    assert held.granted == 1 and held.slots
 
-    refused = guard.enter(one, 5)
-    assert not refused.allowed
-    assert refused.wait_s == SLOT_WAIT_S
-    assert refused.reason == "all 1 call slots of the instance are in use"
+    refused = guard.admit(one, 3, 5)
+    assert refused.granted == 0
+    assert refused.refusal is not None
+    assert refused.refusal.wait_s == SLOT_WAIT_S
+    assert refused.refusal.reason == "all 1 call slots of the instance are in use"
 
-    guard.leave(one, held)
-    assert guard.enter(one, 5).allowed
+    guard.settle(one, held, [False])
+    assert guard.admit(one, 1, 5).granted == 1
 
 
-def test_without_redis_the_guard_lets_the_call_through():
+def test_a_batch_larger_than_the_free_slots_is_admitted_in_part(redis_client):
+    guard = Guard(redis_client)
+    two = instance_allowing(2)
+    admitted = guard.admit(two, 5, 5)
+    assert (admitted.granted, len(admitted.slots)) == (2, 2)
+    assert admitted.refusal is not None and "call slots" in (admitted.refusal.reason or "")
+    guard.settle(two, admitted, [False, False])
+    assert InFlight(redis_client).count(two) == 0
+
+
+def test_without_redis_the_guard_lets_the_calls_through():
     guard = Guard(unreachable_redis())
-    entered = guard.enter(instance_allowing(1), 5)
-    assert entered.allowed and entered.slot is None
-    guard.leave(instance_allowing(1), entered)  # nothing to give back, and no error
+    admitted = guard.admit(instance_allowing(1), 4, 5)
+    assert (admitted.granted, admitted.slots) == (4, ())
+    guard.settle(instance_allowing(1), admitted, [True] * 4)  # nothing to give back, no error

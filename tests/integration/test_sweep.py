@@ -105,3 +105,32 @@ def test_transfers_of_a_removed_instance_go_to_review_and_come_back_on_recheck(r
     counts = sweep(engine, rt.providers, datetime.now(UTC), LEASE, limit=10,
                    dispatch=dispatched.append)
     assert counts["scripted-a"] == 1 and load(engine, due).state == "pending"
+
+
+def test_one_pass_claims_every_instance_within_its_own_concurrency(rt, engine):
+    # Given four due transfers at instance a (concurrency 2) and three at b (concurrency 5)
+    providers = {
+        "scripted-a": scripted_instance("scripted-a", Policy(initial_delay=timedelta(0),
+                                                             concurrency=2)),
+        "scripted-b": scripted_instance("scripted-b", Policy(initial_delay=timedelta(0),
+                                                             concurrency=5)),
+    }
+    ids = [register(rt, tx_id=f"tx-{n}", amount=f"{n + 1}.25") for n in range(7)]
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE transfers SET provider = 'scripted-b' WHERE id > :id"),
+                           {"id": ids[3]})
+    dispatched: list[list] = []
+
+    # When one sweep pass runs
+    counts = sweep(engine, providers, datetime.now(UTC) + timedelta(seconds=1), LEASE, 100,
+                   dispatch=dispatched.append)
+
+    # Then each instance got its own batch, as many as its concurrency allows
+    assert (counts["scripted-a"], counts["scripted-b"]) == (2, 3)
+    assert [{claim.provider for claim in batch} for batch in dispatched] == [
+        {"scripted-a"}, {"scripted-b"}]
+    # and every claim carries what its check asks the provider, read by the claim itself
+    claim = dispatched[1][0]
+    assert (claim.transfer_id, claim.ref.tx_id, str(claim.ref.amount)) == (ids[4], "tx-4",
+                                                                             "5.2500")
+    assert claim.poll.attempts == 0 and claim.lease_until > datetime.now(UTC)

@@ -91,10 +91,10 @@ def measure(engine: Engine, providers: Mapping[str, ProviderInstance], stored: i
         "sweep_ms": [round(ms, 2) for ms in passes],
         "sweep_ms_median": round(statistics.median(passes), 2),
         "claim_plan": _plan(engine, sweep.CLAIM, {
-            "provider": instance, "now": datetime.now(UTC), "limit": 500,
+            "providers": [instance], "now": datetime.now(UTC), "limits": [500],
             "token": uuid.uuid4(), "lease_until": datetime.now(UTC) + timedelta(seconds=60)}),
         "concurrency_count_plan": _plan(engine, sweep.LEASED, {
-            "provider": instance, "now": datetime.now(UTC)}),
+            "providers": [instance], "now": datetime.now(UTC)}),
     }
 
 
