@@ -27,7 +27,7 @@ from sqlalchemy import Engine, create_engine, select, text
 
 from models import Transfer
 from worker import runtime
-from worker.bench import statements
+from worker.bench import statements, workload
 from worker.check import to_ref
 from worker.db import transaction
 from worker.domain.types import Outcome, TransferRef
@@ -118,14 +118,16 @@ def main() -> None:
     options.ready.touch()
     while not options.go.exists():  # written whole, then renamed into place
         time.sleep(0.005)
-    go = float(options.go.read_text())
-    go_monotonic = time.monotonic() - (time.time() - go)
+    go_monotonic = workload.monotonic_at(float(options.go.read_text()))
     cpu_before = _cpu_s()
     figures = drain(engine, refs, {i: go_monotonic + offset for i, offset in offsets.items()},
                     options.threads)
     flush_counts()
     # Its own CPU, read as it ends: a sample from outside could miss the last moments.
-    options.out.write_text(json.dumps({**figures, "cpu_s": _cpu_s() - cpu_before}))
+    # Written whole, then renamed into place: the harness reads it as soon as it exists.
+    written = options.out.with_suffix(".tmp")
+    written.write_text(json.dumps({**figures, "cpu_s": _cpu_s() - cpu_before}))
+    written.rename(options.out)
     while True:  # idle until the harness stops it (see the docstring)
         time.sleep(60)
 

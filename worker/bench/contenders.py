@@ -108,7 +108,7 @@ class NaiveCelery:
         if not any(offsets):
             naive.send_all(self._broker, ids)
             return started
-        go = workload.monotonic_at(started)
+        go = workload.monotonic_at(started.timestamp())
         self._feeder = threading.Thread(
             target=naive.send_all, args=(self._broker, ids, [go + o for o in offsets]),
             name="naive-feeder", daemon=True)

@@ -46,8 +46,8 @@ def queries_per_transfer(scenario_name: str) -> int:
 
 def script_text(scenario_name: str) -> str:
     pending = PENDING_ANSWERS[scenario_name]
-    before = {0: "", 1: "pending, then "}.get(pending, f"pending {pending} times, then ")
-    return f"{before}succeeded or (1 in 10 but HRG) failed"
+    return "pending, " * pending + "then " * bool(pending) + \
+        "succeeded or (1 in 10 but HRG) failed"
 
 
 def transfers(count: int, scenario_name: str = "drain") -> list[scenario.DemoTransfer]:
@@ -111,9 +111,10 @@ def make_due(engine: Engine, ids: Sequence[int], offsets: Sequence[float]) -> da
             or datetime.now(UTC)
 
 
-def monotonic_at(instant: datetime) -> float:
-    """`instant` on this process's monotonic clock, to wait for due times without drift."""
-    return time.monotonic() - (time.time() - instant.timestamp())
+def monotonic_at(epoch_s: float) -> float:
+    """An instant (epoch seconds) on this process's monotonic clock, to wait for due times
+    without drift."""
+    return time.monotonic() - (time.time() - epoch_s)
 
 
 def pending_ids(engine: Engine) -> list[int]:
