@@ -30,6 +30,35 @@ def test_table_shows_the_median_and_the_spread_of_the_rounds_per_contender():
     assert "resolver (as deployed) 0, bare limit 1" in table
 
 
+def test_steady_table_shows_lag_percentiles_memory_growth_and_who_kept_up():
+    # given one steady round of two contenders, one of which fell behind
+    def steady_run(contender: str, p99: float, kept_up: bool) -> dict[str, object]:
+        figures: dict[str, object] = {key: 1.0 for key, _h, _d in report.STEADY_COLUMNS}
+        return {**figures, "contender": contender, "round": 1, "lag_p99_s": p99,
+                "rss_growth_pct": 4.34, "kept_up": kept_up, "duplicate_resolutions": 0,
+                "rss_series": [[0.0, 80.0, 0], [1.0, 81.0, 40]]}
+
+    record = {"scenario": "steady", "transfers": 200, "rate": 40.0, "duration_s": 5.0,
+              "script": "succeeded", "latency_ms": 20, "processes": 1, "threads": 8,
+              "rounds": 1, "kept_up_within_s": 3.0, "warm_share": 0.1,
+              "contenders": {"resolver": "resolver (as deployed)", "bare": "bare limit"},
+              "runs": [steady_run("resolver", 7.5, False), steady_run("bare", 0.01, True)]}
+
+    # when the table is written
+    table = report.markdown(record)
+
+    # then it says the arrival rate, shows the steady columns and who kept up
+    assert "200 transfers falling due at 40/s for 5 s" in table
+    header = next(line for line in table.splitlines() if line.startswith("| contender"))
+    assert "lag p95 s" in header and "RSS growth %" in header and "checks/s" not in header
+    rows = {line.split(" | ")[0]: line.split(" | ") for line in table.splitlines()
+            if line.startswith("| ") and not line.startswith("| contender")}
+    headings = [heading for _key, heading, _d in report.STEADY_COLUMNS]
+    assert rows["| resolver (as deployed)"][1 + headings.index("lag p99 s")] == "7.50"
+    assert rows["| bare limit"][1 + headings.index("RSS growth %")].rstrip(" |") == "4.3"
+    assert "resolver (as deployed) 0 of 1, bare limit 1 of 1" in table
+
+
 def test_scale_table_names_the_claims_access_path_and_postgres_timings():
     # given one measurement with the plans Postgres printed
     claim_plan = ["Update on transfers t (actual time=0.1..0.2 rows=0 loops=1)",

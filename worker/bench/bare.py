@@ -2,10 +2,15 @@
 
 Nothing else: no leases, no check rows, no ledger, no events, no broker. What is left is the
 cost of asking the provider and writing the answer, the ceiling any design on this machine
-works under. The transfers are read before the clock starts; a pending answer puts the transfer
-back to be asked again 0.2 s later (the re-check interval every contender uses).
+works under. The transfers are read before the clock starts; each is first asked at its due
+time (the go instant written into the go file, plus its offset); a pending answer puts the
+transfer back to be asked again 0.2 s later (the re-check interval every contender uses).
+Once every transfer is final it writes its figures and stays up, idle, until stopped, so its
+memory is sampled to the end of the run as the other contenders' is.
 
-    python -m worker.bench.bare --ids IDS.json --threads T --ready FILE --go FILE --out FILE
+    python -m worker.bench.bare --ids DUE.json --threads T --ready FILE --go FILE --out FILE
+
+DUE.json holds [transfer id, seconds after the go instant] pairs.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from sqlalchemy import Engine, create_engine, select, text
 
 from models import Transfer
 from worker import runtime
-from worker.bench import statements
+from worker.bench import statements, workload
 from worker.check import to_ref
 from worker.db import transaction
 from worker.domain.types import Outcome, TransferRef
@@ -44,12 +49,14 @@ STILL_PENDING = text(
 )
 
 
-def drain(engine: Engine, refs: dict[int, TransferRef], threads: int) -> dict[str, object]:
-    """Ask about every transfer until each has its final answer; the figures of the run."""
+def drain(engine: Engine, refs: dict[int, TransferRef], due_at: dict[int, float],
+          threads: int) -> dict[str, object]:
+    """Ask about every transfer from its due time (monotonic) until each has its final answer;
+    the figures of the run."""
     rt = runtime.current()
     due: queue.PriorityQueue[tuple[float, int]] = queue.PriorityQueue()
     for transfer_id in refs:
-        due.put((0.0, transfer_id))
+        due.put((due_at[transfer_id], transfer_id))
     first_checked: dict[int, float] = {}
     lock = threading.Lock()
     figures = {"checks": 0, "resolutions": 0, "open": len(refs)}
@@ -88,7 +95,7 @@ def drain(engine: Engine, refs: dict[int, TransferRef], threads: int) -> dict[st
         thread.start()
     for thread in pool:
         thread.join()
-    return {**figures, "first_checked": sorted(first_checked.values())}
+    return {**figures, "first_checked": first_checked}
 
 
 def main() -> None:
@@ -100,7 +107,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     options = parser.parse_args()
     settings = get_settings()
-    ids = json.loads(options.ids.read_text())
+    offsets = {transfer_id: offset for transfer_id, offset in json.loads(options.ids.read_text())}
+    ids = list(offsets)
     # Pooled connections, one per thread, and no pre-ping: nothing but the UPDATE per answer.
     engine = create_engine(settings.database_url, pool_size=options.threads, max_overflow=0)
     with transaction(engine) as session:
@@ -108,13 +116,20 @@ def main() -> None:
             select(Transfer).where(Transfer.id.in_(ids))).scalars()}
     flush_counts = statements.install(settings.redis_url)
     options.ready.touch()
-    while not options.go.exists():
+    while not options.go.exists():  # written whole, then renamed into place
         time.sleep(0.005)
+    go_monotonic = workload.monotonic_at(float(options.go.read_text()))
     cpu_before = _cpu_s()
-    figures = drain(engine, refs, options.threads)
+    figures = drain(engine, refs, {i: go_monotonic + offset for i, offset in offsets.items()},
+                    options.threads)
     flush_counts()
     # Its own CPU, read as it ends: a sample from outside could miss the last moments.
-    options.out.write_text(json.dumps({**figures, "cpu_s": _cpu_s() - cpu_before}))
+    # Written whole, then renamed into place: the harness reads it as soon as it exists.
+    written = options.out.with_suffix(".tmp")
+    written.write_text(json.dumps({**figures, "cpu_s": _cpu_s() - cpu_before}))
+    written.rename(options.out)
+    while True:  # idle until the harness stops it (see the docstring)
+        time.sleep(60)
 
 
 def _cpu_s() -> float:

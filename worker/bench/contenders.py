@@ -2,12 +2,14 @@
 
 Each gets the same worker processes and threads: the resolver and naive Celery as real
 `celery worker` processes (`--concurrency` threads each), the bare limit as as many processes
-of its own with as many threads. A contender is ready before the clock starts; `go` starts it.
+of its own with as many threads. A contender is ready before the clock starts; `go` starts it,
+with every transfer's due time as an offset from the go instant (all zero in the drain).
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,9 +35,10 @@ class Contender(Protocol):
     name: str
     label: str
 
-    def start(self, processes: Processes, shape: Shape, ids: list[int], work: Path) -> None: ...
+    def start(self, processes: Processes, shape: Shape, ids: list[int], offsets: list[float],
+              work: Path) -> None: ...
 
-    def go(self, engine: Engine, ids: list[int]) -> datetime: ...
+    def go(self, engine: Engine, ids: list[int], offsets: list[float]) -> datetime: ...
 
     def finish(self) -> dict[str, Any]: ...
 
@@ -64,14 +67,16 @@ class Resolver:
     name = "resolver"
     label = "resolver (as deployed)"
 
-    def start(self, processes: Processes, shape: Shape, ids: list[int], work: Path) -> None:
+    def start(self, processes: Processes, shape: Shape, ids: list[int], offsets: list[float],
+              work: Path) -> None:
         _celery_workers(processes, shape, "worker.bench.deployed", self.name)
         processes.start("beat", "celery", "-A", "worker", "beat", "--loglevel=WARNING",
                         "--schedule", str(work / "celerybeat-schedule"))
         _wait_for_workers(processes, shape.processes)
 
-    def go(self, engine: Engine, ids: list[int]) -> datetime:
-        return workload.make_due(engine)
+    def go(self, engine: Engine, ids: list[int], offsets: list[float]) -> datetime:
+        """The rows' due times are all it needs: the sweep claims each as it falls due."""
+        return workload.make_due(engine, ids, offsets)
 
     def finish(self) -> dict[str, Any]:
         return {}
@@ -85,20 +90,34 @@ class NaiveCelery:
 
     def __init__(self) -> None:
         self._broker = ""
+        self._feeder: threading.Thread | None = None
 
-    def start(self, processes: Processes, shape: Shape, ids: list[int], work: Path) -> None:
+    def start(self, processes: Processes, shape: Shape, ids: list[int], offsets: list[float],
+              work: Path) -> None:
         self._broker = processes.env["RESOLVER_REDIS_URL"]
         _celery_workers(processes, shape, "worker.bench.naive", self.name)
         _wait_for_workers(processes, shape.processes)
 
-    def go(self, engine: Engine, ids: list[int]) -> datetime:
+    def go(self, engine: Engine, ids: list[int], offsets: list[float]) -> datetime:
+        """All at once (drain), or from a feeder thread in this process that sends each task as
+        its transfer falls due (steady); its cost is intake's and not counted, as the other
+        contenders' UPDATE at go is not."""
         from worker.bench import naive
 
-        started = workload.make_due(engine)
-        naive.send_all(self._broker, ids)
+        started = workload.make_due(engine, ids, offsets)
+        if not any(offsets):
+            naive.send_all(self._broker, ids)
+            return started
+        go = workload.monotonic_at(started.timestamp())
+        self._feeder = threading.Thread(
+            target=naive.send_all, args=(self._broker, ids, [go + o for o in offsets]),
+            name="naive-feeder", daemon=True)
+        self._feeder.start()
         return started
 
     def finish(self) -> dict[str, Any]:
+        if self._feeder is not None:
+            self._feeder.join()
         return {}
 
 
@@ -112,14 +131,15 @@ class BareLimit:
         self._go: Path | None = None
         self._outs: list[Path] = []
 
-    def start(self, processes: Processes, shape: Shape, ids: list[int], work: Path) -> None:
+    def start(self, processes: Processes, shape: Shape, ids: list[int], offsets: list[float],
+              work: Path) -> None:
         self._go = work / "bare.go"
         self._go.unlink(missing_ok=True)
         self._outs = []
         readies = []
         for n in range(shape.processes):
-            share = work / f"bare-{n}.ids.json"
-            share.write_text(json.dumps(ids[n::shape.processes]))
+            share = work / f"bare-{n}.due.json"
+            share.write_text(json.dumps(list(zip(ids, offsets, strict=True))[n::shape.processes]))
             ready, out = work / f"bare-{n}.ready", work / f"bare-{n}.out.json"
             ready.unlink(missing_ok=True)
             out.unlink(missing_ok=True)
@@ -135,10 +155,14 @@ class BareLimit:
                 raise RuntimeError(f"the bare limit was not ready within {READY_TIMEOUT_S} s")
             time.sleep(0.05)
 
-    def go(self, engine: Engine, ids: list[int]) -> datetime:
+    def go(self, engine: Engine, ids: list[int], offsets: list[float]) -> datetime:
+        """The go instant into the go file (written whole, then renamed into place): each
+        process asks about each of its transfers at that instant plus its offset."""
         assert self._go is not None
-        started = workload.make_due(engine)
-        self._go.touch()
+        started = workload.make_due(engine, ids, offsets)
+        written = self._go.with_suffix(".tmp")
+        written.write_text(repr(started.timestamp()))
+        written.rename(self._go)
         return started
 
     def finish(self) -> dict[str, Any]:
@@ -149,7 +173,7 @@ class BareLimit:
         found = [json.loads(out.read_text()) for out in self._outs]
         return {"resolutions_written": sum(f["resolutions"] for f in found),
                 "cpu_s": sum(f["cpu_s"] for f in found),
-                "first_checked": sorted(t for f in found for t in f["first_checked"])}
+                "first_checked": {int(i): t for f in found for i, t in f["first_checked"].items()}}
 
 
 CONTENDERS: dict[str, type[Resolver] | type[NaiveCelery] | type[BareLimit]] = {

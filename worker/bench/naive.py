@@ -13,6 +13,7 @@ otherwise; the broker is the resolver's Redis database.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 from celery import Celery, Task
@@ -71,11 +72,17 @@ def naive_check(self: Task, transfer_id: int) -> str:
     raise self.retry(countdown=RETRY_S)
 
 
-def send_all(broker_url: str, transfer_ids: list[int]) -> None:
-    """One message per transfer, all over one connection: the naive design's intake. Sent
-    through a client of the given broker, not this module's app, whose broker is whatever the
-    sending process's settings say."""
+def send_all(broker_url: str, transfer_ids: list[int],
+             due_at: list[float] | None = None) -> None:
+    """One message per transfer, all over one connection: the naive design's intake. With
+    `due_at` (monotonic instants, in the order of the ids), each is sent as its transfer falls
+    due, as a wallet's notice would arrive; an ETA or countdown instead would have the worker
+    hold every future task in memory from the start, which the steady run's memory figures
+    would then charge to the design. Sent through a client of the given broker, not this
+    module's app, whose broker is whatever the sending process's settings say."""
     client = Celery("bench-naive-sender", broker=broker_url)
     with client.producer_or_acquire() as producer:
-        for transfer_id in transfer_ids:
+        for n, transfer_id in enumerate(transfer_ids):
+            if due_at is not None:
+                time.sleep(max(0.0, due_at[n] - time.monotonic()))
             client.send_task(TASK, args=(transfer_id,), producer=producer)

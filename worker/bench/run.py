@@ -4,6 +4,10 @@ Each run starts from the same state: Redis database emptied, every table truncat
 simulator's answers and counts reset, the same transfers loaded. Within a round the contenders
 run one after the other, their order turned by one each round, so that a noisy minute on this
 shared machine does not always fall on the same contender.
+
+The drain makes every transfer due at the go instant; steady makes one due every 1/rate
+seconds from it (`workload.due_offsets`) and measures the lag from each one's own due time,
+whether the contender kept up, and its memory over the run.
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ POLL_S = 0.25
 @dataclass(frozen=True)
 class Options:
     scenario: str
-    transfers: int
+    transfers: int  # steady: rate x duration
     rounds: int
     shape: contenders.Shape
     latency_ms: int
@@ -54,11 +58,13 @@ class Options:
     redis_db: int
     names: tuple[str, ...]
     max_seconds: float
+    rate: float | None = None  # steady: transfers falling due per second
+    duration_s: float | None = None  # steady: for how long they keep falling due
 
 
 def bench(console: Console, options: Options) -> dict[str, Any]:
     """Run every round and return the whole record (also what report writes out)."""
-    if options.scenario not in ("drain", "scale"):
+    if options.scenario not in ("drain", "steady", "scale"):
         raise NotImplementedError(f"scenario {options.scenario!r} is not built yet")
     work = options.out / "work"
     work.mkdir(parents=True, exist_ok=True)
@@ -84,7 +90,7 @@ def bench(console: Console, options: Options) -> dict[str, Any]:
                                 lambda done: progress.update(bar, advance=1, description=done))
         return {"scenario": "scale", "date": datetime.now(UTC).isoformat(timespec="seconds"),
                 "machine": machine(), "results": results}
-    made = workload.transfers(options.transfers)
+    made = workload.transfers(options.transfers, options.scenario)
     runs: list[dict[str, Any]] = []
     with Processes(work, env) as services, _progress(console) as progress:
         services.start("simulator", "worker.cli", "sim", "--port", sim_url.rsplit(":", 1)[1],
@@ -100,16 +106,19 @@ def bench(console: Console, options: Options) -> dict[str, Any]:
                                work, env, lambda done, bar=bar: progress.update(bar,
                                                                                 completed=done))
                 runs.append({"round": round_ + 1, "contender": name, **run})
+    steady = {"rate": options.rate, "duration_s": options.duration_s,
+              "kept_up_within_s": measure.KEPT_UP_S, "warm_share": measure.WARM_SHARE}
     return {
         "scenario": options.scenario,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
         "transfers": options.transfers,
+        **(steady if options.scenario == "steady" else {}),
         "rounds": options.rounds,
         "processes": options.shape.processes,
         "threads": options.shape.threads,
         "latency_ms": options.latency_ms,
-        "script": "pending, pending, then succeeded or (1 in 10 but HRG) failed",
+        "script": workload.script_text(options.scenario),
         "contenders": {name: contenders.CONTENDERS[name].label for name in options.names},
         "runs": runs,
     }
@@ -123,42 +132,51 @@ def _one_run(contender: Any, options: Options, engine: Engine, providers: Any,
     workload.reset_simulator(sim_url, made, options.latency_ms)
     workload.load_database(engine, providers, made)
     ids = workload.pending_ids(engine)
+    offsets = workload.due_offsets(len(ids), options.rate)
     run_dir = work / contender.name
     run_dir.mkdir(exist_ok=True)
     with Processes(run_dir, env) as processes:
-        contender.start(processes, options.shape, ids, run_dir)
+        contender.start(processes, options.shape, ids, offsets, run_dir)
         usage = measure.Usage([process.pid for _name, process in processes.running])
         usage.start()
         statements_before = statements.read(redis_url)
-        started = contender.go(engine, ids)
-        deadline = time.monotonic() + options.max_seconds
+        started = contender.go(engine, ids, offsets)
+        # The limit counts from the last due time, so a long steady run is not cut short.
+        deadline = time.monotonic() + offsets[-1] + options.max_seconds
         resolved = 0
         while resolved < len(ids):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{contender.name}: {len(ids) - resolved} transfers still "
-                                   f"open after {options.max_seconds:.0f} s (logs in {run_dir})")
+                                   f"open {options.max_seconds:.0f} s after the last fell due "
+                                   f"(logs in {run_dir})")
             _check_running(processes)
-            usage.sample()
+            usage.sample(resolved)
             time.sleep(POLL_S)
             resolved = measure.resolved_count(engine)
             show(resolved)
-        usage.sample()
+        usage.sample(resolved, last=True)
         extra = contender.finish()
         time.sleep(2 * statements.FLUSH_S)  # the counters' last flush
         statements_after = statements.read(redis_url)
     queries = int(workload.simulator_queries(sim_url)["queries"])
     if "first_checked" in extra:
-        lags = [t - started.timestamp() for t in extra["first_checked"]]
+        first_checked = extra["first_checked"]
         written = int(extra["resolutions_written"])
     else:
-        lags = measure.first_check_lags(engine, started)
+        first_checked = measure.first_checks(engine)
         written = measure.resolution_events(engine)
-    return measure.figures(
-        transfers=len(ids), resolved=resolved, resolutions_written=written,
-        seconds=measure.finish_seconds(engine, started), queries=queries,
+    due = {i: started.timestamp() + offset for i, offset in zip(ids, offsets, strict=True)}
+    seconds = measure.finish_seconds(engine, started)
+    run = measure.figures(
+        transfers=len(ids), resolved=resolved, resolutions_written=written, seconds=seconds,
+        queries=queries, queries_per_transfer=workload.queries_per_transfer(options.scenario),
         statements=statements_after[0] - statements_before[0],
         transactions=statements_after[1] - statements_before[1],
-        cpu_s=float(extra.get("cpu_s", usage.cpu_s)), peak_rss=usage.peak_rss, lags=lags)
+        cpu_s=float(extra.get("cpu_s", usage.cpu_s)), peak_rss=usage.peak_rss,
+        lags=measure.lags(first_checked, due))
+    kept = measure.keeping_up(seconds=seconds, last_due_s=offsets[-1]) if options.rate else {}
+    return {**run, **kept, **measure.rss_change(usage.series, len(ids)),
+            "rss_series": [[at, round(rss / 2**20, 1), done] for at, rss, done in usage.series]}
 
 
 def _check_running(processes: Processes) -> None:
