@@ -25,6 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import Engine
 
 from worker.bench import contenders, measure, scale, statements, workload
+from worker.chaos.services import free_port
 from worker.db import engine_for
 from worker.demo import run as demo_run
 from worker.demo import scenario
@@ -70,7 +71,10 @@ def bench(console: Console, options: Options) -> dict[str, Any]:
     work.mkdir(parents=True, exist_ok=True)
     database_url = demo_run.fresh_database(console, options.database)
     redis_url = demo_run.fresh_redis(console, options.redis_db)
-    sim_url = f"http://127.0.0.1:{demo_run.free_port(8097)}"
+    # A port of the kernel's choosing, not a fixed preference: two benchmarks started at once
+    # must never share one simulator (the second's would fail to bind, and the first's answer
+    # its health check, then its reset wipe the other's scripts).
+    sim_url = f"http://127.0.0.1:{free_port()}"
     providers_file = work / "providers.toml"
     providers_file.write_text(scenario.providers_toml(sim_url, POLICY, workload.KINDS))
     (work / "sim.toml").write_text(scenario.sim_merchants_toml(workload.KINDS))
@@ -96,6 +100,8 @@ def bench(console: Console, options: Options) -> dict[str, Any]:
         services.start("simulator", "worker.cli", "sim", "--port", sim_url.rsplit(":", 1)[1],
                        "--merchants", str(work / "sim.toml"))
         demo_run.wait_until_up(f"{sim_url}/_sim/health", services)
+        time.sleep(0.5)
+        services.check_alive()  # the answer came from our simulator, not one already there
         for round_ in range(options.rounds):
             turn = round_ % len(options.names)
             for name in options.names[turn:] + options.names[:turn]:
