@@ -1,0 +1,36 @@
+"""An instance's HTTP session takes its proxy and CA bundle from the environment once."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from tests.conftest import scripted_instance
+from worker.runtime import instance_session
+
+INSTANCE = replace(scripted_instance(), base_url="https://api.provider.example")
+
+
+def test_the_proxy_for_the_instance_s_url_is_kept(monkeypatch):
+    # Given a proxy in the environment
+    monkeypatch.setenv("HTTPS_PROXY", "http://egress.internal:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+
+    # When the instance's session is made, then it uses the proxy without reading it again
+    http = instance_session(INSTANCE)
+    assert http.proxies["https"] == "http://egress.internal:3128"
+    assert http.trust_env is False
+
+
+def test_no_proxy_exempts_the_instance(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://egress.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "provider.example")
+    assert "https" not in instance_session(INSTANCE).proxies
+
+
+def test_a_ca_bundle_named_in_the_environment_is_used(monkeypatch):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/operator-ca.pem")
+    assert instance_session(INSTANCE).verify == "/etc/ssl/operator-ca.pem"
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    assert instance_session(INSTANCE).verify is True
