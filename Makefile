@@ -1,13 +1,14 @@
 # make demo: set everything up and watch the resolver settle a few hundred transfers.
 # make test: lint, type-check and run every test against the local Postgres and Redis.
-# make bench: the resolver against naive Celery and the bare limit (docs/benchmarks.md); ~30 min.
+# make bench: the resolver against naive Celery and the bare limit (docs/benchmarks.md): the
+#   drain (~20 min), then bench-steady (200 arrivals/s for 60 s, ~10 min) and bench-scale.
 # make chaos: the long chaos drill (its own Postgres and Redis; about a quarter of an hour).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench chaos lint typecheck unit services migrate worker beat sim admin clean
+.PHONY: demo test bench bench-drain bench-steady bench-scale bench-memory chaos lint typecheck unit services migrate worker beat sim admin clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,9 +25,23 @@ demo: $(STAMP) services
 test: $(STAMP) services lint typecheck
 	$(BIN)/pytest -q
 
-bench: $(STAMP) services
+bench: bench-drain bench-steady bench-scale
+
+bench-drain: $(STAMP) services
 	$(BIN)/resolver bench --scenario drain --transfers 3000 --rounds 3 --processes 1 --threads 16 \
 		--latency-ms 20 --out .bench
+
+bench-steady: $(STAMP) services
+	$(BIN)/resolver bench --scenario steady --rate 200 --duration 60 --rounds 3 --processes 1 \
+		--threads 16 --latency-ms 20 --out .bench/steady
+
+bench-scale: $(STAMP) services
+	$(BIN)/resolver bench --scenario scale --out .bench/scale
+
+# The worker's memory across 100k resolutions (steady at 200/s for 500 s); about 25 minutes.
+bench-memory: $(STAMP) services
+	$(BIN)/resolver bench --scenario steady --rate 200 --duration 500 --rounds 1 \
+		--contenders resolver --latency-ms 20 --out .bench/memory
 
 chaos: $(STAMP)
 	$(BIN)/resolver chaos --transfers 20000 --worker-kills 20 --redis-wipes 2 --pg-restarts 1 \
