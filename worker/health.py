@@ -122,7 +122,10 @@ def _attempt(probe: Callable[[], str]) -> tuple[bool, str]:
 
 
 def _first_line(exc: Exception) -> str:
-    lines = str(exc).strip().splitlines()
+    # SQLAlchemy wraps the driver's error and prefixes its class name: the driver's own words
+    # ("connection refused", "database ... does not exist") are what an operator needs.
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines()
     return lines[0] if lines else type(exc).__name__
 
 
