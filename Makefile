@@ -1,5 +1,6 @@
 # make demo: set everything up and watch the resolver settle a few hundred transfers.
-# make test: lint, type-check and run every test against the local Postgres and Redis.
+# make test: lint, type-check and run every test against the local Postgres and Redis (and
+#            promtool, from Debian's prometheus package, for the alert rules).
 # make bench: the resolver against naive Celery and the bare limit (docs/benchmarks.md): the
 #   drain (~20 min), then bench-steady (200 arrivals/s for 60 s, ~10 min) and bench-scale.
 # make chaos: the long chaos drill (its own Postgres and Redis; about a quarter of an hour).
@@ -8,7 +9,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-drain bench-steady bench-scale bench-memory chaos lint typecheck unit services migrate worker beat sim admin clean
+.PHONY: demo test bench bench-drain bench-steady bench-scale bench-memory chaos lint typecheck \
+	unit services migrate worker beat sim admin clean promtool
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,8 +24,14 @@ services:
 demo: $(STAMP) services
 	$(BIN)/resolver demo
 
-test: $(STAMP) services lint typecheck
+test: promtool $(STAMP) services lint typecheck
 	$(BIN)/pytest -q
+
+# The alert rules' tests need promtool (tests/deploy/test_alert_rules.py): say how to get it
+# rather than let those tests fail one by one.
+promtool:
+	@command -v promtool >/dev/null || { echo "promtool is missing: run  sudo apt-get install \
+	prometheus  (Debian's package; .ci/run installs it the same way)" >&2; exit 1; }
 
 bench: bench-drain bench-steady bench-scale
 

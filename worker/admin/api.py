@@ -1,4 +1,4 @@
-"""The JSON API under /api/v1, and /healthz. Every route but /healthz needs a bearer token.
+"""The JSON API under /api/v1, /healthz and /readyz. Every route but those two needs a token.
 
 Routes stay thin: they check input, call the shared queries and actions, and shape the answer
 with `worker.admin.schemas`.
@@ -21,6 +21,7 @@ from worker.admin.schemas import (
     ErrorBody,
     EventsPage,
     Health,
+    Liveness,
     RecheckBody,
     RegisterBody,
     RegisterResult,
@@ -231,10 +232,21 @@ def stats(request: Request, who: Reader) -> StatsOut:
         return stats_out(queries.stats(session, now), now)
 
 
-@health.get("/healthz", response_model=Health,
+@health.get("/healthz", response_model=Liveness)
+def healthz() -> Liveness:
+    """Liveness, no token needed: the process answers. It touches neither Postgres nor Redis.
+
+    A liveness probe that failed with the database would have every admin restarted during a
+    database outage, which mends nothing; whether it can serve is /readyz's question.
+    """
+    return Liveness(status="ok")
+
+
+@health.get("/readyz", response_model=Health,
             responses={503: {"model": Health, "description": "Postgres or Redis unreachable."}})
-def healthz(request: Request) -> JSONResponse:
-    """No token needed: are Postgres and Redis reachable, and when did the sweep last run."""
+def readyz(request: Request) -> JSONResponse:
+    """Readiness, no token needed: are Postgres and Redis reachable (503 if not), and when did
+    the sweep last run (reported, not judged: the sweep is beat's business, not the admin's)."""
     rt = runtime_of(request)
     try:
         with transaction(rt.engine) as session:

@@ -1,4 +1,4 @@
-"""The admin server: the JSON API, /healthz and the web page in one FastAPI application.
+"""The admin server: the JSON API, /healthz, /readyz and the web page in one FastAPI application.
 
 `create_app()` builds it over a runtime (tests pass their own). The token settings are read
 once, here, so a mistake in them stops start-up instead of failing the first request.
@@ -38,7 +38,7 @@ def create_app(runtime_factory: Callable[[], runtime.Runtime] = runtime.current,
         title="transfer-resolver admin API",
         version="1",
         description="Inspect, recheck and resolve transfers whose outcome is unknown. "
-                    "Every route but /healthz needs a bearer token.",
+                    "Every route but /healthz and /readyz needs a bearer token.",
         # The schema is served below, behind a token; the interactive docs would load from a CDN.
         openapi_url=None,
         docs_url=None,

@@ -330,6 +330,10 @@ class EventsPage(Shape):
                                         "was newer.")
 
 
+class Liveness(Shape):
+    status: Literal["ok"]
+
+
 class Health(Shape):
     status: Literal["ok", "degraded"]
     postgres: bool

@@ -11,6 +11,7 @@ from worker.cli import (  # noqa: F401  (each module registers its commands)
     chaos_commands,
     demo_commands,
     events_commands,
+    health_commands,
     intake_commands,
     ops_commands,
     provider_commands,

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import create_engine, update
 
 from models import AuditRecord, Transfer
 from tests.conftest import unreachable_redis
@@ -358,22 +358,38 @@ def test_stats_count_by_provider_and_state_and_age(rt, client, engine):
                                              "by_hand": 1}
 
 
-def test_health_needs_no_token_and_reports_the_last_sweep(rt, client):
-    first = client.get("/healthz")
+def test_readiness_needs_no_token_and_reports_the_last_sweep(rt, client):
+    first = client.get("/readyz")
     assert first.status_code == 200
     assert first.json() == {"status": "ok", "postgres": True, "redis": True,
                             "seconds_since_sweep": None}
     heartbeat.beat(rt.redis, heartbeat.SWEEP, datetime.now(UTC) - timedelta(seconds=3))
-    assert 2 < client.get("/healthz").json()["seconds_since_sweep"] < 60
+    assert 2 < client.get("/readyz").json()["seconds_since_sweep"] < 60
 
 
-def test_health_says_so_when_redis_is_down(admin_rt):
+def test_not_ready_when_redis_is_down_yet_alive(admin_rt):
     broken = dataclasses.replace(admin_rt, redis=unreachable_redis())
     with TestClient(create_app(lambda: broken)) as client:
-        answer = client.get("/healthz")
-    assert answer.status_code == 503
-    assert answer.json()["redis"] is False
-    assert answer.json()["postgres"] is True
+        ready = client.get("/readyz")
+        alive = client.get("/healthz")
+    assert ready.status_code == 503
+    assert ready.json()["status"] == "degraded"
+    assert ready.json()["redis"] is False
+    assert ready.json()["postgres"] is True
+    # Liveness asks only whether the process answers: restarting it would not bring Redis back
+    assert (alive.status_code, alive.json()) == (200, {"status": "ok"})
+
+
+def test_not_ready_when_postgres_is_down(admin_rt):
+    gone = create_engine("postgresql+psycopg://postgres@127.0.0.1:1/none",
+                         connect_args={"connect_timeout": 1})
+    broken = dataclasses.replace(admin_rt, engine=gone)
+    with TestClient(create_app(lambda: broken)) as client:
+        ready = client.get("/readyz")
+        alive = client.get("/healthz")
+    assert ready.status_code == 503
+    assert (ready.json()["postgres"], ready.json()["redis"]) == (False, True)
+    assert alive.status_code == 200
 
 
 def test_contradicted_transfers_are_flagged_listed_and_shown(rt, client):

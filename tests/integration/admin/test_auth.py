@@ -101,6 +101,7 @@ def test_nothing_but_health_answers_without_a_valid_token(client, engine, header
         assert client.request(method, path, json=body, headers=headers).status_code == 401
     assert count(engine, Transfer) == 0
     assert client.get("/healthz", headers=headers).status_code == 200
+    assert client.get("/readyz", headers=headers).status_code == 200
 
 
 def test_a_viewer_reads_but_every_write_is_403(rt, client, engine):
