@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -81,3 +83,18 @@ def test_provisioning_loads_the_dashboard_from_prometheus():
                                  "resolver.yml").read_text())
     [provider] = dashboards["providers"]
     assert provider["type"] == "file" and provider["options"]["path"]
+
+
+def test_every_query_is_valid_promql(board, tmp_path):
+    """promtool (Debian's prometheus package) parses each query as a recording rule's."""
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool is not installed")
+    rules = [{"record": f"dashboard:query_{n}", "expr": target["expr"]}
+             for n, target in enumerate((target for panel in panels(board)
+                                         for target in panel["targets"]), start=1)]
+    path = tmp_path / "queries.yml"
+    path.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
+    checked = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True,
+                             text=True, check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
