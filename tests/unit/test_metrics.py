@@ -178,3 +178,17 @@ def test_every_gauge_says_what_it_measures(name):
     doc, labels = state.GAUGES[name]
     assert doc.endswith(".") and len(doc) > 30
     assert all(label in ("provider", "state", "currency") for label in labels)
+
+
+def test_the_admin_serves_its_own_resolutions_but_not_the_engine_zeros():
+    # Given this process counted a resolution by hand
+    engine.count_resolutions("unit-admin", "admin", [("failed", 30.0)])
+
+    # When the admin's share of the process registry is collected
+    names = {family.name for family in state.ProcessCollector().collect()}
+
+    # Then the resolutions and the process's own figures are there, the engine's are not
+    assert {"resolver_resolutions", "resolver_time_to_resolution_seconds"} <= names
+    assert any(name.startswith("process_") for name in names)
+    assert not names & {"resolver_check_lag_seconds", "resolver_sweep_duration_seconds",
+                        "resolver_last_sweep_timestamp_seconds", "resolver_checks"}

@@ -185,17 +185,21 @@ class StateCollector(Collector):
             return iter(self._cached)
 
 
+# What the admin process itself counts: the resolutions made by hand (and their times).
+ADMIN_COUNTED = ("resolver_resolutions", "resolver_time_to_resolution_seconds")
+
+
 class ProcessCollector(Collector):
-    """This process's own counters (the default registry), less the names the gauges export:
-    the admin app counts the resolutions made by hand, and must not show a second, always-zero
-    last sweep of its own beside the heartbeat's."""
+    """The admin process's own share of the default registry: its CPU and memory, and the
+    resolutions made by hand. The engine's other metrics stay out: here they would only be
+    zeros (no check runs in this process), and its last sweep would shadow the heartbeat's."""
 
     def __init__(self, source: CollectorRegistry = REGISTRY) -> None:
         self.source = source
 
     def collect(self) -> Iterator[Metric]:
         for family in self.source.collect():
-            if family.name not in GAUGES:
+            if not family.name.startswith("resolver_") or family.name in ADMIN_COUNTED:
                 yield family
 
 
