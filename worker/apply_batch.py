@@ -30,12 +30,13 @@ from sqlalchemy import Connection, Engine, text
 from models import Transfer
 from worker import events, ledger
 from worker.domain.policy import Action, Decision, PollState, decide
-from worker.domain.types import Direction, State
+from worker.domain.types import Direction, Outcome, State
+from worker.metrics import engine as metrics
 from worker.providers.base import CheckResult
 from worker.providers.instance import ProviderInstance
 from worker.resolution import ENGINE_ACTOR
 from worker.sweep import Claim
-from worker.throttle import Permission
+from worker.throttle import OVER_RATE, Permission
 
 MAX_ERROR_CHARS = 1000
 
@@ -187,6 +188,7 @@ def apply(engine: Engine, instance: ProviderInstance, asked: Sequence[Asked],
         news = [row for row in applied.values() if row.state != State.PENDING.value]
         if news:
             _write_events(connection, news, reasons, now)
+    _count(instance.name, asked, waiting, refusal, applied)  # committed: now it counts
     done: dict[int, Done] = {}
     for one in asked:
         row = applied.get(one.claim.transfer_id)
@@ -194,6 +196,25 @@ def apply(engine: Engine, instance: ProviderInstance, asked: Sequence[Asked],
     for claim in waiting:
         done[claim.transfer_id] = Done.DEFERRED if claim.transfer_id in applied else Done.SKIPPED
     return done
+
+
+def _count(provider: str, asked: Sequence[Asked], waiting: Sequence[Claim],
+           refusal: Permission | None, applied: dict[int, Any]) -> None:
+    """The committed batch's metrics: answers, call times, lags, resolutions, rate limits."""
+    rate_limited = sum(1 for one in asked if one.result.outcome is Outcome.RATE_LIMITED)
+    if refusal is not None and refusal.reason == OVER_RATE:
+        rate_limited += sum(1 for claim in waiting if claim.transfer_id in applied)
+    metrics.count_batch(
+        provider,
+        outcomes=[one.result.outcome.value for one in asked],
+        latencies_s=[one.result.latency_ms / 1000 for one in asked],
+        lags_s=[(one.started_at - one.claim.due_at).total_seconds()
+                for one in asked if one.claim.due_at is not None],
+        settled=[(row.state, (row.resolved_at - row.sent_at).total_seconds()
+                  if row.resolved_at is not None else None)
+                 for row in applied.values() if row.state != State.PENDING.value],
+        rate_limited=rate_limited,
+    )
 
 
 def _apply(connection: Connection, changes: Sequence[_Change], token: uuid.UUID | None,

@@ -15,7 +15,13 @@ import sys
 from typing import Any
 
 from celery import Celery
-from celery.signals import after_setup_logger, after_setup_task_logger, beat_init, worker_init
+from celery.signals import (
+    after_setup_logger,
+    after_setup_task_logger,
+    beat_init,
+    worker_init,
+    worker_process_init,
+)
 from kombu import Exchange, Queue
 
 from worker.settings import get_settings
@@ -99,6 +105,21 @@ def _check_configuration(**_: Any) -> None:
 
 worker_init.connect(_check_configuration)
 beat_init.connect(_check_configuration)
+
+
+def _serve_metrics(**_: Any) -> None:
+    """Every worker process serves its counters on a port of its own (worker.metrics.engine).
+
+    The thread pool counts in the worker's one process (worker_init); a prefork pool counts in
+    its children, which serve on ports of their own too (worker_process_init). Beat serves none.
+    """
+    from worker.metrics import engine
+
+    engine.serve(settings.metrics_port)
+
+
+worker_init.connect(_serve_metrics)
+worker_process_init.connect(_serve_metrics)
 
 
 def _mask_secrets_in_logs(logger: Any, **_: Any) -> None:

@@ -34,7 +34,8 @@ from models import Check, Transfer
 from worker import apply_batch
 from worker.apply_batch import Asked, Done
 from worker.db import transaction
-from worker.domain.types import Direction, TransferRef
+from worker.domain.types import Direction, State, TransferRef
+from worker.metrics import engine as metrics
 from worker.providers.base import CheckResult, ProviderAdapter
 from worker.providers.instance import ProviderInstance
 from worker.resolution import ENGINE_ACTOR, send_to_review
@@ -203,6 +204,10 @@ def _review_unconfigured(engine: Engine, claims: Sequence[Claim],
             send_to_review(session, transfer, by=ENGINE_ACTOR, now=now,
                            reason=unconfigured_reason(transfer.provider))
             done[claim.transfer_id] = Done.REVIEW
+    reviewed = sum(1 for result in done.values() if result is Done.REVIEW)
+    if reviewed:
+        metrics.count_resolutions(claims[0].provider, "engine",
+                                  [(State.NEEDS_REVIEW.value, None)] * reviewed)
     return done
 
 

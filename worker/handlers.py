@@ -15,6 +15,7 @@ from typing import Any
 from models import Transfer
 from worker import intake
 from worker.db import transaction
+from worker.metrics import engine as metrics
 from worker.runtime import Runtime
 
 
@@ -49,11 +50,21 @@ def complete(rt: Runtime, provider: object, tx_id: object, outcome: object, *,
     with transaction(rt.engine) as session:
         done = intake.complete(session, report, by=f"caller:{actor}", now=datetime.now(UTC))
         result = summary(done.transfer, False)
+        waited = _waited(done.transfer)
+    if done.resolved:  # committed: count it
+        metrics.count_resolutions(result["provider"], "caller", [(result["state"], waited)])
     if done.contradicted:
         raise intake.Contradicted(
             f"transfer {result['id']} is already {result['state']}; the reported "
             f"{report.state.value} contradicts it and was recorded for an admin, not applied")
     return result
+
+
+def _waited(transfer: Transfer) -> float | None:
+    """Seconds from sent_at to the resolution, for the time-to-resolution histogram."""
+    if transfer.resolved_at is None:
+        return None
+    return (transfer.resolved_at - transfer.sent_at).total_seconds()
 
 
 def summary(transfer: Transfer, created: bool) -> dict[str, Any]:

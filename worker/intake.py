@@ -203,6 +203,7 @@ class Completion:
     transfer: Transfer
     # The answer disagreed with the transfer's final state: recorded, the state unchanged.
     contradicted: bool = False
+    resolved: bool = False  # this call settled the transfer
 
 
 def complete(session: Session, report: Report, *, by: str, now: datetime) -> Completion:
@@ -227,7 +228,7 @@ def complete(session: Session, report: Report, *, by: str, now: datetime) -> Com
         raise NotResolvable(f"transfer {transfer.id} is {transfer.state}; an admin decides it, "
                             f"complete cannot change it")
     resolve(session, transfer, state, by=by, reason=f"reported {state.value} by {by}", now=now)
-    return Completion(transfer)
+    return Completion(transfer, resolved=True)
 
 
 _INSERT = text(

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     webhook_lease_s: float = Field(default=60.0, gt=0)
 
     log_format: str = "console"  # or "json"
+    # Each worker process serves its metrics on the first free port from this one on
+    # (worker.metrics.engine); 0 serves none.
+    metrics_port: int = Field(default=9464, ge=0, le=65535)
 
     @property
     def broker(self) -> str:

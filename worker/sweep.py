@@ -22,6 +22,7 @@ from models import Transfer
 from worker.db import transaction
 from worker.domain.policy import PollState
 from worker.domain.types import Direction, TransferRef
+from worker.metrics import engine as metrics
 from worker.providers.instance import ProviderInstance
 from worker.resolution import ENGINE_ACTOR, send_to_review
 
@@ -41,6 +42,7 @@ class Claim:
     ref: TransferRef
     poll: PollState
     lease_until: datetime
+    due_at: datetime | None = None  # when the check fell due, before the lease: for metrics
 
     def to_message(self) -> dict[str, Any]:
         """The claim as JSON for a check message: money as a string, times in ISO 8601."""
@@ -51,7 +53,7 @@ class Claim:
             "sent_at": self.ref.sent_at.isoformat(), "attempts": self.poll.attempts,
             "not_found_streak": self.poll.not_found_streak,
             "registered_at": _iso(self.poll.registered_at),
-            "lease_until": self.lease_until.isoformat(),
+            "lease_until": self.lease_until.isoformat(), "due_at": _iso(self.due_at),
         }
 
     @classmethod
@@ -59,6 +61,7 @@ class Claim:
                      row: Mapping[str, Any]) -> Claim:
         sent_at = datetime.fromisoformat(row["sent_at"])
         registered = row.get("registered_at")
+        due = row.get("due_at")
         return cls(
             transfer_id=int(row["id"]), lease_token=lease_token, provider=provider,
             ref=TransferRef(provider=provider, tx_id=row["tx_id"],
@@ -69,6 +72,7 @@ class Claim:
                            registered_at=datetime.fromisoformat(registered)
                            if registered else None),
             lease_until=datetime.fromisoformat(row["lease_until"]),
+            due_at=datetime.fromisoformat(due) if due else None,
         )
 
 
@@ -77,7 +81,7 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def claim_from_row(row: Any, lease_token: uuid.UUID, lease_until: datetime) -> Claim:
-    """A Claim from a row holding the columns CLAIM_COLUMNS lists."""
+    """A Claim from a row holding the columns CLAIM_COLUMNS lists (and `due_at`, if it has)."""
     return Claim(
         transfer_id=row.id, lease_token=lease_token, provider=row.provider,
         ref=TransferRef(provider=row.provider, tx_id=row.tx_id,
@@ -87,6 +91,7 @@ def claim_from_row(row: Any, lease_token: uuid.UUID, lease_until: datetime) -> C
         poll=PollState(row.sent_at, row.attempts, row.not_found_streak,
                        registered_at=row.created_at),
         lease_until=lease_until,
+        due_at=getattr(row, "due_at", None),
     )
 
 
@@ -125,7 +130,9 @@ LEASED = text(
 
 # Leases the due transfers of several instances, each up to its own room, in one statement,
 # and returns what their checks need, so a check never reads the row again before asking.
-# Per instance it is an index scan of ix_transfers_due that stops at its limit.
+# Per instance it is an index scan of ix_transfers_due that stops at its limit. `due_at` is
+# next_check_at as it was before the lease replaced it: when the check fell due (the metrics'
+# check lag).
 CLAIM = text(
     f"""
     WITH room AS (
@@ -133,8 +140,8 @@ CLAIM = text(
             AS r(provider, size)
     ),
     due AS (
-        SELECT d.id FROM room, LATERAL (
-            SELECT id FROM transfers
+        SELECT d.id, d.next_check_at AS due_at FROM room, LATERAL (
+            SELECT id, next_check_at FROM transfers
             WHERE state = 'pending' AND provider = room.provider AND next_check_at <= :now
             ORDER BY next_check_at
             LIMIT room.size
@@ -145,7 +152,7 @@ CLAIM = text(
     SET lease_token = :token, next_check_at = :lease_until, updated_at = :now,
         version = t.version + 1
     FROM due WHERE t.id = due.id
-    RETURNING {", ".join(f"t.{column}" for column in CLAIM_COLUMNS.split(", "))}
+    RETURNING {", ".join(f"t.{column}" for column in CLAIM_COLUMNS.split(", "))}, due.due_at
     """
 )
 
@@ -195,15 +202,15 @@ def review_unconfigured(engine: Engine, providers: Mapping[str, ProviderInstance
         with transaction(engine) as session:
             ids = session.execute(DUE_OF_INSTANCE, {"provider": name, "now": now,
                                                     "limit": limit}).scalars().all()
-            if not ids:
-                continue
-            transfers = session.execute(
+            transfers: list[Transfer] = list(session.execute(
                 select(Transfer).where(Transfer.id.in_(ids)).order_by(Transfer.id)
-            ).scalars()
+            ).scalars()) if ids else []
             for transfer in transfers:
                 send_to_review(session, transfer, by=ENGINE_ACTOR, now=now,
                                reason=unconfigured_reason(name))
-                reviewed += 1
+        if ids:
+            metrics.count_resolutions(name, "engine", [("needs_review", None)] * len(ids))
+            reviewed += len(ids)
     return reviewed
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 from worker import handlers, heartbeat, relay, replies, runtime, sweep
 from worker.celery import app
 from worker.check import Done, run_batch, run_check
+from worker.metrics import engine as metrics
 from worker.webhooks import runner as webhooks
 from worker.webhooks.claims import DeliveryClaim
 
@@ -59,6 +60,7 @@ def complete_transfer(provider: str, tx_id: str, outcome: str,
 def sweep_due() -> dict[str, int]:
     rt = runtime.current()
     now = datetime.now(UTC)
+    started = time.perf_counter()
     counts = sweep.sweep(
         rt.engine,
         rt.providers,
@@ -68,6 +70,8 @@ def sweep_due() -> dict[str, int]:
         dispatch=dispatch_checks,
     )
     heartbeat.beat(rt.redis, heartbeat.SWEEP, now)
+    metrics.count_sweep(time.perf_counter() - started,
+                        {name: counts.get(name, 0) for name in rt.providers}, time.time())
     return counts
 
 

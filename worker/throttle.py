@@ -37,6 +37,7 @@ from worker.providers.instance import ProviderInstance
 log = logging.getLogger(__name__)
 PREFIX = "resolver"
 SLOT_WAIT_S = 1.0  # how long a check waits for a call slot of its instance to free up
+OVER_RATE = "over the instance's rate limit"  # the refusal's reason: counted as rate limited
 
 # Breaker first, then the rate window. KEYS: open_until, probe, rate window.
 # ARGV: now, wanted, allowance, window lifetime (s), probe lifetime (ms).
@@ -199,9 +200,41 @@ class Guard:
         elif why == "half_open":
             refusal = Permission(False, cooldown, "circuit half-open: a probe is under way")
         elif why == "rate":
-            refusal = Permission(False, (slot + 1) * window - now,
-                                 "over the instance's rate limit")
+            refusal = Permission(False, (slot + 1) * window - now, OVER_RATE)
         return int(granted), refusal
+
+
+@dataclass(frozen=True)
+class BreakerState:
+    """An instance's circuit breaker as Redis holds it, for people and metrics."""
+
+    name: str  # "closed", "open" (no call until open_until) or "half_open" (one probe may go)
+    open_until: float | None = None  # Unix time
+
+    @property
+    def closed(self) -> bool:
+        return self.name == "closed"
+
+
+def breaker_states(client: redis.Redis, instances: Sequence[str],
+                   now: float) -> dict[str, BreakerState]:
+    """Each instance's breaker, read in one round trip. Raises redis.RedisError.
+
+    Open from the moment the threshold of transport errors is reached until its cooldown ends;
+    half open from then until an answer closes it (a failed probe opens it again); closed when
+    no key is left. An instance no check ever failed on has no key: closed.
+    """
+    if not instances:
+        return {}
+    values = client.mget([_keys(name)["open_until"] for name in instances])
+    states = {}
+    for name, value in zip(instances, values, strict=True):
+        if value is None:
+            states[name] = BreakerState("closed")
+        else:
+            until = float(value)
+            states[name] = BreakerState("open" if until > now else "half_open", until)
+    return states
 
 
 def _keys(name: str) -> dict[str, str]:

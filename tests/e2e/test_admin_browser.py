@@ -102,6 +102,14 @@ def test_an_operator_resolves_a_reviewed_transfer_in_the_browser(rt, server, pag
     expect(review_row).to_contain_text("dep-20931")
     expect(review_row).to_contain_text("disagrees with ours")
     expect(page.locator("section.card").first).to_contain_text("3 h")  # the oldest pending
+    # Provider health: each instance's breaker and the share of each outcome of its checks.
+    health = page.locator("section", has=page.get_by_role("heading", name="Provider health"))
+    checked_row = health.locator("tr", has=page.get_by_role("rowheader", name="scripted-a"))
+    expect(checked_row).to_contain_text("closed")
+    expect(checked_row).to_contain_text("MISMATCH 33%")
+    expect(checked_row).to_contain_text("SUCCEEDED 33%")
+    idle_row = health.locator("tr", has=page.get_by_role("rowheader", name="scripted-b"))
+    expect(idle_row).to_contain_text("no checks")
     page.screenshot(path=str(ARTIFACTS / "admin-dashboard.png"), full_page=True)
     if os.environ.get("RESOLVER_UPDATE_SCREENSHOT") == "1":
         page.screenshot(path=str(DOCS_SCREENSHOT), full_page=True)

@@ -21,6 +21,7 @@ from worker.admin.queries import MAX_ID
 from worker.admin.schemas import MAX_REASON_CHARS
 from worker.db import transaction
 from worker.domain.types import State
+from worker.metrics import engine as metrics
 from worker.resolution import resolve
 
 MAX_ACTOR_CHARS = 120  # resolved_by holds "admin:" + the name in 128 characters
@@ -108,7 +109,10 @@ def resolve_by_hand(engine: Engine, transfer_id: int, outcome: str, *, actor: st
         if transfer.review_reason:
             details["review_reason"] = transfer.review_reason
         audit = _audit(session, transfer, actor, "resolve", why, details, now)
-        return Applied(transfer.id, audit.id, before.value, target.value)
+        applied = Applied(transfer.id, audit.id, before.value, target.value)
+        provider, waited = transfer.provider, (now - transfer.sent_at).total_seconds()
+    metrics.count_resolutions(provider, "admin", [(target.value, waited)])  # committed
+    return applied
 
 
 def _locked(session: Session, transfer_id: int) -> Transfer:

@@ -1,4 +1,5 @@
-"""The JSON API under /api/v1, /healthz and /readyz. Every route but those two needs a token.
+"""The JSON API under /api/v1, and /healthz, /readyz and /metrics. Every route but those three
+needs a bearer token.
 
 Routes stay thin: they check input, call the shared queries and actions, and shape the answer
 with `worker.admin.schemas`.
@@ -10,7 +11,8 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from worker import handlers, heartbeat, ledger, replay
 from worker.admin import actions, inputs, queries
@@ -262,3 +264,14 @@ def readyz(request: Request) -> JSONResponse:
     body = Health(status="ok" if ok else "degraded", postgres=postgres, redis=redis_up,
                   seconds_since_sweep=None if since is None else round(since, 3))
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if ok else 503)
+
+
+@health.get("/metrics", include_in_schema=False)
+def metrics(request: Request) -> Response:
+    """No token needed, like /healthz: Prometheus' text format (worker.metrics.state).
+
+    What it shows is counts and sums, never a transfer, a player or a secret; put the admin
+    app behind a network boundary if even those figures must stay inside.
+    """
+    body = generate_latest(request.app.state.metrics)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -24,6 +24,7 @@ from worker import runtime
 from worker.admin import api, auth, web
 from worker.admin.schemas import ErrorBody
 from worker.admin.tokens import TokenBook, parse_tokens
+from worker.metrics import state
 
 SESSION_COOKIE = "resolver_session"
 SESSION_MAX_AGE_S = 8 * 3600
@@ -38,7 +39,7 @@ def create_app(runtime_factory: Callable[[], runtime.Runtime] = runtime.current,
         title="transfer-resolver admin API",
         version="1",
         description="Inspect, recheck and resolve transfers whose outcome is unknown. "
-                    "Every route but /healthz and /readyz needs a bearer token.",
+                    "Every route but /healthz, /readyz and /metrics needs a bearer token.",
         # The schema is served below, behind a token; the interactive docs would load from a CDN.
         openapi_url=None,
         docs_url=None,
@@ -46,6 +47,7 @@ def create_app(runtime_factory: Callable[[], runtime.Runtime] = runtime.current,
     )
     app.state.runtime = rt
     app.state.tokens = tokens or parse_tokens(rt.settings.admin_token, rt.settings.admin_tokens)
+    app.state.metrics = state.admin_registry(rt.engine, rt.redis, list(rt.providers))
 
     app.include_router(api.health)
     app.include_router(api.api)

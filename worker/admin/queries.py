@@ -301,6 +301,52 @@ def stats(session: Session, now: datetime) -> Stats:
     )
 
 
+HEALTH_WINDOW = timedelta(minutes=15)
+
+# The checks of the last minutes per instance: a row per outcome, and a total row per instance
+# (outcome NULL) with its p95 call latency. ix_checks_checked_at keeps the read to the window,
+# and each check finds its instance by the transfers' primary key.
+PROVIDER_HEALTH = text(
+    """
+    SELECT t.provider, CASE WHEN GROUPING(c.outcome) = 1 THEN NULL ELSE c.outcome END AS outcome,
+           count(*) AS checks,
+           percentile_disc(0.95) WITHIN GROUP (ORDER BY c.latency_ms) AS p95_ms
+    FROM checks c JOIN transfers t ON t.id = c.transfer_id
+    WHERE c.checked_at >= :since
+    GROUP BY GROUPING SETS ((t.provider, c.outcome), (t.provider))
+    """
+)
+
+
+@dataclass(frozen=True)
+class CheckHealth:
+    """One instance's checks over the health window."""
+
+    checks: int
+    outcomes: Mapping[str, int]  # most frequent first
+    p95_ms: int | None
+
+    def share(self, outcome: str) -> float:
+        return self.outcomes.get(outcome, 0) / self.checks if self.checks else 0.0
+
+
+def provider_health(session: Session, now: datetime,
+                    window: timedelta = HEALTH_WINDOW) -> dict[str, CheckHealth]:
+    """Per instance with checks in the window: how many, the count of each outcome, p95."""
+    totals: dict[str, tuple[int, int | None]] = {}
+    outcomes: dict[str, dict[str, int]] = {}
+    for row in session.execute(PROVIDER_HEALTH, {"since": now - window}).mappings():
+        if row["outcome"] is None:
+            totals[row["provider"]] = (int(row["checks"]), row["p95_ms"])
+        else:
+            outcomes.setdefault(row["provider"], {})[row["outcome"]] = int(row["checks"])
+    return {
+        name: CheckHealth(checks, dict(sorted(outcomes.get(name, {}).items(),
+                                              key=lambda item: (-item[1], item[0]))), p95)
+        for name, (checks, p95) in totals.items()
+    }
+
+
 PING = text("SELECT 1")
 
 

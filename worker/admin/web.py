@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from worker import heartbeat
+from worker import heartbeat, throttle
 from worker.admin import actions, auth, formatting, inputs, queries
 from worker.admin.schemas import (
     MAX_REASON_CHARS,
@@ -146,10 +146,13 @@ def dashboard(request: Request, who: Person) -> Response:
         stats = stats_out(queries.stats(session, now), now)
         review = queries.list_transfers(
             session, queries.TransferFilter(states=("needs_review",)), now, limit=100)
+        checks = queries.provider_health(session, now)
     try:
         since_sweep = heartbeat.seconds_since(rt.redis, heartbeat.SWEEP)
+        breakers: dict[str, throttle.BreakerState] | None = throttle.breaker_states(
+            rt.redis, sorted(rt.providers), now.timestamp())
     except Exception:  # Redis down: the page still shows what Postgres knows
-        since_sweep = None
+        since_sweep, breakers = None, None
     return render(request, "dashboard.html", {
         "stats": stats,
         "table": _pivot(stats.counts, rt),
@@ -157,8 +160,20 @@ def dashboard(request: Request, who: Person) -> Response:
         "review_more": review.next_cursor is not None,
         "biggest_bucket": max([b.count for b in stats.pending_by_age] + [1]),
         "since_sweep": since_sweep,
+        "health": _health(rt, checks, breakers),
+        "health_window": queries.HEALTH_WINDOW,
         "refresh_s": REFRESH_S,
     })
+
+
+def _health(rt: Runtime, checks: dict[str, queries.CheckHealth],
+            breakers: dict[str, throttle.BreakerState] | None) -> list[dict[str, Any]]:
+    """A row per instance, configured or with checks in the window: breaker, outcomes, p95."""
+    empty = queries.CheckHealth(0, {}, None)
+    return [{"provider": name, "configured": name in rt.providers,
+             "checks": checks.get(name, empty),
+             "breaker": None if breakers is None else breakers.get(name)}
+            for name in sorted(set(rt.providers) | set(checks))]
 
 
 def _pivot(counts: list[Any], rt: Runtime) -> dict[str, Any]:

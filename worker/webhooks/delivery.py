@@ -23,6 +23,7 @@ from sqlalchemy import Engine, text
 
 from models import WebhookAttempt
 from worker.db import transaction
+from worker.metrics import engine as metrics
 from worker.webhooks.claims import DeliveryClaim
 from worker.webhooks.config import Subscriber
 from worker.webhooks.schedule import wait_after
@@ -125,6 +126,7 @@ def attempt(engine: Engine, subscribers: Mapping[str, Subscriber],
         return "stale"
     response = post(http, subscriber, str(row.event_id), row.type, body_of(row.payload))
     result = record(engine, claim, row.attempts, response, schedule)
+    metrics.count_webhook(subscriber.name, result)  # recorded and committed
     log.info("webhook event=%s subscriber=%s status=%s latency_ms=%s result=%s",
              row.event_id, subscriber.name, response.http_status, response.latency_ms, result)
     return result

@@ -1,0 +1,104 @@
+"""The dashboard's provider health panel: breaker, outcome shares and p95 over the last 15 min."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from tests.conftest import scripted_instance
+from tests.integration.admin.support import VIEWER_TOKEN, in_review, settled
+from tests.integration.admin.test_auth import sign_in
+from worker.admin import queries
+from worker.db import transaction
+from worker.domain.types import Outcome
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def providers():
+    return {name: scripted_instance(name) for name in ("scripted-a", "scripted-b")}
+
+
+def checks_of_the_last_minutes(rt) -> None:
+    """scripted-a: three answers settled and one disagreeing in the window, latencies 100,
+    200, 300 and 4000 ms; and one more settled answer from 20 minutes ago, out of the window."""
+    for n in range(3):
+        settled(rt, tx_id=f"ok-{n}")
+    in_review(rt, tx_id="odd")
+    settled(rt, tx_id="long-ago", outcome=Outcome.FAILED)
+    with transaction(rt.engine) as session:
+        session.execute(text(
+            "UPDATE checks SET latency_ms = CASE id % 4 WHEN 1 THEN 100 WHEN 2 THEN 200 "
+            "WHEN 3 THEN 300 ELSE 4000 END"))
+        session.execute(text(
+            "UPDATE checks SET checked_at = now() - interval '20 minutes' "
+            "WHERE transfer_id = (SELECT id FROM transfers WHERE tx_id = 'long-ago')"))
+
+
+def test_the_health_query_counts_the_window_by_instance_and_outcome(rt):
+    # Given checks in the window and one older
+    checks_of_the_last_minutes(rt)
+
+    # When the panel's query runs
+    with transaction(rt.engine) as session:
+        health = queries.provider_health(session, datetime.now(UTC))
+
+    # Then only the window's four checks count, shares add up, p95 is the slowest of four
+    assert set(health) == {"scripted-a"}
+    found = health["scripted-a"]
+    assert found.checks == 4
+    assert found.outcomes == {"SUCCEEDED": 3, "MISMATCH": 1}
+    assert found.share("SUCCEEDED") == 0.75 and found.share("RETRY") == 0
+    assert found.p95_ms == 4000
+
+
+def test_the_dashboard_shows_each_instance_breaker_outcomes_and_p95(rt, client):
+    # Given checks of scripted-a, whose breaker is open, and none of scripted-b
+    checks_of_the_last_minutes(rt)
+    rt.redis.set("resolver:breaker:scripted-a:open_until", repr(time.time() + 40))
+
+    # When a viewer opens the dashboard
+    sign_in(client, VIEWER_TOKEN)
+    page = client.get("/").text
+
+    # Then the panel has a row per instance with what it knows of each
+    panel = page[page.index('id="health-h"'):]
+    panel = panel[:panel.index("</table>")]
+    assert "last 15 min" in panel
+    rows = {re.search(r'<th scope="row">([^<]+)</th>', row).group(1): row  # type: ignore[union-attr]
+            for row in panel.split("<tr>")[2:]}
+    assert set(rows) == {"scripted-a", "scripted-b"}
+    a, b = rows["scripted-a"], rows["scripted-b"]
+    assert "breaker-open" in a and re.search(r"open</span> (3\d|40) s left", a)
+    assert re.search(r"SUCCEEDED</span> 75%", a) and re.search(r"MISMATCH</span> 25%", a)
+    assert '<td class="num">4</td>' in a and '<td class="num">4 s</td>' in a
+    assert "breaker-closed" in b and "no checks" in b and '<td class="num">—</td>' in b
+
+
+def test_a_breaker_past_its_cooldown_is_half_open_and_redis_down_is_said(rt, client,
+                                                                         monkeypatch):
+    # Given scripted-a's breaker past its cooldown, the probe not yet answered
+    rt.redis.set("resolver:breaker:scripted-a:open_until",
+                 repr((datetime.now(UTC) - timedelta(seconds=5)).timestamp()))
+    sign_in(client, VIEWER_TOKEN)
+
+    # Then the panel says half open
+    assert "breaker-half_open" in client.get("/").text
+
+    # When Redis cannot be reached
+    from worker import throttle
+
+    def down(*args, **kwargs):
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(throttle, "breaker_states", down)
+
+    # Then the page still renders, and says the breaker is unknown
+    answer = client.get("/")
+    assert answer.status_code == 200
+    assert "unknown (Redis unreachable)" in answer.text
