@@ -240,8 +240,8 @@ def claim_in(connection: Connection, instances: Sequence[ProviderInstance], now:
     Two statements whatever the number of instances: the calls under way, then the claim.
     """
     names = [instance.name for instance in instances]
-    under_way: dict[str, int] = dict(
-        connection.execute(LEASED, {"providers": names, "now": now}).tuples().all())
+    under_way = {provider: int(count) for provider, count in
+                 connection.execute(LEASED, {"providers": names, "now": now})}
     room = {instance.name: min(limit, instance.policy.concurrency - under_way.get(instance.name, 0))
             for instance in instances}
     room = {name: size for name, size in room.items() if size > 0}
