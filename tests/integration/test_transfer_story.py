@@ -10,12 +10,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.integration.helpers import make_due, register
-from worker import logs, relay
+from tests.integration.helpers import make_due, register, request
+from worker import handlers, logs, relay
+from worker.admin import actions
 from worker.check import NoGuard, run_batch
 from worker.domain.types import Outcome
+from worker.intake import ConflictError, Contradicted
 from worker.providers.scripted import SCRIPTS
-from worker.sweep import claim_due
+from worker.sweep import claim_due, expire_in_flight
 
 pytestmark = pytest.mark.integration
 
@@ -81,3 +83,31 @@ def test_grepping_a_transfer_id_tells_its_whole_story(rt, engine, json_lines):
     # The other transfer's story is its own.
     assert [line["event"] for line in story(json_lines, other)] == [
         "transfer registered", "transfer checked", "event published"]
+
+
+def test_the_write_ahead_story_and_its_refusals_are_told_too(rt, engine, json_lines):
+    # Given a transfer begun before the provider call, and one begun and left to expire
+    begun = handlers.begin(rt, request(tx_id="wa-1"), by="wallet")["id"]
+    left = handlers.begin(rt, request(tx_id="wa-2"), by="wallet", deadline_s=1)["id"]
+
+    # When the caller reports, contradicts itself, another request conflicts, one expires
+    # and an admin settles the other by hand
+    handlers.complete(rt, "scripted-a", "wa-1", "succeeded", by="wallet")
+    with pytest.raises(Contradicted):
+        handlers.complete(rt, "scripted-a", "wa-1", "failed", by="wallet")
+    with pytest.raises(ConflictError):
+        handlers.register(rt, request(tx_id="wa-1", amount="11.00"), by="wallet")
+    expire_in_flight(engine, datetime.now(UTC) + timedelta(seconds=5), limit=100)
+    actions.resolve_by_hand(engine, left, "failed", actor="ops-ann", reason="provider says so")
+
+    # Then each transfer's lines tell it, each naming who acted
+    lines = story(json_lines, begun)
+    assert [(line["event"], line.get("outcome")) for line in lines] == [
+        ("transfer begun", None), ("transfer resolved", "succeeded"),
+        ("transfer contradiction recorded", "succeeded"), ("transfer refused", None)]
+    assert lines[1]["by"] == "caller:wallet" and lines[2]["reported"] == "failed"
+    assert lines[3]["conflict"] == "amount"
+    assert all((line["provider"], line["tx_id"]) == ("scripted-a", "wa-1") for line in lines)
+    assert [(line["event"], line.get("by")) for line in story(json_lines, left)] == [
+        ("transfer begun", "wallet"), ("transfer expired from in flight", None),
+        ("transfer resolved", "admin:ops-ann")]
