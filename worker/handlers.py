@@ -82,8 +82,8 @@ def complete(rt: Runtime, provider: object, tx_id: object, outcome: object, *,
         metrics.count_resolutions(result["provider"], "caller", [(result["state"], waited)])
         log.info("transfer resolved", **facts, outcome=result["state"], source="caller")
     elif done.contradicted:
-        log.warning("transfer contradiction recorded", **facts, outcome=result["state"],
-                    reported=report.state.value)
+        log.info("transfer contradiction recorded", **facts, outcome=result["state"],
+                 reported=report.state.value)
     else:
         log.info("transfer completion repeated", **facts, outcome=result["state"])
     if done.contradicted:

@@ -160,6 +160,10 @@ def configure() -> None:
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
+    # A process that set up no handler (a command-line tool) still writes its warnings as
+    # lines, not as the event's dict.
+    if logging.lastResort is not None:
+        logging.lastResort.setFormatter(formatter(as_json=False))
     _configured = True
 
 
