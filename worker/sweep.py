@@ -105,6 +105,7 @@ CLAIM_COLUMNS = ("id, provider, tx_id, direction, player_id, player_ref, amount,
                  "sent_at, attempts, not_found_streak, created_at")
 
 
+# Returns what each expired transfer's log line names, so telling it costs no read.
 EXPIRE_IN_FLIGHT = text(
     """
     WITH overdue AS (
