@@ -17,6 +17,7 @@ built from the rows the UPDATE returns, not from the check message.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 
 from models import Transfer
-from worker import events, ledger
+from worker import events, ledger, logs
 from worker.domain.policy import Action, Decision, PollState, decide
 from worker.domain.types import Direction, Outcome, State
 from worker.metrics import engine as metrics
@@ -39,6 +40,7 @@ from worker.sweep import Claim
 from worker.throttle import OVER_RATE, Permission
 
 MAX_ERROR_CHARS = 1000
+log = logs.get(__name__)
 
 
 class Done(StrEnum):
@@ -195,7 +197,36 @@ def apply(engine: Engine, instance: ProviderInstance, asked: Sequence[Asked],
         done[one.claim.transfer_id] = Done.LEASE_LOST if row is None else _DONE_OF[row.state]
     for claim in waiting:
         done[claim.transfer_id] = Done.DEFERRED if claim.transfer_id in applied else Done.SKIPPED
+    if log.isEnabledFor(logging.INFO):  # committed: now it happened
+        _tell(asked, waiting, refusal, decisions, applied, done)
     return done
+
+
+def _tell(asked: Sequence[Asked], waiting: Sequence[Claim], refusal: Permission | None,
+          decisions: dict[int, Decision], applied: dict[int, Any], done: dict[int, Done]) -> None:
+    """One line per checked transfer: the answer, the attempt, and what became of it."""
+    for one in asked:
+        claim = one.claim
+        decision = decisions[claim.transfer_id]
+        row = applied.get(claim.transfer_id)
+        result = done[claim.transfer_id]
+        more: dict[str, Any] = {}
+        if result is Done.RESCHEDULED and decision.next_check_at is not None:
+            more["next_check_at"] = decision.next_check_at.isoformat()
+        elif result is Done.RESOLVED and row is not None:
+            more["state"], more["by"] = row.state, row.resolved_by
+        elif result is Done.REVIEW:
+            more["reason"] = _reason(decision.reason, one.result)
+        log.info("transfer checked", transfer_id=claim.transfer_id, provider=claim.provider,
+                 tx_id=claim.ref.tx_id, attempt=row.attempts if row else decision.attempts,
+                 outcome=one.result.outcome.value, decision=result.value,
+                 http_status=one.result.http_status, latency_ms=one.result.latency_ms, **more)
+    for claim in waiting:
+        if done[claim.transfer_id] is Done.DEFERRED:
+            log.info("transfer check deferred", transfer_id=claim.transfer_id,
+                     provider=claim.provider, tx_id=claim.ref.tx_id,
+                     attempt=claim.poll.attempts, decision=Done.DEFERRED.value,
+                     reason=refusal.reason if refusal else None)
 
 
 def _count(provider: str, asked: Sequence[Asked], waiting: Sequence[Claim],

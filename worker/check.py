@@ -31,7 +31,7 @@ from typing import Any, Protocol
 from sqlalchemy import Engine, text
 
 from models import Check, Transfer
-from worker import apply_batch
+from worker import apply_batch, logs
 from worker.apply_batch import Asked, Done
 from worker.db import transaction
 from worker.domain.types import Direction, State, TransferRef
@@ -46,6 +46,8 @@ MAX_ERROR_CHARS = apply_batch.MAX_ERROR_CHARS
 LEASE_SHARE = 0.5  # of the lease still left when a batch starts, the most a call may use
 MIN_CALL_S = 1.0  # with a share of the lease shorter than this, do not ask: put the check off
 LEASE_TOO_SHORT = Permission(False, 0.1, "too little of the lease left to ask the provider")
+
+log = logs.get(__name__)
 
 AdapterFor = Callable[[ProviderInstance], ProviderAdapter[Any]]
 
@@ -205,6 +207,12 @@ def _review_unconfigured(engine: Engine, claims: Sequence[Claim],
                            reason=unconfigured_reason(transfer.provider))
             done[claim.transfer_id] = Done.REVIEW
     reviewed = sum(1 for result in done.values() if result is Done.REVIEW)
+    for claim in claims:  # committed
+        if done[claim.transfer_id] is Done.REVIEW:
+            log.info("transfer sent to review", transfer_id=claim.transfer_id,
+                     provider=claim.provider, tx_id=claim.ref.tx_id, attempt=claim.poll.attempts,
+                     outcome=State.NEEDS_REVIEW.value, by=ENGINE_ACTOR,
+                     reason=unconfigured_reason(claim.provider))
     if reviewed:
         metrics.count_resolutions(claims[0].provider, "engine",
                                   [(State.NEEDS_REVIEW.value, None)] * reviewed)

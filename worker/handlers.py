@@ -4,7 +4,8 @@ the command line and the HTTP API, so every way in follows the same rules.
 Each checks all of its input (`worker.intake`) before it opens a transaction, and raises
 IntakeError naming the field when something is wrong. Each returns a plain dict that the
 callers print or serialize: at least `id`, `state` and `created` (whether this call created
-the transfer).
+the transfer). Each logs what it did once its transaction has committed, and a refusal that
+names a known transfer (a conflict, a contradiction) once nothing more is written.
 """
 
 from __future__ import annotations
@@ -13,20 +14,31 @@ from datetime import UTC, datetime
 from typing import Any
 
 from models import Transfer
-from worker import intake
+from worker import intake, logs
 from worker.db import transaction
+from worker.domain.types import TransferRef
 from worker.metrics import engine as metrics
 from worker.runtime import Runtime
+
+log = logs.get(__name__)
 
 
 def register(rt: Runtime, payload: object, *, by: object) -> dict[str, Any]:
     now = datetime.now(UTC)
     request = intake.parse_request(payload, rt.providers, now)
     actor = intake.actor(by)
-    with transaction(rt.engine) as session:
-        transfer, created = intake.register(session, request, rt.providers[request.provider],
-                                            by=actor, now=now)
-        return summary(transfer, created)
+    try:
+        with transaction(rt.engine) as session:
+            transfer, created = intake.register(session, request,
+                                                rt.providers[request.provider], by=actor, now=now)
+            result = summary(transfer, created)
+    except intake.ConflictError as exc:
+        _tell_conflict(request, exc, "register")
+        raise
+    log.info("transfer registered", transfer_id=result["id"], provider=result["provider"],
+             tx_id=result["tx_id"], created=created, state=result["state"], by=actor,
+             next_check_at=result["next_check_at"])
+    return result
 
 
 def begin(rt: Runtime, payload: object, *, by: object,
@@ -36,9 +48,22 @@ def begin(rt: Runtime, payload: object, *, by: object,
     actor = intake.actor(by)
     deadline = intake.in_flight_deadline(deadline_s, rt.providers[request.provider],
                                          rt.settings.max_in_flight_deadline_s, now)
-    with transaction(rt.engine) as session:
-        transfer, created = intake.begin(session, request, by=actor, deadline=deadline)
-        return summary(transfer, created)
+    try:
+        with transaction(rt.engine) as session:
+            transfer, created = intake.begin(session, request, by=actor, deadline=deadline)
+            result = summary(transfer, created)
+    except intake.ConflictError as exc:
+        _tell_conflict(request, exc, "begin")
+        raise
+    log.info("transfer begun", transfer_id=result["id"], provider=result["provider"],
+             tx_id=result["tx_id"], created=created, state=result["state"], by=actor,
+             deadline=deadline.isoformat())
+    return result
+
+
+def _tell_conflict(request: TransferRef, exc: intake.ConflictError, call: str) -> None:
+    log.info("transfer refused", transfer_id=exc.transfer_id, provider=request.provider,
+             tx_id=request.tx_id, call=call, conflict=exc.field)
 
 
 def complete(rt: Runtime, provider: object, tx_id: object, outcome: object, *,
@@ -51,8 +76,16 @@ def complete(rt: Runtime, provider: object, tx_id: object, outcome: object, *,
         done = intake.complete(session, report, by=f"caller:{actor}", now=datetime.now(UTC))
         result = summary(done.transfer, False)
         waited = _waited(done.transfer)
+    facts = {"transfer_id": result["id"], "provider": result["provider"],
+             "tx_id": result["tx_id"], "by": f"caller:{actor}"}
     if done.resolved:  # committed: count it
         metrics.count_resolutions(result["provider"], "caller", [(result["state"], waited)])
+        log.info("transfer resolved", **facts, outcome=result["state"], source="caller")
+    elif done.contradicted:
+        log.info("transfer contradiction recorded", **facts, outcome=result["state"],
+                 reported=report.state.value)
+    else:
+        log.info("transfer completion repeated", **facts, outcome=result["state"])
     if done.contradicted:
         raise intake.Contradicted(
             f"transfer {result['id']} is already {result['state']}; the reported "

@@ -54,12 +54,15 @@ class IntakeError(ValueError):
 class ConflictError(ValueError):
     """The tx_id is already registered for this provider with other facts. Nothing was written.
 
-    `field` names the first fact that differs (None where no one field is to blame).
+    `field` names the first fact that differs (None where no one field is to blame);
+    `transfer_id` the transfer already registered, for the log.
     """
 
-    def __init__(self, message: str, field: str | None = None) -> None:
+    def __init__(self, message: str, field: str | None = None,
+                 transfer_id: int | None = None) -> None:
         super().__init__(message)
         self.field = field
+        self.transfer_id = transfer_id
 
 
 @dataclass(frozen=True)
@@ -273,7 +276,7 @@ def _insert_once(session: Session, request: TransferRef, state: State,
         raise ConflictError(
             f"tx_id {request.tx_id!r} is already registered for provider {request.provider!r} "
             f"as transfer {transfer.id} with other facts: " + "; ".join(disagreements.values()),
-            field=next(iter(disagreements)),
+            field=next(iter(disagreements)), transfer_id=transfer.id,
         )
     return transfer, False
 

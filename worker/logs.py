@@ -1,4 +1,10 @@
-"""Logging for the worker, beat and admin server: plain or JSON lines, and no secret in any.
+"""Logging for the worker, beat and admin server: readable or JSON lines, and no secret in any.
+
+The engine logs with structlog: each line is an event with fields (`transfer_id`, `provider`,
+`tx_id`, `attempt`, `outcome`, ...), so one transfer's story is a grep away. structlog hands its
+events to the standard library's handlers (`install` sets them up), so one formatter renders
+structlog's lines and everybody else's (Celery's, urllib3's) alike: `key=value` for a terminal,
+one JSON object a line with RESOLVER_LOG_FORMAT=json.
 
 Secrets are kept out of log calls in the first place; the filter here is the second line: it
 replaces every configured provider secret, admin token, webhook subscriber secret and credential
@@ -10,11 +16,12 @@ reads its secrets through a function and re-reads them when they change.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
 
 if TYPE_CHECKING:
     from worker.runtime import Runtime
@@ -55,10 +62,13 @@ class SecretMask(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not self._current():
             return True
-        text = record.getMessage()
-        masked = self._mask(text)
-        if masked != text:
-            record.msg, record.args = masked, None
+        if isinstance(record.msg, dict):  # a structlog event: its fields, rendered later
+            record.msg = {key: self._mask_value(value) for key, value in record.msg.items()}
+        else:
+            text = record.getMessage()
+            masked = self._mask(text)
+            if masked != text:
+                record.msg, record.args = masked, None
         if record.exc_info and record.exc_info[1] is not None:
             # The formatted traceback is built later; fix its text now.
             record.exc_text = self._mask(logging.Formatter().formatException(record.exc_info))
@@ -70,20 +80,98 @@ class SecretMask(logging.Filter):
             text = text.replace(secret, MASK)
         return text
 
+    def _mask_value(self, value: object) -> object:
+        """A field as it will be rendered, masked; numbers and the like stay as they are."""
+        if value is None or isinstance(value, bool | int | float):
+            return value
+        text = value if isinstance(value, str) else str(value)
+        masked = self._mask(text)
+        return masked if masked != text else value
 
-class JsonLines(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        if record.exc_text:
-            entry["error"] = record.exc_text
-        elif record.exc_info:
-            entry["error"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+
+# What every line starts with, in this order; the event's own fields follow.
+LEADING = ("timestamp", "level", "logger", "event")
+
+
+def _leading_first(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
+    ordered = {key: event.pop(key) for key in LEADING if key in event}
+    ordered.update(event)
+    return ordered
+
+
+def _traceback_of_foreign(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
+    """A standard-library record's traceback, as SecretMask left it (masked, as text)."""
+    record = event.get("_record")
+    if record is not None and record.exc_text:
+        event["exception"] = record.exc_text
+        event.pop("exc_info", None)
+    return event
+
+
+# Added to every line, structlog's and the standard library's.
+_COMMON: list[Processor] = [
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+]
+
+
+def formatter(as_json: bool) -> logging.Formatter:
+    """The handlers' formatter: JSON lines, or `key=value` lines for a terminal."""
+    renderer: Processor = (structlog.processors.JSONRenderer(default=str) if as_json
+                           else structlog.dev.ConsoleRenderer(colors=False, sort_keys=False))
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*_COMMON, _traceback_of_foreign],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.format_exc_info, _leading_first, renderer],
+    )
+
+
+def json_formatter() -> logging.Formatter:
+    return formatter(as_json=True)
+
+
+def console_formatter() -> logging.Formatter:
+    return formatter(as_json=False)
+
+
+_configured = False
+
+
+def configure() -> None:
+    """Once per process: structlog events go to the standard library's logger of their name.
+
+    Levels are the standard library's (Celery's --loglevel): an event below its logger's level
+    is dropped by the first processor, before anything is rendered. Tracebacks are turned into
+    text here, so SecretMask sees them as a field.
+    """
+    global _configured
+    if _configured:
+        return
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            structlog.contextvars.merge_contextvars,
+            *_COMMON,
+            structlog.processors.format_exc_info,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    # A process that set up no handler (a command-line tool) still writes its warnings as
+    # lines, not as the event's dict.
+    if logging.lastResort is not None:
+        logging.lastResort.setFormatter(formatter(as_json=False))
+    _configured = True
+
+
+def get(name: str) -> structlog.stdlib.BoundLogger:
+    """A module's structlog logger (configured on first use)."""
+    configure()
+    logger: structlog.stdlib.BoundLogger = structlog.get_logger(name)
+    return logger
 
 
 def secret_source(rt: Runtime) -> Callable[[], tuple[str, ...]]:
@@ -114,16 +202,22 @@ def uvicorn_config(secrets: Secrets, as_json: bool) -> dict[str, Any]:
 
     config = copy.deepcopy(LOGGING_CONFIG)
     config["filters"] = {"secrets": {"()": SecretMask, "secrets": secrets}}
+    # The application's own lines (an admin's resolution, say) go through the root logger.
+    config["formatters"]["lines"] = {"()": console_formatter}
+    config["handlers"]["lines"] = {"formatter": "lines", "class": "logging.StreamHandler",
+                                   "stream": "ext://sys.stderr"}
+    config["root"] = {"handlers": ["lines"], "level": "INFO"}
     for handler in config["handlers"].values():
         handler["filters"] = ["secrets"]
     if as_json:
-        config["formatters"] = {name: {"()": JsonLines} for name in config["formatters"]}
+        config["formatters"] = {name: {"()": json_formatter} for name in config["formatters"]}
     return config
 
 
 def install(logger: logging.Logger, secrets: Secrets, as_json: bool) -> None:
+    """Mask secrets on every handler of `logger`, and render its lines in the chosen format."""
+    configure()
     mask = SecretMask(secrets)
     for handler in logger.handlers:
         handler.addFilter(mask)
-        if as_json:
-            handler.setFormatter(JsonLines())
+        handler.setFormatter(formatter(as_json))

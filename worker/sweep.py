@@ -9,7 +9,9 @@ lease runs out and the next sweep claims it anew. Two sweeps at once never claim
 
 from __future__ import annotations
 
+import logging
 import uuid
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,12 +21,15 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select, text
 
 from models import Transfer
+from worker import logs
 from worker.db import transaction
 from worker.domain.policy import PollState
 from worker.domain.types import Direction, TransferRef
 from worker.metrics import engine as metrics
 from worker.providers.instance import ProviderInstance
 from worker.resolution import ENGINE_ACTOR, send_to_review
+
+log = logs.get(__name__)
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,7 @@ CLAIM_COLUMNS = ("id, provider, tx_id, direction, player_id, player_ref, amount,
                  "sent_at, attempts, not_found_streak, created_at")
 
 
+# Returns what each expired transfer's log line names, so telling it costs no read.
 EXPIRE_IN_FLIGHT = text(
     """
     WITH overdue AS (
@@ -113,6 +119,7 @@ EXPIRE_IN_FLIGHT = text(
     SET state = 'pending', next_check_at = :now, updated_at = :now, version = t.version + 1,
         last_error = 'no answer reported before the in-flight deadline'
     FROM overdue WHERE t.id = overdue.id
+    RETURNING t.id, t.provider, t.tx_id
     """
 )
 
@@ -208,6 +215,11 @@ def review_unconfigured(engine: Engine, providers: Mapping[str, ProviderInstance
             for transfer in transfers:
                 send_to_review(session, transfer, by=ENGINE_ACTOR, now=now,
                                reason=unconfigured_reason(name))
+            reviewed_now = [(transfer.id, transfer.tx_id) for transfer in transfers]
+        for transfer_id, tx_id in reviewed_now:  # committed
+            log.info("transfer sent to review", transfer_id=transfer_id, provider=name,
+                     tx_id=tx_id, outcome="needs_review", by=ENGINE_ACTOR,
+                     reason=unconfigured_reason(name))
         if ids:
             metrics.count_resolutions(name, "engine", [("needs_review", None)] * len(ids))
             reviewed += len(ids)
@@ -222,15 +234,37 @@ def unconfigured_reason(provider: str) -> str:
 def expire_in_flight(engine: Engine, now: datetime, limit: int) -> int:
     """In-flight transfers past their deadline with no answer become pending, due now."""
     with transaction(engine) as session:
-        result = session.execute(EXPIRE_IN_FLIGHT, {"now": now, "limit": limit})
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        rows = session.execute(EXPIRE_IN_FLIGHT, {"now": now, "limit": limit}).all()
+    _tell_expired(rows)
+    return len(rows)
+
+
+def _tell_expired(rows: Sequence[Any]) -> None:
+    for row in rows:
+        log.info("transfer expired from in flight", transfer_id=row.id, provider=row.provider,
+                 tx_id=row.tx_id, state="pending")
+
+
+def _tell_claimed(claims: Sequence[Claim]) -> None:
+    """One line per claim statement, and one per transfer at DEBUG (hundreds a second)."""
+    if not claims or not log.isEnabledFor(logging.INFO):
+        return
+    if log.isEnabledFor(logging.DEBUG):
+        for claim in claims:
+            log.debug("transfer claimed", transfer_id=claim.transfer_id,
+                      provider=claim.provider, tx_id=claim.ref.tx_id,
+                      attempt=claim.poll.attempts, lease_until=claim.lease_until.isoformat())
+    per_provider = Counter(claim.provider for claim in claims)
+    log.info("transfers claimed", count=len(claims), providers=dict(sorted(per_provider.items())))
 
 
 def claim_due(engine: Engine, instance: ProviderInstance, now: datetime, lease: timedelta,
               limit: int) -> list[Claim]:
     """Claim up to `limit` due transfers of one instance, within its concurrency."""
     with engine.begin() as connection:
-        return claim_in(connection, [instance], now, lease, limit)
+        claims = claim_in(connection, [instance], now, lease, limit)
+    _tell_claimed(claims)
+    return claims
 
 
 def claim_in(connection: Connection, instances: Sequence[ProviderInstance], now: datetime,
@@ -265,11 +299,13 @@ def sweep(engine: Engine, providers: Mapping[str, ProviderInstance], now: dateti
     instances and transfers there are; instances with nothing pending are not asked about.
     """
     with engine.begin() as connection:
-        expired = connection.execute(EXPIRE_IN_FLIGHT, {"now": now, "limit": limit}).rowcount
+        expired = connection.execute(EXPIRE_IN_FLIGHT, {"now": now, "limit": limit}).all()
         waiting = set(connection.execute(PENDING_INSTANCES).scalars())
         asked = [providers[name] for name in sorted(waiting & set(providers))]
         claims = claim_in(connection, asked, now, lease, limit)
-    counts = {"expired_in_flight": int(expired),
+    _tell_expired(expired)
+    _tell_claimed(claims)
+    counts = {"expired_in_flight": len(expired),
               "unconfigured_to_review": review_unconfigured(engine, providers, now, limit,
                                                             waiting - set(providers))}
     by_instance: dict[str, list[Claim]] = {name: [] for name in providers}

@@ -7,7 +7,6 @@ queue="resolver.intake")` without importing this project, and waits for the inta
 
 from __future__ import annotations
 
-import logging
 import time
 import uuid
 from collections import Counter
@@ -16,14 +15,14 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
-from worker import handlers, heartbeat, relay, replies, runtime, sweep
+from worker import handlers, heartbeat, logs, relay, replies, runtime, sweep
 from worker.celery import app
 from worker.check import Done, run_batch, run_check
 from worker.metrics import engine as metrics
 from worker.webhooks import runner as webhooks
 from worker.webhooks.claims import DeliveryClaim
 
-log = logging.getLogger(__name__)
+log = logs.get(__name__)
 
 # Intake must not lose a transfer while Postgres is briefly away: retry, with backoff. The
 # wallet hears nothing until the row is committed; if it gives up waiting it sends again, which
@@ -117,8 +116,7 @@ def check_batch(provider: str, lease_token: str, claims: list[dict[str, Any]]) -
             break  # rate limit, breaker or slots said not now: let the schedule wait
         batch = sweep.claim_due(rt.engine, instance, datetime.now(UTC), lease,
                                 limit=rt.settings.check_batch)
-    log.info("checks provider=%s %s", provider,
-             " ".join(f"{name}={count}" for name, count in sorted(tally.items())))
+    log.info("check batch done", provider=provider, **dict(sorted(tally.items())))
     return dict(tally)
 
 
@@ -128,7 +126,6 @@ def check_transfer(transfer_id: int, lease_token: str, provider: str | None = No
     rt = runtime.current()
     done = run_check(rt.engine, rt.providers, transfer_id, uuid.UUID(lease_token),
                      rt.adapter_for, rt.guard)
-    log.info("check transfer=%s result=%s", transfer_id, done.value)
     return done.value
 
 

@@ -7,7 +7,10 @@ import json
 import logging
 import os
 
-from worker.logs import JsonLines, SecretMask, secret_source
+import pytest
+
+from worker import logs
+from worker.logs import SecretMask, formatter, secret_source
 from worker.runtime import build_runtime
 from worker.settings import Settings
 
@@ -18,7 +21,7 @@ def logger_writing_to(stream: io.StringIO, *, as_json: bool) -> logging.Logger:
     handler = logging.StreamHandler(stream)
     handler.addFilter(SecretMask(["s3cr3t-key", "tok-123456"]))
     if as_json:
-        handler.setFormatter(JsonLines())
+        handler.setFormatter(formatter(as_json=True))
     logger.addHandler(handler)
     return logger
 
@@ -38,12 +41,22 @@ def test_secrets_in_tracebacks_are_masked_and_json_lines_parse():
     except RuntimeError:
         log.exception("provider call failed")
     line = json.loads(stream.getvalue())
-    assert line["message"] == "provider call failed"
+    assert line["event"] == "provider call failed"
     assert "s3cr3t-key" not in stream.getvalue()
-    assert "bad key ********" in line["error"]
+    assert "bad key ********" in line["exception"]
 
 
-def test_the_admin_servers_log_handlers_mask_secrets():
+@pytest.fixture
+def root_logger_kept():
+    """The admin server's configuration sets the root logger up; put it back afterwards."""
+    root = logging.getLogger()
+    saved = root.level, list(root.handlers)
+    yield
+    root.handlers[:] = saved[1]
+    root.setLevel(saved[0])
+
+
+def test_the_admin_servers_log_handlers_mask_secrets(root_logger_kept):
     import logging.config
 
     from worker.logs import uvicorn_config
@@ -97,7 +110,7 @@ def test_webhook_secrets_join_the_mask_and_follow_the_subscribers_file(tmp_path)
         '"POST /in?******** HTTP/1.1" 204 0 ******** ********')
 
 
-def test_the_admin_servers_handlers_mask_webhook_url_tokens(tmp_path):
+def test_the_admin_servers_handlers_mask_webhook_url_tokens(tmp_path, root_logger_kept):
     import logging.config
 
     from worker.logs import uvicorn_config
@@ -112,3 +125,98 @@ def test_the_admin_servers_handlers_mask_webhook_url_tokens(tmp_path):
                                              "token=abc123secret")
     assert "abc123secret" not in stream.getvalue()
     assert "fetched https://hooks.example.com/in?********" in stream.getvalue()
+
+
+@pytest.fixture
+def engine_lines():
+    """A handler on the `worker` logger set up by `install`, as Celery's signals set it up."""
+    made = []
+
+    def make(as_json: bool) -> io.StringIO:
+        stream = io.StringIO()
+        logger = logging.getLogger("worker")
+        handler = logging.StreamHandler(stream)
+        made.append((logger, handler, logger.level, logger.propagate))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+        logs.install(logger, ["s3cr3t-key", "tok-123456"], as_json=as_json)
+        return stream
+
+    yield make
+    for logger, handler, level, propagate in reversed(made):
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = propagate
+
+
+def test_a_structlog_line_is_one_json_object_with_its_fields_and_no_secret(engine_lines):
+    # Given the JSON format and a configured secret
+    stream = engine_lines(as_json=True)
+
+    # When an engine line carries the secret in a field
+    logs.get("worker.test").info("transfer checked", transfer_id=42, provider="acme",
+                                 tx_id="tx-9", attempt=2, outcome="PENDING",
+                                 detail="signed with s3cr3t-key")
+
+    # Then it is one JSON object, leading fields first, the secret masked
+    text = stream.getvalue()
+    assert text.count("\n") == 1 and "s3cr3t-key" not in text
+    line = json.loads(text)
+    assert list(line)[:4] == ["timestamp", "level", "logger", "event"]
+    assert (line["level"], line["logger"], line["event"]) == ("info", "worker.test",
+                                                             "transfer checked")
+    assert (line["transfer_id"], line["provider"], line["tx_id"], line["attempt"],
+            line["outcome"]) == (42, "acme", "tx-9", 2, "PENDING")
+    assert line["detail"] == "signed with ********"
+
+
+def test_a_structlog_line_reads_as_key_value_in_a_terminal_with_no_secret(engine_lines):
+    # Given the console format
+    stream = engine_lines(as_json=False)
+
+    # When an engine line and a plain standard-library line carry secrets
+    logs.get("worker.test").warning("transfer refused", transfer_id=7, tx_id="tx-1",
+                                    note="tok-123456")
+    logging.getLogger("worker.plain").warning("token %s refused", "tok-123456")
+
+    # Then both read as text, fields as key=value, secrets masked
+    engine_line, plain_line = stream.getvalue().splitlines()
+    assert "transfer refused" in engine_line and "[worker.test]" in engine_line
+    assert "transfer_id=7 tx_id=tx-1 note=" in engine_line
+    assert "tok-123456" not in stream.getvalue()
+    assert "********" in engine_line
+    assert "token ******** refused" in plain_line and "warning" in plain_line
+
+
+def test_a_traceback_in_a_structlog_line_is_masked_in_both_formats(engine_lines):
+    for as_json in (True, False):
+        stream = engine_lines(as_json=as_json)
+        try:
+            raise RuntimeError("refused key s3cr3t-key")
+        except RuntimeError:
+            logs.get("worker.test").exception("provider call failed", transfer_id=3)
+        assert "s3cr3t-key" not in stream.getvalue()
+        assert "refused key ********" in stream.getvalue()
+
+
+def test_lines_below_the_loggers_level_are_dropped(engine_lines):
+    stream = engine_lines(as_json=True)
+    logs.get("worker.test").debug("transfer claimed", transfer_id=1)
+    assert stream.getvalue() == ""
+
+
+def test_the_admin_servers_json_lines_include_the_applications_own(root_logger_kept):
+    import logging.config
+
+    from worker.logs import uvicorn_config
+
+    config = uvicorn_config(["tok-123456"], as_json=True)
+    stream = io.StringIO()
+    config["handlers"]["lines"]["stream"] = stream
+    logging.config.dictConfig(config)
+    logs.get("worker.admin.actions").info("transfer resolved", transfer_id=5,
+                                          by="admin:tok-123456")
+    line = json.loads(stream.getvalue())
+    assert (line["event"], line["transfer_id"], line["by"]) == ("transfer resolved", 5,
+                                                                "admin:********")

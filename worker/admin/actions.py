@@ -15,7 +15,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from models import AuditRecord, Transfer
-from worker import events
+from worker import events, logs
 from worker.admin.inputs import InvalidInput
 from worker.admin.queries import MAX_ID
 from worker.admin.schemas import MAX_REASON_CHARS
@@ -25,6 +25,7 @@ from worker.metrics import engine as metrics
 from worker.resolution import resolve
 
 MAX_ACTOR_CHARS = 120  # resolved_by holds "admin:" + the name in 128 characters
+log = logs.get(__name__)
 
 
 class TransferNotFound(LookupError):
@@ -79,7 +80,12 @@ def recheck(engine: Engine, transfer_id: int, *, actor: str, reason: str | None 
         after = State(transfer.state)
         details["to_state"] = after.value
         audit = _audit(session, transfer, actor, "recheck", note, details, now)
-        return Applied(transfer.id, audit.id, before.value, after.value)
+        applied = Applied(transfer.id, audit.id, before.value, after.value)
+        provider, tx_id = transfer.provider, transfer.tx_id
+    log.info("transfer recheck requested", transfer_id=applied.transfer_id, provider=provider,
+             tx_id=tx_id, by=f"admin:{actor}", from_state=before.value, state=after.value,
+             audit_id=applied.audit_id)  # committed
+    return applied
 
 
 def resolve_by_hand(engine: Engine, transfer_id: int, outcome: str, *, actor: str,
@@ -111,7 +117,11 @@ def resolve_by_hand(engine: Engine, transfer_id: int, outcome: str, *, actor: st
         audit = _audit(session, transfer, actor, "resolve", why, details, now)
         applied = Applied(transfer.id, audit.id, before.value, target.value)
         provider, waited = transfer.provider, (now - transfer.sent_at).total_seconds()
+        tx_id = transfer.tx_id
     metrics.count_resolutions(provider, "admin", [(target.value, waited)])  # committed
+    log.info("transfer resolved", transfer_id=applied.transfer_id, provider=provider,
+             tx_id=tx_id, outcome=target.value, by=f"admin:{actor}", source="admin",
+             from_state=before.value, audit_id=applied.audit_id)
     return applied
 
 

@@ -9,7 +9,6 @@ holder of the lease.
 from __future__ import annotations
 
 import json
-import logging
 import time
 import uuid
 from collections.abc import Mapping
@@ -22,6 +21,7 @@ import requests
 from sqlalchemy import Engine, text
 
 from models import WebhookAttempt
+from worker import logs
 from worker.db import transaction
 from worker.metrics import engine as metrics
 from worker.webhooks.claims import DeliveryClaim
@@ -29,7 +29,7 @@ from worker.webhooks.config import Subscriber
 from worker.webhooks.schedule import wait_after
 from worker.webhooks.signing import signed_headers
 
-log = logging.getLogger(__name__)
+log = logs.get(__name__)
 
 CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
 USER_AGENT = "transfer-resolver-webhooks/1"
@@ -37,7 +37,7 @@ EXCERPT_BYTES = 300
 
 LEASED = text(
     """
-    SELECT d.subscriber, d.attempts, o.id AS event_id, o.type, o.payload
+    SELECT d.subscriber, d.attempts, o.id AS event_id, o.type, o.payload, o.transfer_id
     FROM webhook_deliveries d JOIN outbox_events o ON o.id = d.event_id
     WHERE d.id = :id AND d.lease_token = :token AND d.status = 'pending'
     """
@@ -121,14 +121,19 @@ def attempt(engine: Engine, subscribers: Mapping[str, Subscriber],
     subscriber = subscribers.get(row.subscriber)
     if subscriber is None:
         # Removed from the file since the claim: leave it pending; the lease runs out.
-        log.warning("webhook delivery %s: subscriber %s is no longer configured",
-                    claim.delivery_id, row.subscriber)
+        log.warning("webhook subscriber no longer configured", delivery_id=claim.delivery_id,
+                    subscriber=row.subscriber, event_id=str(row.event_id))
         return "stale"
     response = post(http, subscriber, str(row.event_id), row.type, body_of(row.payload))
     result = record(engine, claim, row.attempts, response, schedule)
     metrics.count_webhook(subscriber.name, result)  # recorded and committed
-    log.info("webhook event=%s subscriber=%s status=%s latency_ms=%s result=%s",
-             row.event_id, subscriber.name, response.http_status, response.latency_ms, result)
+    data = row.payload.get("data", {}) if isinstance(row.payload, dict) else {}
+    log.info("webhook delivery attempted", transfer_id=row.transfer_id,
+             provider=data.get("provider"), tx_id=data.get("tx_id"),
+             outcome=data.get("outcome"), event_id=str(row.event_id), type=row.type,
+             subscriber=subscriber.name, delivery_attempt=row.attempts + 1,
+             http_status=response.http_status, latency_ms=response.latency_ms, result=result,
+             delivery_id=claim.delivery_id)
     return result
 
 
@@ -159,8 +164,8 @@ def record(engine: Engine, claim: DeliveryClaim, failures_before: int, response:
             "delivered_at": now if result == "delivered" else None,
         }).rowcount  # type: ignore[attr-defined]
     if not updated:
-        log.warning("webhook delivery %s: lease lost during the attempt; attempt logged only",
-                    claim.delivery_id)
+        log.warning("webhook delivery lease lost during the attempt; attempt recorded only",
+                    delivery_id=claim.delivery_id)
     return result
 
 
