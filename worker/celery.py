@@ -122,6 +122,23 @@ worker_init.connect(_serve_metrics)
 worker_process_init.connect(_serve_metrics)
 
 
+def _trace(service_name: str) -> Any:
+    """Turn traces on when an endpoint is configured (worker.tracing); after the configuration
+    check, so a wrong providers file stops start-up before anything is installed."""
+
+    def start(**_: Any) -> None:
+        from worker import runtime, tracing
+
+        rt = runtime.current()
+        tracing.setup(rt.settings, service_name, rt.engine)
+
+    return start
+
+
+worker_init.connect(_trace("resolver-worker"), weak=False)
+beat_init.connect(_trace("resolver-beat"), weak=False)
+
+
 def _mask_secrets_in_logs(logger: Any, **_: Any) -> None:
     from worker import logs, runtime
     from worker.providers.config import ConfigError

@@ -20,6 +20,7 @@ slots no instance has more calls under way than its `concurrency`.
 
 from __future__ import annotations
 
+import contextvars
 import random
 import time
 import uuid
@@ -31,7 +32,7 @@ from typing import Any, Protocol
 from sqlalchemy import Engine, text
 
 from models import Check, Transfer
-from worker import apply_batch, logs
+from worker import apply_batch, logs, tracing
 from worker.apply_batch import Asked, Done
 from worker.db import transaction
 from worker.domain.types import Direction, State, TransferRef
@@ -85,6 +86,19 @@ def run_batch(
     """Check every claim of one claim statement (one instance, one lease token)."""
     if not claims:
         return {}
+    with tracing.span("resolver.check_batch", provider=claims[0].provider,
+                      batch_size=len(claims),
+                      transfer_ids=[claim.transfer_id for claim in claims]) as batch:
+        done = _run_batch(engine, providers, claims, adapter_for, guard, clock, jitter_draw,
+                          calls)
+        tracing.set_attributes(batch, **_tally(done))
+        return done
+
+
+def _run_batch(engine: Engine, providers: Mapping[str, ProviderInstance],
+               claims: Sequence[Claim], adapter_for: AdapterFor, guard: Guard,
+               clock: Callable[[], datetime], jitter_draw: Callable[[], float],
+               calls: Executor | None) -> dict[int, Done]:
     instance = providers.get(claims[0].provider)
     if instance is None:
         return _review_unconfigured(engine, claims, clock())
@@ -93,7 +107,7 @@ def run_batch(
         return {claim.transfer_id: Done.SKIPPED for claim in claims}  # another may hold them
     budget = call_budget(instance, (claims[0].lease_until - now).total_seconds())
     if budget is None:
-        return apply_batch.apply(engine, instance, [], claims, LEASE_TOO_SHORT, now, jitter_draw)
+        return _apply(engine, instance, [], claims, LEASE_TOO_SHORT, now, jitter_draw)
     admission = guard.admit(instance, len(claims), budget)
     asking, waiting = claims[:admission.granted], claims[admission.granted:]
     asked: list[Asked] = []
@@ -102,8 +116,25 @@ def run_batch(
     finally:
         guard.settle(instance, admission,
                      [one.result.transport_error for one in sorted(asked, key=_ended)])
-    return apply_batch.apply(engine, instance, asked, waiting, admission.refusal, clock(),
-                             jitter_draw)
+    return _apply(engine, instance, asked, waiting, admission.refusal, clock(), jitter_draw)
+
+
+def _apply(engine: Engine, instance: ProviderInstance, asked: Sequence[Asked],
+           waiting: Sequence[Claim], refusal: Permission | None, now: datetime,
+           jitter_draw: Callable[[], float]) -> dict[int, Done]:
+    with tracing.span("resolver.apply", provider=instance.name, asked=len(asked),
+                      waiting=len(waiting), refusal=refusal.reason if refusal else None) as step:
+        done = apply_batch.apply(engine, instance, asked, waiting, refusal, now, jitter_draw)
+        tracing.set_attributes(step, **_tally(done))
+        return done
+
+
+def _tally(done: Mapping[int, Done]) -> dict[str, int]:
+    """How many of each outcome, as span attributes (resolver.done.resolved=3...)."""
+    tally: dict[str, int] = {}
+    for one in done.values():
+        tally[f"done.{one.value}"] = tally.get(f"done.{one.value}", 0) + 1
+    return tally
 
 
 def _ended(asked: Asked) -> float:
@@ -116,13 +147,22 @@ def ask_all(instance: ProviderInstance, claims: Sequence[Claim], adapter_for: Ad
     """Ask about every claim, concurrently on `calls` (in this thread when there is one claim)."""
 
     def ask(claim: Claim) -> Asked:
-        started_at = clock()
-        result = adapter_for(instance).check(claim.ref, deadline_s=budget)
-        return Asked(claim, result, started_at, time.monotonic())
+        with tracing.span("resolver.provider_call", provider=instance.name,
+                          transfer_id=claim.transfer_id, tx_id=claim.ref.tx_id,
+                          attempt=claim.poll.attempts + 1, deadline_s=budget) as call:
+            started_at = clock()
+            result = adapter_for(instance).check(claim.ref, deadline_s=budget)
+            tracing.set_attributes(call, outcome=result.outcome.value,
+                                   http_status=result.http_status,
+                                   transport_error=result.transport_error)
+            return Asked(claim, result, started_at, time.monotonic())
 
     if calls is None or len(claims) == 1:
         return [ask(claim) for claim in claims]
-    return list(calls.map(ask, claims))
+    # Each call runs in a copy of this thread's context, so its span (and its HTTP request's)
+    # is a child of the batch's; one copy per call, as a context runs in one thread at a time.
+    contexts = [contextvars.copy_context() for _ in claims]
+    return list(calls.map(lambda context, claim: context.run(ask, claim), contexts, claims))
 
 
 def run_check(

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from models import Transfer
-from worker import intake, logs
+from worker import intake, logs, tracing
 from worker.db import transaction
 from worker.domain.types import TransferRef
 from worker.metrics import engine as metrics
@@ -24,6 +24,13 @@ log = logs.get(__name__)
 
 
 def register(rt: Runtime, payload: object, *, by: object) -> dict[str, Any]:
+    with tracing.span("resolver.intake.register") as step:
+        result = _register(rt, payload, by=by)
+        _describe(step, result)
+        return result
+
+
+def _register(rt: Runtime, payload: object, *, by: object) -> dict[str, Any]:
     now = datetime.now(UTC)
     request = intake.parse_request(payload, rt.providers, now)
     actor = intake.actor(by)
@@ -43,6 +50,14 @@ def register(rt: Runtime, payload: object, *, by: object) -> dict[str, Any]:
 
 def begin(rt: Runtime, payload: object, *, by: object,
           deadline_s: object = None) -> dict[str, Any]:
+    with tracing.span("resolver.intake.begin") as step:
+        result = _begin(rt, payload, by=by, deadline_s=deadline_s)
+        _describe(step, result)
+        return result
+
+
+def _begin(rt: Runtime, payload: object, *, by: object,
+           deadline_s: object = None) -> dict[str, Any]:
     now = datetime.now(UTC)
     request = intake.parse_request(payload, rt.providers, now)
     actor = intake.actor(by)
@@ -70,6 +85,21 @@ def complete(rt: Runtime, provider: object, tx_id: object, outcome: object, *,
              by: object) -> dict[str, Any]:
     """Raises intake.Contradicted, after the contradiction is committed, when the answer
     disagrees with the transfer's final state."""
+    with tracing.span("resolver.intake.complete", reported=str(outcome)[:64]) as step:
+        result = _complete(rt, provider, tx_id, outcome, by=by)
+        _describe(step, result)
+        return result
+
+
+def _describe(step: tracing.Span, result: dict[str, Any]) -> None:
+    """The transfer an intake call ended with, on its span (a refusal is the span's error)."""
+    tracing.set_attributes(step, transfer_id=result["id"], provider=result["provider"],
+                           tx_id=result["tx_id"], state=result["state"],
+                           created=result["created"])
+
+
+def _complete(rt: Runtime, provider: object, tx_id: object, outcome: object, *,
+              by: object) -> dict[str, Any]:
     report = intake.parse_completion(provider, tx_id, outcome)
     actor = intake.actor(by)
     with transaction(rt.engine) as session:

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     # Each worker process serves its metrics on the first free port from this one on
     # (worker.metrics.engine); 0 serves none.
     metrics_port: int = Field(default=9464, ge=0, le=65535)
+    # An OTLP/HTTP collector's base URL (http://collector:4318): traces on (worker.tracing).
+    # Unset, the standard OTEL_EXPORTER_OTLP_* variables turn them on; with neither, off.
+    otel_endpoint: str | None = None
 
     @property
     def broker(self) -> str:

@@ -20,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from worker import runtime
+from worker import runtime, tracing
 from worker.admin import api, auth, web
 from worker.admin.schemas import ErrorBody
 from worker.admin.tokens import TokenBook, parse_tokens
@@ -35,6 +35,7 @@ SECURE_COOKIE_ENV = "RESOLVER_SESSION_SECURE"
 def create_app(runtime_factory: Callable[[], runtime.Runtime] = runtime.current,
                tokens: TokenBook | None = None) -> FastAPI:
     rt = runtime_factory()
+    tracing.setup(rt.settings, "resolver-admin", rt.engine)
     app = FastAPI(
         title="transfer-resolver admin API",
         version="1",
