@@ -43,7 +43,6 @@ from worker.resolution import ENGINE_ACTOR, send_to_review
 from worker.sweep import CLAIM_COLUMNS, Claim, claim_from_row, unconfigured_reason
 from worker.throttle import Admission, Permission
 
-MAX_ERROR_CHARS = apply_batch.MAX_ERROR_CHARS
 LEASE_SHARE = 0.5  # of the lease still left when a batch starts, the most a call may use
 MIN_CALL_S = 1.0  # with a share of the lease shorter than this, do not ask: put the check off
 LEASE_TOO_SHORT = Permission(False, 0.1, "too little of the lease left to ask the provider")
