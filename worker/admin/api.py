@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from worker import handlers, heartbeat, ledger, replay
-from worker.admin import actions, inputs, queries
+from worker.admin import actions, inputs, queries, review_queries
 from worker.admin.auth import Operator, Reader
 from worker.admin.schemas import (
     ActionResult,
@@ -28,11 +28,13 @@ from worker.admin.schemas import (
     RegisterBody,
     RegisterResult,
     ResolveBody,
+    ReviewOut,
     StatsOut,
     TransferDetail,
     TransferPage,
     action_result,
     balances,
+    review_out,
     stats_out,
     transfer_detail,
     transfer_page,
@@ -232,6 +234,24 @@ def stats(request: Request, who: Reader) -> StatsOut:
     now = _now()
     with transaction(runtime_of(request).engine) as session:
         return stats_out(queries.stats(session, now), now)
+
+
+@api.get("/review", response_model=ReviewOut)
+def review(
+    request: Request,
+    who: Reader,
+    pending_older_than: Annotated[str | None, Query(
+        max_length=32, pattern=PRINTABLE,
+        description="Pending transfers count once registered this long ago: 30m, 1h (the "
+                    "default), 2d.")] = None,
+) -> ReviewOut:
+    """What waits for a person, by instance, state and cause: count, totals per currency,
+    the oldest, the list of those transfers and the bulk actions that apply."""
+    stuck_after = _input(review_queries.stuck_after, pending_older_than)
+    now = _now()
+    with transaction(runtime_of(request).engine) as session:
+        return review_out(review_queries.review_groups(session, now, stuck_after),
+                          stuck_after, now)
 
 
 @health.get("/healthz", response_model=Liveness)

@@ -7,13 +7,13 @@ meets a float or a local time.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from worker.admin import queries
+from worker.admin import queries, review_queries
 from worker.domain.money import MAX_DECIMALS, MAX_INTEGER_DIGITS
 from worker.intake import MAX_LENGTHS
 
@@ -340,3 +340,52 @@ class Health(Shape):
     redis: bool
     seconds_since_sweep: float | None = Field(
         description="Null when no sweep ran in the last hour (or Redis is unreachable).")
+
+
+class BulkHint(Shape):
+    action: Literal["recheck", "resolve", "settle_at_provider_amount"]
+    label: str
+    page: str = Field(description="The web page's bulk preview for this group and action.")
+
+
+class CauseGroupOut(Shape):
+    provider: str
+    state: Literal["pending", "needs_review"]
+    cause: str = Field(description="A cause code, as the transfer list's `cause` filter takes "
+                                   "it (see the README's Causes).")
+    label: str
+    advice: str = Field(description="The usual remedy.")
+    count: int
+    totals: dict[str, Money] = Field(description="Sum of the amounts, per currency.")
+    oldest_created_at: UtcTime = Field(description="When the longest-waiting one was "
+                                                   "registered.")
+    oldest_age_s: float
+    transfers_url: str = Field(description="The API list of exactly these transfers.")
+    transfers_page: str = Field(description="The web page's list of these transfers.")
+    bulk: list[BulkHint] = Field(description="The bulk actions that apply to the group.")
+
+
+class ReviewOut(Shape):
+    groups: list[CauseGroupOut]
+    pending_older_than_s: float = Field(
+        description="Pending transfers count once registered at least this long ago.")
+    generated_at: UtcTime
+
+
+def review_out(groups: list[review_queries.CauseGroup], stuck_after: timedelta,
+               now: datetime) -> ReviewOut:
+    return ReviewOut(
+        groups=[CauseGroupOut.model_validate({
+            **g.__dict__,
+            "totals": {currency: money(total) for currency, total in g.totals.items()},
+            "oldest_created_at": g.oldest,
+            "oldest_age_s": round((now - g.oldest).total_seconds(), 3),
+            "transfers_url": review_queries.transfers_url(g, stuck_after),
+            "transfers_page": review_queries.transfers_url(g, stuck_after, base="/transfers"),
+            "bulk": [{"action": action, "label": review_queries.BULK_LABELS[action],
+                      "page": review_queries.bulk_url(g, action, now - stuck_after)}
+                     for action in g.bulk_actions],
+        }) for g in groups],
+        pending_older_than_s=stuck_after.total_seconds(),
+        generated_at=now,
+    )

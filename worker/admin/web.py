@@ -20,9 +20,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from worker import heartbeat, throttle
-from worker.admin import actions, auth, formatting, inputs, queries
+from worker.admin import actions, auth, formatting, inputs, queries, review_queries
 from worker.admin.schemas import (
     MAX_REASON_CHARS,
+    review_out,
     stats_out,
     transfer_detail,
     transfer_out,
@@ -147,6 +148,8 @@ def dashboard(request: Request, who: Person) -> Response:
         review = queries.list_transfers(
             session, queries.TransferFilter(states=("needs_review",)), now, limit=100)
         checks = queries.provider_health(session, now)
+        by_cause = review_out(review_queries.review_groups(session, now),
+                              review_queries.STUCK_AFTER, now)
     try:
         since_sweep = heartbeat.seconds_since(rt.redis, heartbeat.SWEEP)
         breakers: dict[str, throttle.BreakerState] | None = throttle.breaker_states(
@@ -163,6 +166,7 @@ def dashboard(request: Request, who: Person) -> Response:
         "health": _health(rt, checks, breakers),
         "health_window": queries.HEALTH_WINDOW,
         "refresh_s": REFRESH_S,
+        "by_cause": by_cause,
     })
 
 

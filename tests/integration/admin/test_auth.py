@@ -31,7 +31,7 @@ WRITES = [
     ("POST", "/api/v1/transfers/1/resolve", {"outcome": "failed", "reason": "no"}),
 ]
 READS = ["/api/v1/transfers", "/api/v1/transfers/1", "/api/v1/ledger/accounts",
-         "/api/v1/events", "/api/v1/stats", "/openapi.json"]
+         "/api/v1/events", "/api/v1/stats", "/api/v1/review", "/openapi.json"]
 
 
 # The token settings
