@@ -102,6 +102,17 @@ def test_an_operator_resolves_a_reviewed_transfer_in_the_browser(rt, server, pag
     expect(review_row).to_contain_text("dep-20931")
     expect(review_row).to_contain_text("disagrees with ours")
     expect(page.locator("section.card").first).to_contain_text("3 h")  # the oldest pending
+    # What waits for a person, by cause: the transfer under review is its instance's group,
+    # which links to its transfers and offers its bulk actions.
+    causes = page.locator("section", has=page.get_by_role(
+        "heading", name="Waiting for a person, by cause"))
+    group = causes.locator("tr", has=page.get_by_role("rowheader", name="scripted-a"))
+    expect(group).to_contain_text("record disagrees with ours")
+    expect(group.get_by_role("link", name="1", exact=True)).to_have_attribute(
+        "href", "/transfers?provider=scripted-a&state=needs_review&cause=record_mismatch")
+    expect(group.get_by_role("link", name="recheck all")).to_have_attribute(
+        "href", "/bulk?action=recheck&provider=scripted-a&state=needs_review"
+                "&cause=record_mismatch")
     # Provider health: each instance's breaker and the share of each outcome of its checks.
     health = page.locator("section", has=page.get_by_role("heading", name="Provider health"))
     checked_row = health.locator("tr", has=page.get_by_role("rowheader", name="scripted-a"))
