@@ -69,6 +69,8 @@ def setup(console: Console, sim_port: int, admin_port: int, work: Path | None = 
         "RESOLVER_ADMIN_TOKEN": token,
     }
     envfile.write(work / ENV_FILE, variables)
+    console.print(f"for your own resolver commands against the demo: [bold]. "
+                  f"{_relative(work / ENV_FILE)}[/]")
     return Setup(work=work, env={**os.environ, **variables}, variables=variables,
                  sim_url=sim_url, sim_port=sim_port, admin_port=admin_port, token=token)
 
@@ -81,9 +83,6 @@ def run(console: Console, sim_port: int, admin_port: int, keep: bool, with_admin
     work, env, sim_url, token = made.work, made.env, made.sim_url, made.token
     sim_port, admin_port = made.sim_port, made.admin_port
     database_url, redis_url = env["RESOLVER_DATABASE_URL"], env["RESOLVER_REDIS_URL"]
-    console.print(f"for your own resolver commands against the demo: [bold]. "
-                  f"{_relative(work / ENV_FILE)}[/]")
-
     transfers = scenario.transfers()
     engine = engine_for(database_url)
 
