@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from worker import heartbeat, throttle
-from worker.admin import actions, auth, formatting, inputs, queries
+from worker.admin import actions, auth, formatting, inputs, oldest, queries
 from worker.admin.schemas import (
     MAX_REASON_CHARS,
     stats_out,
@@ -147,6 +147,7 @@ def dashboard(request: Request, who: Person) -> Response:
         review = queries.list_transfers(
             session, queries.TransferFilter(states=("needs_review",)), now, limit=100)
         checks = queries.provider_health(session, now)
+        oldest_open = oldest.oldest_open(session, now)
     try:
         since_sweep = heartbeat.seconds_since(rt.redis, heartbeat.SWEEP)
         breakers: dict[str, throttle.BreakerState] | None = throttle.breaker_states(
@@ -155,6 +156,7 @@ def dashboard(request: Request, who: Person) -> Response:
         since_sweep, breakers = None, None
     return render(request, "dashboard.html", {
         "stats": stats,
+        "oldest_open": oldest_open,
         "table": _pivot(stats.counts, rt),
         "review": [transfer_out(row, now) for row in review.items],
         "review_more": review.next_cursor is not None,
