@@ -96,3 +96,18 @@ def test_a_refusal_exits_2_with_a_message(refusing_rt, path):
 def test_version_and_help_exit_0():
     assert CliRunner().invoke(main, ["--version"]).exit_code == 0
     assert CliRunner().invoke(main, ["pending", "--help"]).exit_code == 0
+
+
+@pytest.mark.parametrize(("database", "said"), [
+    ("resolver_no_such_database", "cannot reach the database"),
+    ("postgres", "run `resolver migrate`"),  # there, but without the schema
+])
+def test_a_store_out_of_reach_exits_1_with_one_line(rt, database, said):
+    server = rt.settings.database_url.rsplit("/", 1)[0]
+    settings = rt.settings.model_copy(update={"database_url": f"{server}/{database}"})
+    runtime.use(runtime.build_runtime(settings, rt.providers))
+    result = CliRunner().invoke(main, ["pending"])
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)  # a message, not a traceback
+    assert result.output.startswith("resolver: ") and said in result.output
+    assert len(result.output.strip().splitlines()) == 1

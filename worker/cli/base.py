@@ -15,6 +15,8 @@ from functools import wraps
 from typing import Any, TypeVar
 
 import click
+import redis
+from sqlalchemy import exc as sql_errors
 
 from worker import runtime
 from worker.providers.config import ConfigError
@@ -31,7 +33,37 @@ class Refused(click.ClickException):
         click.echo(f"resolver: {self.format_message()}", err=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Failed(click.ClickException):
+    """Something the caller could not have known failed: `resolver: <what>` and exit 1."""
+
+    exit_code = 1
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"resolver: {self.format_message()}", err=True)
+
+
+class Resolver(click.Group):
+    """The root group: a store that cannot be reached is one line naming it, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except sql_errors.OperationalError as error:
+            raise Failed(f"cannot reach the database: {_first_line(error.orig)}") from None
+        except sql_errors.ProgrammingError as error:
+            if "does not exist" not in str(error.orig):
+                raise
+            raise Failed(f"the database has no schema yet ({_first_line(error.orig)}): run "
+                         f"`resolver migrate`") from None
+        except redis.exceptions.ConnectionError as error:
+            raise Failed(f"cannot reach Redis: {_first_line(error)}") from None
+
+
+def _first_line(error: object) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+@click.group(cls=Resolver, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="transfer-resolver", prog_name="resolver")
 def main() -> None:
     """transfer-resolver: settles transfers whose outcome is unknown.
