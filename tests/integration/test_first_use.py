@@ -86,6 +86,7 @@ def test_readers_work_without_the_provider_secrets(secretless):
     code, described = invoke("providers", "--json")
     assert code == 0, described
     assert json.loads(described)[0]["unset_variables"] == ["FIRST_USE_VCT_SECRET"]
+    assert "(unset: FIRST_USE_VCT_SECRET)" in invoke("providers")[1]
 
 
 def test_asking_a_provider_without_its_secret_is_refused_naming_the_variable(secretless):

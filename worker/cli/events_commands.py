@@ -187,7 +187,7 @@ def deliveries(status: str | None, limit: int, as_json: bool) -> None:
         for row in found:
             click.echo(f"{row['event_id']}  {row['subscriber']:<16} {row['type']:<28} "
                        f"{row['status']:<9} attempts={row['attempts']} "
-                       f"last={row['last_http_status']} {row['last_error'] or ''}".rstrip())
+                       f"last={row['last_http_status'] or '-'} {row['last_error'] or ''}".rstrip())
 
     emit(rows, as_json, table)
 
