@@ -1,6 +1,9 @@
 # make demo: set everything up and watch the resolver settle a few hundred transfers.
 # make test: lint, type-check and run every test against the local Postgres and Redis (and
-#            promtool, from Debian's prometheus package, for the alert rules).
+#            promtool, from Debian's prometheus package, for the alert rules; Debian's chromium
+#            for the admin page's browser test: installed when root can, else named at once).
+# make sim: the provider simulator on :8099.  make admin: the admin server on :8000 (set
+#            RESOLVER_ADMIN_TOKEN first).  make worker / make beat: the engine's processes.
 # make bench: the resolver against naive Celery and the bare limit (docs/benchmarks.md): the
 #   drain (~20 min), then bench-steady (200 arrivals/s for 60 s, ~10 min) and bench-scale.
 # make chaos: the long chaos drill (its own Postgres and Redis; about a quarter of an hour).
@@ -10,7 +13,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test bench bench-drain bench-steady bench-scale bench-memory chaos lint typecheck \
-	unit services migrate worker beat sim admin clean promtool
+	unit services migrate worker beat sim admin clean promtool chromium
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,14 +27,17 @@ services:
 demo: $(STAMP) services
 	$(BIN)/resolver demo
 
-test: promtool $(STAMP) services lint typecheck
+test: promtool chromium $(STAMP) services lint typecheck
 	$(BIN)/pytest -q
 
-# The alert rules' tests need promtool (tests/deploy/test_alert_rules.py): say how to get it
-# rather than let those tests fail one by one.
+# The alert rules' tests need promtool (tests/deploy/test_alert_rules.py) and the browser test
+# Debian's Chromium (tests/e2e/test_admin_browser.py; Playwright's own browser download cannot
+# work here). The playwright package itself comes with '.[dev]'.
 promtool:
-	@command -v promtool >/dev/null || { echo "promtool is missing: run  sudo apt-get install \
-	prometheus  (Debian's package; .ci/run installs it the same way)" >&2; exit 1; }
+	@./scripts/require.sh promtool prometheus
+
+chromium:
+	@./scripts/require.sh /usr/bin/chromium chromium
 
 bench: bench-drain bench-steady bench-scale
 
@@ -72,6 +78,12 @@ worker: $(STAMP)
 
 beat: $(STAMP)
 	$(BIN)/celery -A worker beat --loglevel=INFO
+
+sim: $(STAMP)
+	$(BIN)/resolver sim
+
+admin: $(STAMP) services
+	$(BIN)/resolver admin
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .demo

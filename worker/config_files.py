@@ -33,11 +33,13 @@ def read_toml(path: str | os.PathLike[str], missing: str) -> dict[str, Any]:
         raise ConfigError(f"{file}: not valid TOML: {exc}") from None
 
 
-def named_table(source: str, section: str, name: str, table: Any,
-                keys: set[str]) -> tuple[dict[str, Any], Fail]:
+def named_table(source: str, section: str, name: str, table: Any, keys: set[str],
+                unset: set[str] | None = None) -> tuple[dict[str, Any], Fail]:
     """Check one `[section.NAME]` table and expand its variables.
 
     Returns the expanded table and the `fail(field, message)` that builds this table's errors.
+    With `unset` (a set to fill), an unset variable is no error: its name is added there and
+    the `${VAR}` text stays as it is (see `expand`).
     """
 
     def fail(field: str, message: str) -> ConfigError:
@@ -51,23 +53,32 @@ def named_table(source: str, section: str, name: str, table: Any,
     extra = set(table) - keys
     if extra:
         raise fail(sorted(extra)[0], "unknown key")
-    return expand(table, fail), fail
+    return expand(table, fail, unset=unset), fail
 
 
-def expand(value: Any, fail: Fail, field: str = "") -> Any:
-    """Replace ${VAR} in every string, naming the field whose variable is unset."""
+def expand(value: Any, fail: Fail, field: str = "", unset: set[str] | None = None) -> Any:
+    """Replace ${VAR} in every string, naming the field whose variable is unset.
+
+    A reader that never calls the provider (`resolver pending`, the admin server) passes a set
+    as `unset`: an unset variable's name goes there and its `${VAR}` stays in the value, so the
+    file's names and policies load without the secrets and nothing pretends to be a secret.
+    """
     if isinstance(value, dict):
         return {
-            key: expand(item, fail, f"{field}.{key}" if field else key)
+            key: expand(item, fail, f"{field}.{key}" if field else key, unset)
             for key, item in value.items()
         }
     if isinstance(value, list):
-        return [expand(item, fail, f"{field}[{index}]") for index, item in enumerate(value)]
+        return [expand(item, fail, f"{field}[{index}]", unset)
+                for index, item in enumerate(value)]
     if isinstance(value, str):
         def substitute(match: re.Match[str]) -> str:
             variable = match.group(1)
             if variable not in os.environ:
-                raise fail(field, f"environment variable {variable} is not set")
+                if unset is None:
+                    raise fail(field, f"environment variable {variable} is not set")
+                unset.add(variable)
+                return match.group(0)
             return os.environ[variable]
 
         return _VAR.sub(substitute, value)

@@ -56,6 +56,7 @@ class Runtime:
         # One HTTP session per thread and instance: keep-alive, no pool shared across threads;
         # its connections are ones a call's total deadline can cut off.
         sessions: dict[str, requests.Session] = self._local.__dict__.setdefault("sessions", {})
+        instance.require_secrets()
         http = sessions.get(instance.name)
         if http is None:
             http = sessions[instance.name] = instance_session(instance)
@@ -85,22 +86,28 @@ _lock = threading.Lock()
 
 
 def build_runtime(settings: Settings | None = None,
-                  providers: Mapping[str, ProviderInstance] | None = None) -> Runtime:
+                  providers: Mapping[str, ProviderInstance] | None = None,
+                  secrets_required: bool = True) -> Runtime:
+    """`secrets_required=False` for a process that never calls a provider (the command line's
+    readers, the admin server): the providers file loads without its `${VAR}` secrets."""
     settings = settings or get_settings()
+    if providers is None:
+        providers = load_providers(settings.providers_file, secrets_required=secrets_required)
     return Runtime(
         settings=settings,
         engine=engine_for(settings.database_url),
         redis=redis.Redis.from_url(settings.redis_url, socket_timeout=5,
                                    socket_connect_timeout=3),
-        providers=providers if providers is not None else load_providers(settings.providers_file),
+        providers=providers,
     )
 
 
-def current() -> Runtime:
+def current(secrets_required: bool = True) -> Runtime:
+    """The process's runtime, built on first use (see `build_runtime` for `secrets_required`)."""
     global _current
     with _lock:
         if _current is None:
-            _current = build_runtime()
+            _current = build_runtime(secrets_required=secrets_required)
         return _current
 
 

@@ -101,7 +101,6 @@ def test_an_operator_resolves_a_reviewed_transfer_in_the_browser(rt, server, pag
     review_row = page.locator("section", has=page.get_by_role("heading", name="Needs review"))
     expect(review_row).to_contain_text("dep-20931")
     expect(review_row).to_contain_text("disagrees with ours")
-    expect(page.locator("section.card").first).to_contain_text("3 h")  # the oldest pending
     # What waits for a person, by cause: the transfer under review is its instance's group,
     # which links to its transfers and offers its bulk actions.
     causes = page.locator("section", has=page.get_by_role(
@@ -113,6 +112,14 @@ def test_an_operator_resolves_a_reviewed_transfer_in_the_browser(rt, server, pag
     expect(group.get_by_role("link", name="recheck all")).to_have_attribute(
         "href", "/bulk?action=recheck&provider=scripted-a&state=needs_review"
                 "&cause=record_mismatch")
+    # The oldest transfer of each open state, with its age and a link: never "nothing is
+    # pending" while some wait in flight or in review.
+    oldest = page.locator("section.card").first
+    expect(oldest).to_contain_text("3 h")  # the oldest pending, b-118
+    expect(oldest.locator("li")).to_have_count(3)
+    expect(oldest).to_contain_text("in flight")
+    expect(oldest).to_contain_text("b-119")
+    expect(oldest.locator("li", has_text="needs review")).to_contain_text("dep-20931")
     # Provider health: each instance's breaker and the share of each outcome of its checks.
     health = page.locator("section", has=page.get_by_role("heading", name="Provider health"))
     checked_row = health.locator("tr", has=page.get_by_role("rowheader", name="scripted-a"))
@@ -155,3 +162,9 @@ def test_an_operator_resolves_a_reviewed_transfer_in_the_browser(rt, server, pag
     page.get_by_role("button", name="Filter").click()
     expect(page.locator("table.grid tbody tr")).to_have_count(2)  # wd-7790 and b-118
     expect(page.locator("table.grid tbody tr").first).to_contain_text("b-118")
+
+    # The API reference, served from this server (no internet here), for the signed-in person.
+    page.get_by_role("link", name="API").click()
+    expect(page.get_by_role("heading", name="transfer-resolver admin API")).to_be_visible()
+    expect(page.get_by_text("/api/v1/transfers").first).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "admin-docs.png"), full_page=False)

@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from worker import runtime, tracing
-from worker.admin import api, auth, web
+from worker.admin import api, auth, docs, web
 from worker.admin.schemas import ErrorBody
 from worker.admin.tokens import TokenBook, parse_tokens
 from worker.metrics import state
@@ -41,7 +41,8 @@ def create_app(runtime_factory: Callable[[], runtime.Runtime] = runtime.current,
         version="1",
         description="Inspect, recheck and resolve transfers whose outcome is unknown. "
                     "Every route but /healthz, /readyz and /metrics needs a bearer token.",
-        # The schema is served below, behind a token; the interactive docs would load from a CDN.
+        # The schema is served below, behind a token; the interactive docs are worker.admin.docs
+        # (behind the web session, Swagger UI served from this machine).
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
@@ -53,6 +54,7 @@ def create_app(runtime_factory: Callable[[], runtime.Runtime] = runtime.current,
     app.include_router(api.health)
     app.include_router(api.api)
     app.include_router(web.pages)
+    app.include_router(docs.docs)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
     @app.get("/openapi.json", include_in_schema=False)

@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from worker import heartbeat, throttle
-from worker.admin import actions, auth, formatting, inputs, queries, review_queries
+from worker.admin import actions, auth, formatting, inputs, oldest, queries, review_queries
 from worker.admin.schemas import (
     MAX_REASON_CHARS,
     review_out,
@@ -150,6 +150,7 @@ def dashboard(request: Request, who: Person) -> Response:
         checks = queries.provider_health(session, now)
         by_cause = review_out(review_queries.review_groups(session, now),
                               review_queries.STUCK_AFTER, now)
+        oldest_open = oldest.oldest_open(session, now)
     try:
         since_sweep = heartbeat.seconds_since(rt.redis, heartbeat.SWEEP)
         breakers: dict[str, throttle.BreakerState] | None = throttle.breaker_states(
@@ -158,6 +159,7 @@ def dashboard(request: Request, who: Person) -> Response:
         since_sweep, breakers = None, None
     return render(request, "dashboard.html", {
         "stats": stats,
+        "oldest_open": oldest_open,
         "table": _pivot(stats.counts, rt),
         "review": [transfer_out(row, now) for row in review.items],
         "review_more": review.next_cursor is not None,

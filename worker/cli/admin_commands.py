@@ -8,9 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import click
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from worker.admin import actions, inputs, queries
-from worker.admin.formatting import relative, short, span, utc
+from worker.admin.formatting import relative, span, utc
 from worker.admin.schemas import (
     ActionResult,
     StatsOut,
@@ -22,7 +24,8 @@ from worker.admin.schemas import (
     transfer_page,
 )
 from worker.admin.tokens import TokenConfigError, parse_tokens
-from worker.cli.base import current_runtime, emit, main, refuse_on
+from worker.cli import layout
+from worker.cli.base import Refused, current_runtime, emit, main, refuse_on
 from worker.db import transaction
 from worker.runtime import Runtime
 
@@ -64,7 +67,8 @@ def _find(rt: Runtime, ref: str | None, provider: str | None, tx_id: str | None)
 
 
 @main.command()
-@click.option("--provider", default=None, help="Only this provider instance.")
+@click.option("--provider", default=None,
+              help="Only this provider instance (configured, or with transfers on record).")
 @click.option("--state", type=click.Choice(queries.OPEN_STATES), default=None,
               help="Only this state (default: every state that is not final).")
 @click.option("--older-than", default=None, help="Registered at least this long ago: 10m, 1h.")
@@ -75,13 +79,16 @@ def _find(rt: Runtime, ref: str | None, provider: str | None, tx_id: str | None)
 @refuse_on(*REFUSALS)
 def pending(provider: str | None, state: str | None, older_than: str | None, limit: int,
             cursor: str | None, as_json: bool) -> None:
-    """Transfers not yet final, oldest first: age, checks, last outcome, next check."""
+    """Transfers not yet final, oldest first: age, amount, checks, last outcome, next check,
+    and under a transfer in review the whole reason why."""
     rt = current_runtime()
     filters = queries.TransferFilter(states=(state,) if state else queries.OPEN_STATES,
                                      provider=provider, older_than=inputs.older_than(older_than))
     after = inputs.cursor(cursor)
     now = datetime.now(UTC)
     with transaction(rt.engine) as session:
+        if provider is not None:
+            known_provider(session, rt, provider)
         page = transfer_page(queries.list_transfers(session, filters, now, limit=limit,
                                                     cursor=after), now)
 
@@ -89,12 +96,14 @@ def pending(provider: str | None, state: str | None, older_than: str | None, lim
         if not page.items:
             click.echo("nothing is pending")
             return
-        _table(
-            ["ID", "PROVIDER", "TX_ID", "STATE", "AGE", "CHECKS", "LAST OUTCOME",
-             "NEXT CHECK / WHY"],
-            [[t.id, t.provider, t.tx_id, t.state, span(t.age_s), t.attempts,
-              t.last_outcome or "-", _next_or_why(t, now)] for t in page.items],
+        lines = layout.table(
+            ["ID", "PROVIDER", "TX_ID", "STATE", "AGE", "AMOUNT", "CHECKS", "LAST", "NEXT"],
+            [[t.id, t.provider, t.tx_id, t.state, layout.age(t.age_s),
+              layout.money(t.amount, t.currency), t.attempts, t.last_outcome or "-",
+              _next(t, now)] for t in page.items],
+            notes=[f"why: {t.review_reason}" if t.review_reason else None for t in page.items],
         )
+        click.echo("\n".join(lines))
         if page.next_cursor:
             click.echo(f"(more: raise --limit, or --json and --cursor {page.next_cursor})",
                        err=True)
@@ -102,13 +111,28 @@ def pending(provider: str | None, state: str | None, older_than: str | None, lim
     emit(_dump(page), as_json, lambda _: table(page))
 
 
-def _next_or_why(t: Any, now: datetime) -> str:
+# Only when the name is not configured: one probe of the (provider, tx_id) unique index.
+PROVIDER_ON_RECORD = text("SELECT 1 FROM transfers WHERE provider = :provider LIMIT 1")
+
+
+def known_provider(session: Session, rt: Runtime, provider: str) -> None:
+    """Refuse a provider name nobody knows. A name counts when the providers file has it, or
+    when transfers of it are on record: an instance taken out of the file may still have
+    transfers to settle by hand, and they must stay listable."""
+    if provider in rt.providers or session.execute(PROVIDER_ON_RECORD,
+                                                    {"provider": provider}).first():
+        return
+    raise inputs.InvalidInput(
+        "provider", f"no instance {provider!r} is configured or has transfers "
+                    f"(configured: {', '.join(sorted(rt.providers)) or 'none'})")
+
+
+def _next(t: Any, now: datetime) -> str:
     if t.state == "needs_review":
-        return short(t.review_reason, 70)
+        return "-"
     if t.check_under_way:
         return "under way"
-    due = relative(t.next_check_at, now)
-    return "due now" if due.endswith("ago") or due == "now" else due
+    return layout.until(t.next_check_at, now)
 
 
 @main.command()
@@ -271,9 +295,9 @@ def admin(host: str, port: int) -> None:
     try:
         tokens = parse_tokens(rt.settings.admin_token, rt.settings.admin_tokens)
     except TokenConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise Refused(str(exc)) from None
     if not len(tokens):
-        raise click.ClickException("no admin token: set RESOLVER_ADMIN_TOKEN or "
+        raise Refused("no admin token: set RESOLVER_ADMIN_TOKEN or "
                                    "RESOLVER_ADMIN_TOKENS (name:role:token,...)")
     click.echo(f"admin console on http://{host}:{port}/ ({len(tokens)} token(s))")
     as_json = rt.settings.log_format == "json"

@@ -14,7 +14,7 @@ import redis
 from sqlalchemy import text
 
 from worker import consumer as stream
-from worker.cli.base import current_runtime, emit, main, refuse_on
+from worker.cli.base import Refused, current_runtime, emit, main, refuse_on
 from worker.providers.config import ConfigError
 from worker.settings import get_settings
 from worker.webhooks import runner
@@ -61,8 +61,11 @@ def tail(from_start: bool, count: int | None, stream_name: str | None, as_json: 
     settings = get_settings()
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=10)
     stop = stream.stop_on_signals()
-    arriving = stream.tail(client, stream_name or settings.events_stream,
-                           from_start=from_start, stop=stop)
+    name = stream_name or settings.events_stream
+    # On stderr, so a pipe of the events reads only events; without it a quiet stream looks hung.
+    click.echo(f"waiting for events on {name}{' (from its start)' if from_start else ''} "
+               f"(Ctrl-C to stop)…", err=True)
+    arriving = stream.tail(client, name, from_start=from_start, stop=stop)
     for event in islice(arriving, count):
         click.echo(json.dumps(event.event) if as_json else describe(event))
         sys.stdout.flush()
@@ -116,7 +119,7 @@ def _setup() -> runner.WebhookSetup:
     try:
         return runner.setup_from(current_runtime().settings)
     except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise Refused(str(exc)) from None
 
 
 DELIVERY_COUNTS = text(
@@ -151,9 +154,14 @@ def list_subscribers(as_json: bool) -> None:
     emit(listed, as_json, table)
 
 
+# `attempts` is every POST made for the delivery, counted from its attempt log; the delivery's
+# own `attempts` column is the step of the retry schedule (failures since it was created or
+# last redelivered), shown as `schedule_step`: 0 for one delivered at the first try.
 DELIVERIES = text(
     """
-    SELECT d.id, d.subscriber, d.event_id, o.type, d.status, d.attempts, d.next_attempt_at,
+    SELECT d.id, d.subscriber, d.event_id, o.type, d.status,
+           (SELECT count(*) FROM webhook_attempts a WHERE a.delivery_id = d.id) AS attempts,
+           d.attempts AS schedule_step, d.next_attempt_at,
            d.last_http_status, d.last_error, d.delivered_at
     FROM webhook_deliveries d JOIN outbox_events o ON o.id = d.event_id
     WHERE (CAST(:status AS text) IS NULL OR d.status = :status)
@@ -174,10 +182,12 @@ def deliveries(status: str | None, limit: int, as_json: bool) -> None:
                 connection.execute(DELIVERIES, {"status": status, "limit": limit})]
 
     def table(found: list[dict[str, Any]]) -> None:
+        if not found:
+            click.echo(f"no {status + ' ' if status else ''}webhook deliveries")
         for row in found:
             click.echo(f"{row['event_id']}  {row['subscriber']:<16} {row['type']:<28} "
                        f"{row['status']:<9} attempts={row['attempts']} "
-                       f"last={row['last_http_status']} {row['last_error'] or ''}".rstrip())
+                       f"last={row['last_http_status'] or '-'} {row['last_error'] or ''}".rstrip())
 
     emit(rows, as_json, table)
 

@@ -32,6 +32,8 @@ def providers(as_json: bool) -> None:
     def table(rows: list[dict[str, object]]) -> None:
         for row in rows:
             credentials = ", ".join(f"{k}={v}" for k, v in dict(row["credentials"]).items())  # type: ignore[call-overload]
-            click.echo(f"{row['name']:<20} {row['kind']:<9} {row['base_url']}  {credentials}")
+            unset = ", ".join(row["unset_variables"])  # type: ignore[arg-type]
+            click.echo(f"{row['name']:<20} {row['kind']:<9} {row['base_url']}  {credentials}"
+                       + (f"  (unset: {unset})" if unset else ""))
 
     emit(described, as_json, table)

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import socket
+import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
@@ -24,36 +27,62 @@ from sqlalchemy.engine import make_url
 
 from worker import migrate
 from worker.db import engine_for
-from worker.demo import display, scenario
+from worker.demo import display, envfile, scenario
 from worker.demo.processes import Processes
 from worker.settings import get_settings
 
 DEMO_DATABASE = "resolver_demo"
 DEMO_REDIS_DB = 13
 TIMEOUT_S = 240
+ENV_FILE = "env"
 
 
-def run(console: Console, sim_port: int, admin_port: int, keep: bool, with_admin: bool) -> int:
-    # Explicitly: a process started in the background may have inherited SIGINT ignored.
-    signal.signal(signal.SIGINT, _interrupt)
-    signal.signal(signal.SIGTERM, _interrupt)
-    work = Path.cwd() / ".demo"
+@dataclass(frozen=True)
+class Setup:
+    work: Path
+    env: dict[str, str]  # the processes' environment: this one's, plus `variables`
+    variables: dict[str, str]  # what the demo's processes (and a person's CLI) need
+    sim_url: str
+    sim_port: int
+    admin_port: int
+    token: str
+
+
+def setup(console: Console, sim_port: int, admin_port: int, work: Path | None = None,
+          database: str = DEMO_DATABASE, redis_db: int = DEMO_REDIS_DB) -> Setup:
+    """The demo's files and stores, made anew: database, Redis, providers file, the
+    simulator's merchants and `.demo/env` (for a person's own `resolver` commands)."""
+    work = work or Path.cwd() / ".demo"
     work.mkdir(exist_ok=True)
-    database_url = fresh_database(console)
-    redis_url = fresh_redis(console)
+    database_url = fresh_database(console, database)
+    redis_url = fresh_redis(console, redis_db)
     sim_port, admin_port = free_port(sim_port), free_port(admin_port)
     sim_url = f"http://127.0.0.1:{sim_port}"
     (work / "providers.toml").write_text(scenario.providers_toml(sim_url))
     (work / "sim-merchants.toml").write_text(scenario.sim_merchants_toml())
     token = secrets.token_urlsafe(18)
-    env = {
-        **os.environ,
+    variables = {
         **scenario.environment(),
         "RESOLVER_DATABASE_URL": database_url,
         "RESOLVER_REDIS_URL": redis_url,
         "RESOLVER_PROVIDERS_FILE": str(work / "providers.toml"),
         "RESOLVER_ADMIN_TOKEN": token,
     }
+    envfile.write(work / ENV_FILE, variables)
+    console.print(f"for your own resolver commands against the demo: [bold]. "
+                  f"{_relative(work / ENV_FILE)}[/]")
+    return Setup(work=work, env={**os.environ, **variables}, variables=variables,
+                 sim_url=sim_url, sim_port=sim_port, admin_port=admin_port, token=token)
+
+
+def run(console: Console, sim_port: int, admin_port: int, keep: bool, with_admin: bool) -> int:
+    # Explicitly: a process started in the background may have inherited SIGINT ignored.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    made = setup(console, sim_port, admin_port)
+    work, env, sim_url, token = made.work, made.env, made.sim_url, made.token
+    sim_port, admin_port = made.sim_port, made.admin_port
+    database_url, redis_url = env["RESOLVER_DATABASE_URL"], env["RESOLVER_REDIS_URL"]
     transfers = scenario.transfers()
     engine = engine_for(database_url)
 
@@ -80,6 +109,8 @@ def run(console: Console, sim_port: int, admin_port: int, keep: bool, with_admin
             settled = _watch(console, engine, len(transfers), processes)
             _wait_for_relay(engine)
             _summary(console, engine, redis_url, settled, len(transfers))
+            console.print(f"try it: [bold]. {_relative(work / ENV_FILE)} && {_resolver()} "
+                          f"pending[/]")
             if keep and with_admin:
                 console.print("everything is still running; Ctrl-C stops it")
                 while True:
@@ -91,6 +122,20 @@ def run(console: Console, sim_port: int, admin_port: int, keep: bool, with_admin
         finally:
             console.print(f"stopping {len(processes.running)} processes (logs in {work})")
     return 0
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _resolver() -> str:
+    """How this shell reaches the command: `resolver` on PATH, else the path it was run by."""
+    if shutil.which("resolver") or Path(sys.argv[0]).name != "resolver":
+        return "resolver"
+    return _relative(Path(sys.argv[0]).absolute())
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

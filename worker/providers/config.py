@@ -6,6 +6,8 @@
 
 `${VAR}` in any string is replaced by the environment variable VAR, so secrets stay out of the
 file. Every mistake stops start-up with one message naming the file, the instance and the field.
+Commands that only read the database load the file with `secrets_required=False`: an unset
+variable is then noted on the instance (`unset_variables`), which refuses every provider call.
 """
 
 from __future__ import annotations
@@ -56,12 +58,14 @@ def parse_duration(text: object) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def load_providers(path: str | os.PathLike[str]) -> dict[str, ProviderInstance]:
+def load_providers(path: str | os.PathLike[str], *,
+                   secrets_required: bool = True) -> dict[str, ProviderInstance]:
     document = read_toml(path, "provider file not found (set RESOLVER_PROVIDERS_FILE)")
-    return parse_providers(document, str(Path(path)))
+    return parse_providers(document, str(Path(path)), secrets_required=secrets_required)
 
 
-def parse_providers(document: dict[str, Any], source: str) -> dict[str, ProviderInstance]:
+def parse_providers(document: dict[str, Any], source: str, *,
+                    secrets_required: bool = True) -> dict[str, ProviderInstance]:
     providers = document.get("providers")
     if not isinstance(providers, dict) or not providers:
         raise ConfigError(f"{source}: no [providers.NAME] table")
@@ -69,15 +73,17 @@ def parse_providers(document: dict[str, Any], source: str) -> dict[str, Provider
     if unknown:
         raise ConfigError(f"{source}: unknown top-level key {sorted(unknown)[0]!r}")
     return {
-        name: _instance(source, name, table)
+        name: _instance(source, name, table, secrets_required)
         for name, table in providers.items()
     }
 
 
-def _instance(source: str, name: str, table: Any) -> ProviderInstance:
+def _instance(source: str, name: str, table: Any, secrets_required: bool = True
+              ) -> ProviderInstance:
     from worker.providers.registry import ADAPTERS  # the registry imports the adapters
 
-    table, fail = named_table(source, "providers", name, table, _INSTANCE_KEYS)
+    unset: set[str] | None = None if secrets_required else set()
+    table, fail = named_table(source, "providers", name, table, _INSTANCE_KEYS, unset)
 
     kind = table.get("kind")
     if kind not in ADAPTERS:
@@ -120,6 +126,7 @@ def _instance(source: str, name: str, table: Any) -> ProviderInstance:
         policy=_policy(table.get("policy", {}), fail),
         currencies=_currencies(table.get("currencies"), fail),
         allow_insecure_http=allow_insecure_http,
+        unset_variables=tuple(sorted(unset or ())),
         **timeouts,
     )
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, SecretStr
 
+from worker.config_files import ConfigError
 from worker.domain.policy import Policy
 
 
@@ -25,6 +26,16 @@ class ProviderInstance:
     currencies: frozenset[str] | None = None
     # A plain http:// base URL is refused unless the instance says so (the simulator, a demo).
     allow_insecure_http: bool = False
+    # Variables the providers file names (`${VAR}`) that were unset when it was read leniently
+    # for a command that only reads the database; such an instance may never call its provider.
+    unset_variables: tuple[str, ...] = ()
+
+    def require_secrets(self) -> None:
+        """Refuse to talk to the provider with credentials whose variables were unset."""
+        if self.unset_variables:
+            raise ConfigError(
+                f"provider instance {self.name}: environment variable "
+                f"{', '.join(self.unset_variables)} is not set; calling the provider needs it")
 
     def secret_values(self) -> list[str]:
         """Every secret of this instance, so output and logs can mask them."""
@@ -32,6 +43,7 @@ class ProviderInstance:
             value.get_secret_value()
             for value in vars(self.settings).values()
             if isinstance(value, SecretStr) and value.get_secret_value()
+            and not self.unset_variables
         ]
 
     def describe(self) -> dict[str, Any]:
@@ -55,6 +67,7 @@ class ProviderInstance:
             "currencies": sorted(self.currencies) if self.currencies is not None else None,
             "allow_insecure_http": self.allow_insecure_http,
             "credentials": shown,
+            "unset_variables": list(self.unset_variables),
             "policy": policy,
         }
 

@@ -19,4 +19,5 @@ ADAPTERS: dict[str, type[ProviderAdapter[Any]]] = {
 def adapter_for(
     instance: ProviderInstance, http: requests.Session | None = None
 ) -> ProviderAdapter[Any]:
+    instance.require_secrets()
     return ADAPTERS[instance.kind](instance, http=http)

@@ -39,17 +39,46 @@ def test_pending_lists_what_is_not_final_oldest_first(rt, engine):
                         .values(created_at=datetime.now(UTC) - timedelta(minutes=20)))
 
     table = run("pending").output.splitlines()
-    assert table[0].split()[:4] == ["ID", "PROVIDER", "TX_ID", "STATE"]
-    assert [line.split()[0] for line in table[1:]] == [str(old), str(review)]
-    assert "20 min" in table[1]
-    assert "disagrees" in table[2]  # why it waits for a person
+    assert table[0].split() == ["ID", "PROVIDER", "TX_ID", "STATE", "AGE", "AMOUNT", "CHECKS",
+                                "LAST", "NEXT"]
+    assert [line.split()[0] for line in table[1:]] == [str(old), str(review), "why:"]
+    assert "20 min" in table[1] and "10.00 USD" in table[1]
+    assert "disagrees" in table[3]  # why it waits for a person, under its row
 
     assert [t["id"] for t in as_json("pending", "--state", "needs_review")["items"]] == [review]
     assert [t["id"] for t in as_json("pending", "--older-than", "10m")["items"]] == [old]
-    assert as_json("pending", "--provider", "other")["items"] == []
     page = as_json("pending", "--limit", "1")
     assert page["next_cursor"] and len(page["items"]) == 1
     assert as_json("pending", "--cursor", page["next_cursor"])["items"][0]["id"] == review
+
+
+def test_pending_shows_a_long_reason_whole_within_100_columns(rt, engine):
+    # Given a transfer under review with a reason far longer than a line
+    transfer_id = in_review(rt, tx_id="tx-long-reason")
+    reason = " ".join(f"word{n}" for n in range(60)) + " the provider's record disagrees"
+    with transaction(engine) as session:
+        session.execute(update(Transfer).where(Transfer.id == transfer_id)
+                        .values(review_reason=reason))
+    # When the queue is listed
+    lines = run("pending").output.splitlines()
+    # Then no line runs past 100 columns, and every word of the reason is there, in order
+    assert max(len(line) for line in lines) <= 100
+    shown = " ".join(" ".join(line.split()) for line in lines)
+    assert " ".join(reason.split()) in shown
+
+
+def test_pending_refuses_an_unknown_provider_and_names_the_configured_ones(rt):
+    result = run("pending", "--provider", "nobody", code=2)
+    assert "nobody" in result.output and "configured: scripted-a" in result.output
+
+
+def test_pending_lists_an_instance_no_longer_configured_that_has_transfers(rt):
+    # Given a transfer of scripted-a, and then scripted-a taken out of the providers file
+    transfer_id = register(rt, tx_id="left-behind")
+    runtime.use(dataclasses.replace(rt, providers={}))
+    # When its transfers are asked for by name, then they are listed
+    assert [t["id"] for t in as_json("pending", "--provider", "scripted-a")["items"]] == [
+        transfer_id]
 
 
 def test_pending_refuses_a_bad_duration(rt):
@@ -143,9 +172,9 @@ def test_stats_counts_and_ages(rt):
 
 
 def test_admin_refuses_to_start_without_tokens_or_with_a_bad_one(rt):
-    assert "no admin token" in run("admin", code=1).output
+    assert "no admin token" in run("admin", code=2).output
     settings = rt.settings.model_copy(update={"admin_tokens": "bob:boss:s3cret-value-1234567"})
     runtime.use(dataclasses.replace(rt, settings=settings))
-    output = run("admin", code=1).output
+    output = run("admin", code=2).output
     assert "RESOLVER_ADMIN_TOKENS entry 1: the role" in output
     assert "s3cret" not in output

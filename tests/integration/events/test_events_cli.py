@@ -54,9 +54,13 @@ def settings_from_environment():
 def test_tail_prints_what_is_on_the_stream(rt, settings_from_environment):
     settle(rt, {"a": Outcome.SUCCEEDED, "b": Outcome.FAILED})
     publish(rt)
-    output = run("events", "tail", "--from-start", "--count", "2", "--json",
-                 "--stream", rt.settings.events_stream)
-    assert [json.loads(line)["id"] for line in output.splitlines()] == [
+    result = CliRunner().invoke(main, ["events", "tail", "--from-start", "--count", "2",
+                                       "--json", "--stream", rt.settings.events_stream],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    # Only events on stdout; the line saying it waits goes to stderr.
+    assert result.stderr.startswith(f"waiting for events on {rt.settings.events_stream}")
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == [
         str(event.id) for event in outbox(rt)]
 
 
