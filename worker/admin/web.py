@@ -226,7 +226,16 @@ def transfer_list(request: Request, who: Person, state: str = "open", contradict
         "items": [transfer_out(row, now) for row in page.items],
         "next_link": next_link,
         "first_page": not cursor,
+        "bulk_query": _bulk_query(chosen),
     })
+
+
+def _bulk_query(chosen: dict[str, str]) -> str | None:
+    """The list's filter as /bulk takes it, when bulk actions can take it."""
+    if chosen["state"] not in ("open", "pending", "needs_review") or chosen["tx_id"] \
+            or chosen["contradicted"]:
+        return None
+    return urlencode({name: value for name, value in chosen.items() if value})
 
 
 @pages.get("/transfers/{transfer_id}")

@@ -8,38 +8,28 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 
 from models import AuditRecord, OutboxEvent, Transfer
-from tests.integration.admin.support import OPERATOR_TOKEN, VIEWER_TOKEN, bearer, with_tokens
+from tests.integration.admin.support import (
+    OPERATOR_TOKEN,
+    VIEWER_TOKEN,
+    bearer,
+    stuck,
+    with_tokens,
+)
 from tests.integration.admin.test_auth import csrf_of, sign_in
 from tests.integration.helpers import count, load, register
 from worker.admin import actions, bulk, inputs
 from worker.admin.app import create_app
 from worker.cli import main
 from worker.db import transaction
-from worker.runtime import Runtime
 
 pytestmark = pytest.mark.integration
 
 OPERATOR, VIEWER = bearer(OPERATOR_TOKEN), bearer(VIEWER_TOKEN)
 AUTH_FAILURES = {"state": "needs_review", "provider": "scripted-a", "cause": "auth"}
 LIMIT = 10_000
-
-
-def stuck(rt: Runtime, tx_id: str, cause: str = "auth", **overrides: Any) -> int:
-    """A transfer under review for this cause, as the engine leaves one."""
-    transfer_id = register(rt, tx_id=tx_id, **overrides)
-    outcome, reason = {
-        "auth": ("AUTH_ERROR", "provider refused our credentials 3 times"),
-        "max_age": ("PENDING", "no final answer within max age 3d"),
-    }[cause]
-    with transaction(rt.engine) as session:
-        session.execute(text(
-            "UPDATE transfers SET state = 'needs_review', last_outcome = :outcome, "
-            "review_reason = :reason, updated_at = now() WHERE id = :id"),
-            {"outcome": outcome, "reason": reason, "id": transfer_id})
-    return transfer_id
 
 
 def auth_filter() -> Any:
