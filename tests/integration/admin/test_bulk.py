@@ -329,3 +329,18 @@ def test_the_cli_bulk_resolve_previews_and_says_not_available_yet(rt):
               "--reason", "never arrived", "--by", "olga", given="y\n", code=2)
     assert "four-eyes proposal" in out and "not available yet" in out
     assert count(rt.engine, AuditRecord) == 0
+
+
+def test_the_page_confirms_and_streams_progress_then_the_results(rt, client):
+    ids = [stuck(rt, f"a-{n}") for n in (1, 2, 3)]
+    sign_in(client, OPERATOR_TOKEN)
+    page = client.get("/bulk", params={"action": "recheck", **AUTH_FAILURES})
+    fingerprint = page.text.split('name="fingerprint" value="')[1].split('"')[0]
+    posted = client.post("/bulk", data={"csrf_token": csrf_of(page.text), "action": "recheck",
+                                        **AUTH_FAILURES, "reason": "rotated",
+                                        "fingerprint": fingerprint})
+    assert posted.status_code == 200
+    assert "3 of 3 done" in posted.text and "3 rechecked, 0 refused" in posted.text
+    assert "script-src 'nonce-" in posted.headers["content-security-policy"]
+    assert [a.transfer_id for a in audits(rt.engine)] == ids
+    assert {a.reason for a in audits(rt.engine)} == {"rotated"}
