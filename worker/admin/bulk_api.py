@@ -18,7 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from worker.admin import bulk, inputs, queries
 from worker.admin.api import ApiProblem, _errors, runtime_of
 from worker.admin.auth import Operator, Reader
-from worker.admin.schemas import MAX_REASON_CHARS, Money, TransferOut, money, transfer_out
+from worker.admin.schemas import (
+    MAX_REASON_CHARS,
+    ErrorBody,
+    Money,
+    TransferOut,
+    money,
+    transfer_out,
+)
 
 api = APIRouter(prefix="/api/v1/bulk", tags=["bulk"], responses=_errors(401, 422))
 
@@ -144,7 +151,8 @@ def preview(body: PreviewBody, request: Request, who: Reader) -> PreviewOut:
 
 @api.post("/confirm", response_model=RunOut,
           responses={**_errors(403, 409),
-                     501: {"description": "Bulk resolve: not available yet (four-eyes "
+                     501: {"model": ErrorBody,
+                           "description": "Bulk resolve: not available yet (four-eyes "
                                           "proposals are needed)."}})
 def confirm(body: ConfirmBody, request: Request, who: Operator) -> RunOut:
     """Act on the previewed set: 409 if the matching transfers changed since the preview

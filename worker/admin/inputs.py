@@ -99,6 +99,9 @@ def transfer_filter(states: Sequence[str], *, provider: str | None = None,
                     registered_before: str | None = None, min_amount: str | None = None,
                     max_amount: str | None = None) -> queries.TransferFilter:
     """A filter from what a person typed or a script sent, each field checked once, here."""
+    for field, value in (("provider", provider), ("tx_id", tx_id)):
+        if value is not None and not value.isprintable():
+            raise InvalidInput(field, "must be printable text")
     low, high = amount(min_amount, "min_amount"), amount(max_amount, "max_amount")
     if low is not None and high is not None and low > high:
         raise InvalidInput("max_amount", f"{high} is below min_amount {low}")

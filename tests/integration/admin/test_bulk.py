@@ -344,3 +344,19 @@ def test_the_page_confirms_and_streams_progress_then_the_results(rt, client):
     assert "script-src 'nonce-" in posted.headers["content-security-policy"]
     assert [a.transfer_id for a in audits(rt.engine)] == ids
     assert {a.reason for a in audits(rt.engine)} == {"rotated"}
+
+
+def test_the_page_asks_for_a_resolve_outcome_and_names_a_bad_field(rt, client):
+    stuck(rt, "a-1")
+    sign_in(client, OPERATOR_TOKEN)
+    asked = client.get("/bulk", params={"action": "resolve", **AUTH_FAILURES})
+    assert asked.status_code == 200 and "Choose the outcome" in asked.text
+    shown = client.get("/bulk", params={"action": "resolve", "outcome": "failed",
+                                        **AUTH_FAILURES})
+    assert "one four-eyes proposal for the whole set" in shown.text
+    assert "Propose resolving 1 as failed" in shown.text
+    for params, words in (({"cause": "autth"}, "cause: unknown cause"),
+                          ({"provider": "a\x00b"}, "provider: must be printable"),
+                          ({"min_amount": "\u0661\u0660"}, "min_amount: must be a plain decimal")):
+        bad = client.get("/bulk", params={"action": "recheck", **params})
+        assert bad.status_code == 400 and words in bad.text, params
