@@ -88,8 +88,13 @@ def _print_preview(found: bulk.Preview) -> None:
     click.echo(f"fingerprint: {found.fingerprint}")
 
 
-def _run(provider: str | None, act: bulk.Action, by: str, reason: str | None,
+def _run(provider: str | None, act: bulk.Action, by: str, reason: str | None, as_json: bool,
          options: dict[str, Any]) -> None:
+    """Preview, ask (unless --yes with --fingerprint), act, report.
+
+    With --json a script reads the preview as JSON and nothing is done; with --json --yes
+    --fingerprint it gets the results as JSON (the API's shapes).
+    """
     rt = current_runtime()
     limit = rt.settings.bulk_max
     filters = _filters(provider, options)
@@ -101,9 +106,17 @@ def _run(provider: str | None, act: bulk.Action, by: str, reason: str | None,
                                                  "first, read the preview, then confirm its "
                                                  "fingerprint")
     found = bulk.preview(rt.engine, filters, act, limit=limit)
-    _print_preview(found)
+    if as_json:
+        from worker.admin import bulk_api
+
+        if not options["yes"]:
+            shaped = bulk_api.preview_out(found, limit, datetime.now(UTC))
+            click.echo(shaped.model_dump_json())
+            return
+    else:
+        _print_preview(found)
     if not found.count:
-        click.echo("nothing to do")
+        click.echo("nothing to do", err=as_json)
         return
     expected = options["fingerprint"] or found.fingerprint
     if not options["yes"]:
@@ -122,6 +135,13 @@ def _run(provider: str | None, act: bulk.Action, by: str, reason: str | None,
     with click.progressbar(length=found.count, label="rechecking", file=sys.stderr) as bar:
         run = bulk.confirm(rt.engine, filters, act, expected, actor=by, reason=reason or "",
                            limit=limit, progress=lambda _: bar.update(1))
+    if as_json:
+        from worker.admin import bulk_api
+
+        click.echo(bulk_api.run_out(run).model_dump_json())
+        if not run.complete:
+            sys.exit(2)
+        return
     for result in run.results:
         if result.status != "applied":
             click.echo(f"transfer {result.transfer_id}: {result.status.replace('_', ' ')}: "
@@ -169,7 +189,7 @@ def recheck(ref: str | None, provider: str | None, tx_id: str | None, by: str,
         click.get_current_context().invoke(admin_commands.recheck, ref=ref, provider=provider,
                                            tx_id=tx_id, by=by, reason=reason, as_json=as_json)
         return
-    _run(provider, bulk.Action("recheck"), by, reason, options)
+    _run(provider, bulk.Action("recheck"), by, reason, as_json, options)
 
 
 @_single_or_bulk(admin_commands.resolve)
@@ -187,4 +207,4 @@ def resolve(ref: str | None, provider: str | None, tx_id: str | None, outcome: s
                                            tx_id=tx_id, outcome=outcome, reason=reason, by=by,
                                            as_json=as_json)
         return
-    _run(provider, bulk.action("resolve", outcome), by, reason, options)
+    _run(provider, bulk.action("resolve", outcome), by, reason, as_json, options)

@@ -360,3 +360,15 @@ def test_the_page_asks_for_a_resolve_outcome_and_names_a_bad_field(rt, client):
                           ({"min_amount": "\u0661\u0660"}, "min_amount: must be a plain decimal")):
         bad = client.get("/bulk", params={"action": "recheck", **params})
         assert bad.status_code == 400 and words in bad.text, params
+
+
+def test_a_script_reads_the_preview_and_the_results_as_json(rt):
+    import json
+
+    ids = [stuck(rt, f"a-{n}") for n in (1, 2)]
+    shown = json.loads(cli(*BULK_RECHECK, "--json"))
+    assert (shown["count"], [t["id"] for t in shown["first"]]) == (2, ids)
+    assert count(rt.engine, AuditRecord) == 0  # --json alone previews, never asks, never acts
+    done = json.loads(cli(*BULK_RECHECK, "--json", "--yes",
+                          "--fingerprint", shown["fingerprint"]).splitlines()[-1])
+    assert (done["applied"], [r["transfer_id"] for r in done["results"]]) == (2, ids)
