@@ -299,7 +299,7 @@ def test_the_cli_confirms_a_printed_fingerprint_without_asking(rt):
     assert "2 rechecked" in cli(*BULK_RECHECK, "--yes", "--fingerprint", fresh)
 
 
-def test_the_cli_keeps_the_single_recheck_and_exits_2_on_a_refusal(rt):
+def test_the_cli_keeps_the_single_recheck_and_exits_2_on_a_refusal(rt, monkeypatch):
     single = stuck(rt, "a-1")
     assert f"transfer {single} needs_review -> pending" in cli("recheck", str(single))
     assert "name one transfer" in cli("recheck", str(single), "--cause", "auth", code=2)
@@ -313,12 +313,9 @@ def test_the_cli_keeps_the_single_recheck_and_exits_2_on_a_refusal(rt):
         actions.resolve_by_hand(engine, settled_id, "failed", actor="vera", reason="x")
         return original(engine, ids, **kwargs)
 
-    bulk.recheck_each = settle_first  # type: ignore[assignment]
-    try:
-        out = cli("recheck", "--state", "needs_review", "--reason", "r", "--yes",
-                  "--fingerprint", fingerprint, code=2)
-    finally:
-        bulk.recheck_each = original  # type: ignore[assignment]
+    monkeypatch.setattr(bulk, "recheck_each", settle_first)
+    out = cli("recheck", "--state", "needs_review", "--reason", "r", "--yes",
+              "--fingerprint", fingerprint, code=2)
     assert f"transfer {settled_id}: refused: transfer {settled_id} is already failed" in out
     assert "0 rechecked, 1 refused" in out
 
