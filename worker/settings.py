@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     # One operator token named "admin"; more tokens with roles in admin_tokens (name:role:token,...)
     admin_token: str | None = None
     admin_tokens: str | None = None
+    # The most transfers one bulk action may act on (worker.admin.bulk); narrow the filter past it.
+    bulk_max: int = Field(default=10_000, ge=1, le=100_000)
 
     events_stream: str = "resolver:events"
     stream_maxlen: int = Field(default=100_000, ge=1)

@@ -15,11 +15,17 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
-from sqlalchemy import update
+from sqlalchemy import select, update
 
-from models import Transfer
+from models import AuditRecord, Transfer
 from tests.conftest import scripted_instance
-from tests.integration.admin.support import OPERATOR_TOKEN, in_review, serving_admin, settled
+from tests.integration.admin.support import (
+    OPERATOR_TOKEN,
+    in_review,
+    serving_admin,
+    settled,
+    stuck,
+)
 from tests.integration.helpers import register
 from worker import handlers, heartbeat
 from worker.db import transaction
@@ -168,3 +174,39 @@ def test_an_operator_resolves_a_reviewed_transfer_in_the_browser(rt, server, pag
     expect(page.get_by_role("heading", name="transfer-resolver admin API")).to_be_visible()
     expect(page.get_by_text("/api/v1/transfers").first).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "admin-docs.png"), full_page=False)
+
+
+def test_an_operator_rechecks_a_filtered_set_from_the_bulk_page(rt, server, page):
+    # Given three transfers in review because scripted-a refused our credentials, and others
+    ids = [stuck(rt, f"auth-{n}", amount="12.50") for n in (1, 2, 3)]
+    other_cause = stuck(rt, "aged-1", cause="max_age")
+    other_instance = stuck(rt, "b-auth", provider="scripted-b")
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    # When the operator opens the bulk page from a cause group's link and signs in
+    page.goto(server + "/bulk?action=recheck&state=needs_review&provider=scripted-a&cause=auth")
+    page.keyboard.type(OPERATOR_TOKEN)
+    page.keyboard.press("Enter")
+
+    # Then the preview counts only that set, with its total and rows
+    expect(page.get_by_role("heading", name="Preview")).to_be_visible()
+    expect(page.locator("#bulk-count")).to_have_text("3 transfers match")
+    expect(page.get_by_text("Total: 37.5000 USD")).to_be_visible()
+    expect(page.locator(".preview table.grid tbody tr")).to_have_count(3)
+    page.screenshot(path=str(ARTIFACTS / "admin-bulk-preview.png"), full_page=True)
+
+    # When they confirm with a reason
+    page.get_by_label("Reason").fill("Secret of scripted-a rotated; check them again")
+    page.get_by_role("button", name="Recheck 3 transfers").click()
+
+    # Then each was rechecked, with one audit record each under one bulk id
+    expect(page.get_by_role("status")).to_contain_text("3 rechecked, 0 refused, 0 not found")
+    page.screenshot(path=str(ARTIFACTS / "admin-bulk-done.png"), full_page=True)
+    with transaction(rt.engine) as session:
+        records = list(session.execute(select(AuditRecord).order_by(AuditRecord.id)).scalars())
+        states = dict(session.execute(select(Transfer.id, Transfer.state)).all())
+    assert [(a.transfer_id, a.actor, a.action) for a in records] == [
+        (t, "olga", "recheck") for t in ids]
+    assert len({a.details["bulk_id"] for a in records}) == 1
+    assert [states[t] for t in ids] == ["pending"] * 3
+    assert states[other_cause] == states[other_instance] == "needs_review"

@@ -49,8 +49,11 @@ class Applied:
 
 
 def recheck(engine: Engine, transfer_id: int, *, actor: str, reason: str | None = None,
-            now: datetime | None = None) -> Applied:
-    """Make a transfer due now. One under review goes back to pending for one more look."""
+            now: datetime | None = None, bulk_id: str | None = None) -> Applied:
+    """Make a transfer due now. One under review goes back to pending for one more look.
+
+    `bulk_id` ties the audit record to the bulk action it was part of (worker.admin.bulk).
+    """
     now = now or datetime.now(UTC)
     actor = _actor(actor)
     note = _reason(reason, required=False)
@@ -58,6 +61,8 @@ def recheck(engine: Engine, transfer_id: int, *, actor: str, reason: str | None 
         transfer = _locked(session, transfer_id)
         before = State(transfer.state)
         details: dict[str, object] = {"from_state": before.value}
+        if bulk_id is not None:
+            details["bulk_id"] = bulk_id
         if before.is_terminal:
             raise ActionRefused(f"transfer {transfer.id} is already {before.value}; "
                                 f"a settled transfer is never checked again")

@@ -132,18 +132,28 @@ def list_transfers(
     tx_id: Annotated[str | None, Query(max_length=128, pattern=PRINTABLE)] = None,
     contradicted: Annotated[bool, Query(
         description="Only transfers whose final state a caller's answer contradicted.")] = False,
+    cause: Annotated[str | None, Query(max_length=32, pattern=PRINTABLE,
+                                       description="A cause code (auth, max_age, ...).")] = None,
+    currency: Annotated[str | None, Query(max_length=10, pattern=PRINTABLE)] = None,
+    registered_after: Annotated[str | None, Query(
+        max_length=40, pattern=PRINTABLE,
+        description="At or after: ISO 8601 with offset, or a duration ago (2h).")] = None,
+    registered_before: Annotated[str | None, Query(
+        max_length=40, pattern=PRINTABLE,
+        description="Before: ISO 8601 with offset, or a duration ago (2h).")] = None,
+    min_amount: Annotated[str | None, Query(max_length=64, pattern=PRINTABLE,
+                                            description="At least, such as 100.00.")] = None,
+    max_amount: Annotated[str | None, Query(max_length=64, pattern=PRINTABLE)] = None,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 50,
     cursor: Annotated[str | None, Query(max_length=200, pattern=PRINTABLE,
                                         description="`next_cursor` of the page before.")] = None,
 ) -> TransferPage:
     """Transfers, oldest registered first, a page at a time."""
-    filters = queries.TransferFilter(
-        states=_states(state),
-        provider=provider or None,
-        tx_id=tx_id or None,
-        older_than=_input(inputs.older_than, older_than),
-        contradicted=contradicted,
-    )
+    filters = _input(lambda: inputs.transfer_filter(
+        _states(state), provider=provider, tx_id=tx_id, older_than_text=older_than,
+        contradicted=contradicted, cause_text=cause, currency_text=currency,
+        registered_after=registered_after, registered_before=registered_before,
+        min_amount=min_amount, max_amount=max_amount))
     after = _input(inputs.cursor, cursor)
     now = _now()
     with transaction(runtime_of(request).engine) as session:

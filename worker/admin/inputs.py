@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
 
-from worker.admin import queries
+from worker.admin import causes, queries
+from worker.domain.money import InvalidMoney, parse_amount, parse_currency
 from worker.providers.config import parse_duration
 
 # Far enough back for any real question, near enough that `now - age` stays a valid time.
@@ -23,18 +26,98 @@ class InvalidInput(ValueError):
         self.message = message
 
 
-def older_than(text: str | None) -> timedelta | None:
+def older_than(text: str | None, field: str = "older_than") -> timedelta | None:
     """'10m', '1h', '2d' -> a duration; empty -> no filter."""
     if text is None or not text.strip():
         return None
     try:
         age = parse_duration(text)
     except (ValueError, OverflowError):
-        raise InvalidInput("older_than", f"{text!r} is not a duration such as 90s, 10m, 1h "
-                                         f"or 2d") from None
+        raise InvalidInput(field, f"{text!r} is not a duration such as 90s, 10m, 1h "
+                                  f"or 2d") from None
     if age > MAX_AGE:
-        raise InvalidInput("older_than", "must be at most 3650d")
+        raise InvalidInput(field, "must be at most 3650d")
     return age
+
+
+def moment(text: str | None, field: str) -> queries.Moment | None:
+    """An ISO 8601 time with its offset ('2026-12-03T09:00:00Z'), or a duration meaning that
+    long ago ('2h'); empty -> no filter.
+
+    A time without an offset is refused: read on a server in another zone it would name
+    another moment than the one the admin meant.
+    """
+    if text is None or not text.strip():
+        return None
+    text = text.strip()
+    if not text.isascii():
+        raise InvalidInput(field, "must be an ISO 8601 time or a duration, in ASCII")
+    if text[:1] and text[:1].isdigit() and ("-" in text or "T" in text):
+        try:
+            when = datetime.fromisoformat(text)
+        except ValueError:
+            raise InvalidInput(field, f"{text!r} is neither an ISO 8601 time such as "
+                                      f"2026-12-03T09:00:00Z nor a duration such as 2h") from None
+        if when.tzinfo is None:
+            raise InvalidInput(field, "needs a time zone offset, such as Z or +01:00")
+        return when
+    return older_than(text, field)
+
+
+def cause(text: str | None) -> str | None:
+    if text is None or not text.strip():
+        return None
+    try:
+        return causes.cause(text.strip()).code
+    except causes.UnknownCause as exc:
+        raise InvalidInput("cause", str(exc)) from None
+
+
+def currency(text: str | None) -> str | None:
+    if text is None or not text.strip():
+        return None
+    try:
+        return parse_currency(text, "currency")
+    except InvalidMoney as exc:
+        raise InvalidInput(exc.field, exc.message) from None
+
+
+def amount(text: str | None, field: str) -> Decimal | None:
+    """An amount bound under the rules of every amount we take in (worker.domain.money)."""
+    if text is None or not text.strip():
+        return None
+    try:
+        return parse_amount(text, field)
+    except InvalidMoney as exc:
+        raise InvalidInput(exc.field, exc.message) from None
+
+
+def transfer_filter(states: Sequence[str], *, provider: str | None = None,
+                    tx_id: str | None = None, older_than_text: str | None = None,
+                    contradicted: bool = False, cause_text: str | None = None,
+                    currency_text: str | None = None, registered_after: str | None = None,
+                    registered_before: str | None = None, min_amount: str | None = None,
+                    max_amount: str | None = None) -> queries.TransferFilter:
+    """A filter from what a person typed or a script sent, each field checked once, here."""
+    for field, value in (("provider", provider), ("tx_id", tx_id)):
+        if value is not None and not value.isprintable():
+            raise InvalidInput(field, "must be printable text")
+    low, high = amount(min_amount, "min_amount"), amount(max_amount, "max_amount")
+    if low is not None and high is not None and low > high:
+        raise InvalidInput("max_amount", f"{high} is below min_amount {low}")
+    return queries.TransferFilter(
+        states=tuple(states),
+        provider=(provider or "").strip() or None,
+        tx_id=(tx_id or "").strip() or None,
+        older_than=older_than(older_than_text),
+        contradicted=contradicted,
+        cause=cause(cause_text),
+        currency=currency(currency_text),
+        registered_after=moment(registered_after, "registered_after"),
+        registered_before=moment(registered_before, "registered_before"),
+        min_amount=low,
+        max_amount=high,
+    )
 
 
 def cursor(text: str | None) -> queries.Cursor | None:

@@ -12,12 +12,14 @@ import binascii
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import RowMapping, text
 from sqlalchemy.orm import Session
 
 from models.transfer import STATES
+from worker.admin.causes import CAUSE_SQL
 
 ALL_STATES = STATES
 OPEN_STATES = ("in_flight", "pending", "needs_review")  # not yet terminal
@@ -55,13 +57,50 @@ class Cursor:
         return cls(created_at, transfer_id)
 
 
+# A moment given as a time, or as a duration meaning that long before the query runs.
+Moment = datetime | timedelta
+
+
 @dataclass(frozen=True)
 class TransferFilter:
+    """Which transfers an admin means. Values arrive checked (worker.admin.inputs)."""
+
     states: Sequence[str] = ALL_STATES
     provider: str | None = None
     tx_id: str | None = None
     older_than: timedelta | None = None  # registered at least this long ago
     contradicted: bool = False  # only transfers a caller's answer contradicted
+    cause: str | None = None  # a code of worker.admin.causes
+    currency: str | None = None
+    registered_after: Moment | None = None  # created_at >= this (inclusive)
+    registered_before: Moment | None = None  # created_at < this (exclusive)
+    min_amount: Decimal | None = None  # inclusive
+    max_amount: Decimal | None = None  # inclusive
+
+    def key(self) -> dict[str, Any]:
+        """The filter as plain, stable JSON values: the same filter always gives the same key.
+
+        Durations stay durations (in seconds): a filter given as "registered before 2h" is the
+        same filter when repeated a minute later, even though it then reaches other rows.
+        """
+        def moment(value: Moment | None) -> Any:
+            if isinstance(value, timedelta):
+                return {"ago_s": value.total_seconds()}
+            return None if value is None else value.isoformat()
+
+        return {
+            "states": sorted(self.states),
+            "provider": self.provider,
+            "tx_id": self.tx_id,
+            "older_than_s": None if self.older_than is None else self.older_than.total_seconds(),
+            "contradicted": self.contradicted,
+            "cause": self.cause,
+            "currency": self.currency,
+            "registered_after": moment(self.registered_after),
+            "registered_before": moment(self.registered_before),
+            "min_amount": None if self.min_amount is None else f"{self.min_amount:.4f}",
+            "max_amount": None if self.max_amount is None else f"{self.max_amount:.4f}",
+        }
 
 
 @dataclass(frozen=True)
@@ -71,7 +110,7 @@ class Page:
 
 
 # A caller's answer contradicted the transfer's final state (see worker.resolution).
-CONTRADICTED = "EXISTS (SELECT 1 FROM contradictions c WHERE c.transfer_id = transfers.id)"
+CONTRADICTED = "EXISTS (SELECT 1 FROM contradictions c WHERE c.transfer_id = t.id)"
 TRANSFER_COLUMNS = f"""
     id, provider, direction, tx_id, player_id, player_ref, amount, currency, sent_at, state,
     attempts, not_found_streak, next_check_at, lease_token, last_outcome, last_error,
@@ -80,10 +119,11 @@ TRANSFER_COLUMNS = f"""
 """
 
 # The transfer list: one fixed statement, with a WHERE clause built only from these fragments.
-# Oldest first by (created_at, id), which the keyset cursor continues from.
+# Oldest first by (created_at, id), which the keyset cursor continues from. The row is aliased
+# `t` because the cause expression (worker.admin.causes) is written over `t`.
 LIST_TRANSFERS = f"""
     SELECT {TRANSFER_COLUMNS}
-    FROM transfers
+    FROM transfers t
     WHERE {{conditions}}
     ORDER BY created_at, id
     LIMIT :limit
@@ -94,31 +134,57 @@ _CONDITIONS = {
     "tx_id": "tx_id = :tx_id",
     "created_before": "created_at <= :created_before",
     "contradicted": CONTRADICTED,
+    "cause": f"{CAUSE_SQL} = :cause",
+    "currency": "currency = :currency",
+    "registered_after": "created_at >= :registered_after",
+    "registered_before": "created_at < :registered_before",
+    "min_amount": "amount >= :min_amount",
+    "max_amount": "amount <= :max_amount",
     "after": "(created_at, id) > (:after_created_at, :after_id)",
 }
+
+
+def _where(filters: TransferFilter, now: datetime) -> tuple[list[str], dict[str, Any]]:
+    """The names of the fragments a filter uses, and their parameters."""
+    params: dict[str, Any] = {"states": list(filters.states)}
+    used = ["states"]
+
+    def use(name: str, value: Any) -> None:
+        if value is not None:
+            params[name] = value
+            used.append(name)
+
+    def moment(value: Moment | None) -> datetime | None:
+        return now - value if isinstance(value, timedelta) else value
+
+    use("provider", filters.provider)
+    use("tx_id", filters.tx_id)
+    use("created_before", None if filters.older_than is None else now - filters.older_than)
+    if filters.contradicted:
+        used.append("contradicted")
+    use("cause", filters.cause)
+    use("currency", filters.currency)
+    use("registered_after", moment(filters.registered_after))
+    use("registered_before", moment(filters.registered_before))
+    use("min_amount", filters.min_amount)
+    use("max_amount", filters.max_amount)
+    return used, params
+
+
+def _conditions(used: Sequence[str]) -> str:
+    return " AND ".join(_CONDITIONS[name] for name in used)
 
 
 def list_transfers(session: Session, filters: TransferFilter, now: datetime, *,
                    limit: int = 50, cursor: Cursor | None = None) -> Page:
     if not 1 <= limit <= MAX_PAGE:
         raise ValueError(f"limit must be between 1 and {MAX_PAGE}")
-    params: dict[str, Any] = {"states": list(filters.states), "limit": limit + 1}
-    used = ["states"]
-    if filters.provider is not None:
-        params["provider"] = filters.provider
-        used.append("provider")
-    if filters.tx_id is not None:
-        params["tx_id"] = filters.tx_id
-        used.append("tx_id")
-    if filters.older_than is not None:
-        params["created_before"] = now - filters.older_than
-        used.append("created_before")
-    if filters.contradicted:
-        used.append("contradicted")
+    used, params = _where(filters, now)
+    params["limit"] = limit + 1
     if cursor is not None:
         params.update(after_created_at=cursor.created_at, after_id=cursor.id)
         used.append("after")
-    statement = LIST_TRANSFERS.format(conditions=" AND ".join(_CONDITIONS[c] for c in used))
+    statement = LIST_TRANSFERS.format(conditions=_conditions(used))
     rows = list(session.execute(text(statement), params).mappings())
     if len(rows) <= limit:
         return Page(rows)
@@ -127,7 +193,34 @@ def list_transfers(session: Session, filters: TransferFilter, now: datetime, *,
     return Page(rows, Cursor(last["created_at"], last["id"]).encode())
 
 
-TRANSFER_BY_ID = text(f"SELECT {TRANSFER_COLUMNS} FROM transfers WHERE id = :id")
+# What a bulk action acts on: every matching transfer, with what tells whether it changed
+# (worker.admin.bulk fingerprints these), its amount for the totals, and one row past the
+# limit so that going over it is seen without reading on.
+MATCHING = """
+    SELECT id, state, updated_at, amount, currency
+    FROM transfers t
+    WHERE {conditions}
+    ORDER BY id
+    LIMIT :limit
+"""
+COUNT_MATCHING = "SELECT count(*) FROM transfers t WHERE {conditions}"
+
+
+def matching(session: Session, filters: TransferFilter, now: datetime, limit: int
+             ) -> list[RowMapping]:
+    """Up to `limit` + 1 matching transfers by id: more than `limit` rows means too many."""
+    used, params = _where(filters, now)
+    statement = MATCHING.format(conditions=_conditions(used))
+    return list(session.execute(text(statement), {**params, "limit": limit + 1}).mappings())
+
+
+def count_matching(session: Session, filters: TransferFilter, now: datetime) -> int:
+    used, params = _where(filters, now)
+    statement = COUNT_MATCHING.format(conditions=_conditions(used))
+    return int(session.execute(text(statement), params).scalar_one())
+
+
+TRANSFER_BY_ID = text(f"SELECT {TRANSFER_COLUMNS} FROM transfers t WHERE id = :id")
 TRANSFER_ID_BY_TX = text("SELECT id FROM transfers WHERE provider = :provider AND tx_id = :tx_id")
 
 

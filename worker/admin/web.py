@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from worker import heartbeat, throttle
-from worker.admin import actions, auth, formatting, inputs, oldest, queries, review_queries
+from worker.admin import actions, auth, causes, formatting, inputs, oldest, queries, review_queries
 from worker.admin.schemas import (
     MAX_REASON_CHARS,
     review_out,
@@ -192,26 +192,32 @@ def _pivot(counts: list[Any], rt: Runtime) -> dict[str, Any]:
     return {"states": queries.ALL_STATES, "rows": rows, "totals": totals}
 
 
+# The list's filter fields beyond state and contradicted, as the query names them.
+FILTER_FIELDS = ("provider", "older_than", "tx_id", "cause", "currency", "registered_after",
+                 "registered_before", "min_amount", "max_amount")
+
+
 @pages.get("/transfers")
-def transfer_list(request: Request, who: Person, state: str = "open", provider: str = "",
-                  older_than: str = "", tx_id: str = "", contradicted: str = "",
+def transfer_list(request: Request, who: Person, state: str = "open", contradicted: str = "",
                   cursor: str = "") -> Response:
     now = datetime.now(UTC)
-    chosen = {"state": state, "provider": provider.strip(), "older_than": older_than.strip(),
-              "tx_id": tx_id.strip(), "contradicted": "1" if contradicted else ""}
+    chosen = {"state": state, "contradicted": "1" if contradicted else "",
+              **{name: request.query_params.get(name, "").strip() for name in FILTER_FIELDS}}
     context: dict[str, Any] = {"filters": chosen,
                                "states": ("open", "any", *queries.ALL_STATES),
-                               "providers": sorted(runtime_of(request).providers)}
+                               "providers": sorted(runtime_of(request).providers),
+                               "causes": causes.CAUSES}
     try:
         if state not in context["states"]:
             raise inputs.InvalidInput("state", "choose one of the listed states")
-        filters = queries.TransferFilter(
-            states={"open": queries.OPEN_STATES, "any": queries.ALL_STATES}.get(state, (state,)),
-            provider=chosen["provider"] or None,
-            tx_id=chosen["tx_id"] or None,
-            older_than=inputs.older_than(chosen["older_than"]),
-            contradicted=bool(chosen["contradicted"]),
-        )
+        filters = inputs.transfer_filter(
+            {"open": queries.OPEN_STATES, "any": queries.ALL_STATES}.get(state, (state,)),
+            provider=chosen["provider"], tx_id=chosen["tx_id"],
+            older_than_text=chosen["older_than"], contradicted=bool(chosen["contradicted"]),
+            cause_text=chosen["cause"], currency_text=chosen["currency"],
+            registered_after=chosen["registered_after"],
+            registered_before=chosen["registered_before"],
+            min_amount=chosen["min_amount"], max_amount=chosen["max_amount"])
         after = inputs.cursor(cursor)
     except inputs.InvalidInput as exc:
         return render(request, "transfers.html", {**context, "error": str(exc), "items": []},
@@ -226,7 +232,16 @@ def transfer_list(request: Request, who: Person, state: str = "open", provider: 
         "items": [transfer_out(row, now) for row in page.items],
         "next_link": next_link,
         "first_page": not cursor,
+        "bulk_query": _bulk_query(chosen),
     })
+
+
+def _bulk_query(chosen: dict[str, str]) -> str | None:
+    """The list's filter as /bulk takes it, when bulk actions can take it."""
+    if chosen["state"] not in ("open", "pending", "needs_review") or chosen["tx_id"] \
+            or chosen["contradicted"]:
+        return None
+    return urlencode({name: value for name, value in chosen.items() if value})
 
 
 @pages.get("/transfers/{transfer_id}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from worker.cli import (  # noqa: F401  (each module registers its commands)
     admin_commands,
     bench_commands,
+    bulk_commands,
     chaos_commands,
     demo_commands,
     events_commands,

@@ -72,18 +72,31 @@ def _find(rt: Runtime, ref: str | None, provider: str | None, tx_id: str | None)
 @click.option("--state", type=click.Choice(queries.OPEN_STATES), default=None,
               help="Only this state (default: every state that is not final).")
 @click.option("--older-than", default=None, help="Registered at least this long ago: 10m, 1h.")
+@click.option("--cause", default=None, help="Only this cause: auth, max_age, ...")
+@click.option("--currency", default=None, help="Only this currency.")
+@click.option("--registered-after", default=None,
+              help="At or after: ISO 8601 with offset, or a duration ago (2h).")
+@click.option("--registered-before", default=None,
+              help="Before: ISO 8601 with offset, or a duration ago (2h).")
+@click.option("--min-amount", default=None, help="At least this amount.")
+@click.option("--max-amount", default=None, help="At most this amount.")
 @click.option("--limit", type=click.IntRange(1, queries.MAX_PAGE), default=100,
               show_default=True)
 @click.option("--cursor", default=None, help="next_cursor of the page before (with --json).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @refuse_on(*REFUSALS)
-def pending(provider: str | None, state: str | None, older_than: str | None, limit: int,
-            cursor: str | None, as_json: bool) -> None:
+def pending(provider: str | None, state: str | None, older_than: str | None,
+            cause: str | None, currency: str | None, registered_after: str | None,
+            registered_before: str | None, min_amount: str | None, max_amount: str | None,
+            limit: int, cursor: str | None, as_json: bool) -> None:
     """Transfers not yet final, oldest first: age, amount, checks, last outcome, next check,
     and under a transfer in review the whole reason why."""
     rt = current_runtime()
-    filters = queries.TransferFilter(states=(state,) if state else queries.OPEN_STATES,
-                                     provider=provider, older_than=inputs.older_than(older_than))
+    filters = inputs.transfer_filter(
+        (state,) if state else queries.OPEN_STATES, provider=provider,
+        older_than_text=older_than, cause_text=cause, currency_text=currency,
+        registered_after=registered_after, registered_before=registered_before,
+        min_amount=min_amount, max_amount=max_amount)
     after = inputs.cursor(cursor)
     now = datetime.now(UTC)
     with transaction(rt.engine) as session:

@@ -7,8 +7,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import text
+
 from tests.integration.helpers import register
 from worker.check import NoGuard, run_check
+from worker.db import transaction
 from worker.domain.types import Outcome
 from worker.providers.scripted import SCRIPTS
 from worker.runtime import Runtime
@@ -47,6 +50,21 @@ def in_review(rt: Runtime, tx_id: str = "tx-review", **overrides: str) -> int:
     """A transfer the provider's record disagrees with: the machine sent it to review."""
     transfer_id = register(rt, tx_id=tx_id, **overrides)
     checked(rt, transfer_id, tx_id, [Outcome.MISMATCH])
+    return transfer_id
+
+
+def stuck(rt: Runtime, tx_id: str, cause: str = "auth", **overrides: str) -> int:
+    """A transfer under review for this cause, as the engine leaves one."""
+    transfer_id = register(rt, tx_id=tx_id, **overrides)
+    outcome, reason = {
+        "auth": ("AUTH_ERROR", "provider refused our credentials 3 times"),
+        "max_age": ("PENDING", "no final answer within max age 3d"),
+    }[cause]
+    with transaction(rt.engine) as session:
+        session.execute(text(
+            "UPDATE transfers SET state = 'needs_review', last_outcome = :outcome, "
+            "review_reason = :reason, updated_at = now() WHERE id = :id"),
+            {"outcome": outcome, "reason": reason, "id": transfer_id})
     return transfer_id
 
 

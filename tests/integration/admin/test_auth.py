@@ -29,9 +29,13 @@ WRITES = [
     ("POST", "/api/v1/transfers", request()),
     ("POST", "/api/v1/transfers/1/recheck", None),
     ("POST", "/api/v1/transfers/1/resolve", {"outcome": "failed", "reason": "no"}),
+    ("POST", "/api/v1/bulk/confirm", {"action": "recheck", "reason": "no",
+                                      "fingerprint": "1-00"}),
 ]
 READS = ["/api/v1/transfers", "/api/v1/transfers/1", "/api/v1/ledger/accounts",
          "/api/v1/events", "/api/v1/stats", "/api/v1/review", "/openapi.json"]
+# Reads that take a body: a viewer may preview a bulk action.
+POSTED_READS = [("POST", "/api/v1/bulk/preview", {"action": "recheck"})]
 
 
 # The token settings
@@ -80,7 +84,8 @@ def api_routes(app) -> list[tuple[str, str]]:
 
 
 def test_every_api_route_is_covered_here(app):
-    covered = {("GET", path) for path in READS} | {(method, path) for method, path, _ in WRITES}
+    covered = {("GET", path) for path in READS} | {
+        (method, path) for method, path, _ in WRITES + POSTED_READS}
     listed = {(method, re.sub(r"\{[^}]+\}", "1", path)) for method, path in api_routes(app)}
     assert listed <= covered
 
@@ -97,7 +102,7 @@ def test_nothing_but_health_answers_without_a_valid_token(client, engine, header
         answer = client.get(path, headers=headers)
         assert answer.status_code == 401, path
         assert answer.headers["www-authenticate"] == "Bearer"
-    for method, path, body in WRITES:
+    for method, path, body in WRITES + POSTED_READS:
         assert client.request(method, path, json=body, headers=headers).status_code == 401
     assert count(engine, Transfer) == 0
     assert client.get("/healthz", headers=headers).status_code == 200
@@ -108,6 +113,9 @@ def test_a_viewer_reads_but_every_write_is_403(rt, client, engine):
     in_review(rt)
     for path in READS:
         assert client.get(path, headers=bearer(VIEWER_TOKEN)).status_code == 200, path
+    for method, path, body in POSTED_READS:
+        answer = client.request(method, path, json=body, headers=bearer(VIEWER_TOKEN))
+        assert answer.status_code == 200, path
     for method, path, body in WRITES:
         answer = client.request(method, path, json=body, headers=bearer(VIEWER_TOKEN))
         assert answer.status_code == 403, path

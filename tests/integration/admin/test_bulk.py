@@ -1,0 +1,371 @@
+"""Bulk recheck and resolve by filter: the preview, the fingerprint, the run, on every surface."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select, update
+
+from models import AuditRecord, OutboxEvent, Transfer
+from tests.integration.admin.support import (
+    OPERATOR_TOKEN,
+    VIEWER_TOKEN,
+    bearer,
+    stuck,
+    with_tokens,
+)
+from tests.integration.admin.test_auth import csrf_of, sign_in
+from tests.integration.helpers import count, load, register
+from worker.admin import actions, bulk, inputs
+from worker.admin.app import create_app
+from worker.cli import main
+from worker.db import transaction
+
+pytestmark = pytest.mark.integration
+
+OPERATOR, VIEWER = bearer(OPERATOR_TOKEN), bearer(VIEWER_TOKEN)
+AUTH_FAILURES = {"state": "needs_review", "provider": "scripted-a", "cause": "auth"}
+LIMIT = 10_000
+
+
+def auth_filter() -> Any:
+    return inputs.transfer_filter(("needs_review",), provider="scripted-a", cause_text="auth")
+
+
+def audits(engine: Any) -> list[AuditRecord]:
+    with transaction(engine) as session:
+        return list(session.execute(select(AuditRecord).order_by(AuditRecord.id)).scalars())
+
+
+# The filter on the list
+
+def test_the_list_filters_by_cause_currency_time_and_amount(rt, client):
+    small = stuck(rt, "a-1", amount="5.00")
+    big = stuck(rt, "a-2", amount="500.00", currency="EUR")
+    old = stuck(rt, "m-1", cause="max_age", amount="50.00")
+    with transaction(rt.engine) as session:
+        session.execute(update(Transfer).where(Transfer.id == old).values(
+            created_at=datetime(2026, 1, 1, tzinfo=UTC)))
+    register(rt, tx_id="p-1")  # pending, never checked
+
+    def ids(**params: str) -> list[int]:
+        answer = client.get("/api/v1/transfers", params=params, headers=VIEWER)
+        assert answer.status_code == 200, answer.text
+        return [item["id"] for item in answer.json()["items"]]
+
+    assert ids(cause="auth") == [small, big]
+    assert ids(cause="max_age") == [old]
+    assert ids(currency="eur") == [big]
+    assert ids(state="needs_review", registered_before="2026-06-01T00:00:00+00:00") == [old]
+    assert ids(state="needs_review", registered_after="1h") == [small, big]
+    assert ids(min_amount="20", max_amount="100") == [old]  # the others hold 5, 10 and 500
+    assert ids(min_amount="500.0000") == [big]
+    for params, field in (({"cause": "auth_error"}, "cause"), ({"min_amount": "-1"}, "min_amount"),
+                          ({"min_amount": "9", "max_amount": "1"}, "max_amount"),
+                          ({"registered_after": "2026-01-01T00:00"}, "registered_after")):
+        answer = client.get("/api/v1/transfers", params=params, headers=VIEWER)
+        assert (answer.status_code, answer.json()["field"]) == (422, field), params
+
+
+def test_the_pending_command_takes_the_same_filter(rt):
+    auth = stuck(rt, "a-1")
+    stuck(rt, "m-1", cause="max_age")
+    result = CliRunner().invoke(main, ["pending", "--cause", "auth", "--json"])
+    assert result.exit_code == 0, result.output
+    assert f'"id": {auth}' in result.output and "m-1" not in result.output
+    refused = CliRunner().invoke(main, ["pending", "--cause", "nope"])
+    assert refused.exit_code == 2 and "known: not_configured" in refused.output
+
+
+# Preview and confirm
+
+def test_a_confirmed_preview_rechecks_exactly_the_previewed_set(rt):
+    # given three auth failures, one of another instance's cause and one pending transfer
+    chosen = [stuck(rt, f"a-{n}", amount=f"{n}0.00") for n in (1, 2, 3)]
+    other = stuck(rt, "m-1", cause="max_age")
+    waiting = register(rt, tx_id="p-1")
+    # when an operator previews the auth failures
+    found = bulk.preview(rt.engine, auth_filter(), bulk.Action("recheck"), limit=LIMIT)
+    # then the preview counts them, totals their amounts and names its action
+    assert (found.count, found.ids) == (3, chosen)
+    assert {k: str(v) for k, v in found.totals.items()} == {"USD": "60.0000"}
+    assert [row["id"] for row in found.first] == chosen
+    assert "recheck 3 transfer(s)" in found.description
+    assert count(rt.engine, AuditRecord) == 0  # a preview writes nothing
+    # when they confirm with its fingerprint
+    run = bulk.confirm(rt.engine, auth_filter(), bulk.Action("recheck"), found.fingerprint,
+                       actor="olga", reason="secret rotated", limit=LIMIT)
+    # then each of the three went back to pending with one audit record, tied by the bulk id
+    assert [(r.transfer_id, r.status) for r in run.results] == [(t, "applied") for t in chosen]
+    records = audits(rt.engine)
+    assert [(a.transfer_id, a.action, a.actor, a.reason) for a in records] == [
+        (t, "recheck", "olga", "secret rotated") for t in chosen]
+    assert {a.details["bulk_id"] for a in records} == {run.bulk_id}
+    assert [load(rt.engine, t).state for t in chosen] == ["pending"] * 3
+    # and nothing else was touched, and no event was written for a recheck
+    assert load(rt.engine, other).state == "needs_review"
+    assert load(rt.engine, waiting).state == "pending"
+    assert count(rt.engine, OutboxEvent) == 0
+
+
+@pytest.mark.parametrize("change", ["a transfer added", "a transfer changed"])
+def test_a_set_that_changed_since_the_preview_is_refused_and_nothing_written(rt, change):
+    first = stuck(rt, "a-1")
+    stuck(rt, "a-2")
+    found = bulk.preview(rt.engine, auth_filter(), bulk.Action("recheck"), limit=LIMIT)
+    # given the set changes between the preview and the confirmation
+    if change == "a transfer added":
+        stuck(rt, "a-3")
+        expected = "3 now, 2 then"
+    else:
+        with transaction(rt.engine) as session:
+            session.execute(update(Transfer).where(Transfer.id == first).values(
+                updated_at=datetime.now(UTC)))
+        expected = "2 now, 2 then"
+    # when confirmed, then it is refused saying how, and no transfer was acted on
+    with pytest.raises(bulk.BulkRefused, match=f"changed since the preview: {expected}; "
+                                               f"preview again") as refused:
+        bulk.confirm(rt.engine, auth_filter(), bulk.Action("recheck"), found.fingerprint,
+                     actor="olga", reason="secret rotated", limit=LIMIT)
+    assert refused.value.exit_code == 2
+    assert count(rt.engine, AuditRecord) == 0
+    assert load(rt.engine, first).state == "needs_review"
+
+
+def test_a_transfer_settled_during_the_run_is_reported_and_the_others_applied(rt):
+    ids = [stuck(rt, f"a-{n}") for n in (1, 2, 3)]
+    found = bulk.preview(rt.engine, auth_filter(), bulk.Action("recheck"), limit=LIMIT)
+
+    def settle_the_next_one(result: bulk.Result) -> None:
+        if result.transfer_id == ids[0]:  # someone resolves the second meanwhile
+            actions.resolve_by_hand(rt.engine, ids[1], "failed", actor="vera",
+                                    reason="support confirmed")
+
+    run = bulk.confirm(rt.engine, auth_filter(), bulk.Action("recheck"), found.fingerprint,
+                       actor="olga", reason="secret rotated", limit=LIMIT,
+                       progress=settle_the_next_one)
+    assert [(r.transfer_id, r.status) for r in run.results] == [
+        (ids[0], "applied"), (ids[1], "refused"), (ids[2], "applied")]
+    assert "already failed" in run.results[1].detail
+    assert (run.count("applied"), run.count("refused"), run.complete) == (2, 1, False)
+    assert [load(rt.engine, t).state for t in ids] == ["pending", "failed", "pending"]
+
+
+def test_a_confirmation_needs_a_reason_and_the_fingerprint(rt):
+    stuck(rt, "a-1")
+    found = bulk.preview(rt.engine, auth_filter(), bulk.Action("recheck"), limit=LIMIT)
+    for reason, fingerprint, field in (("  ", found.fingerprint, "reason"),
+                                       ("why", "", "fingerprint")):
+        with pytest.raises(inputs.InvalidInput) as refused:
+            bulk.confirm(rt.engine, auth_filter(), bulk.Action("recheck"), fingerprint,
+                         actor="olga", reason=reason, limit=LIMIT)
+        assert refused.value.field == field
+    assert count(rt.engine, AuditRecord) == 0
+
+
+def test_more_than_the_cap_is_refused(rt):
+    for n in range(3):
+        stuck(rt, f"a-{n}")
+    with pytest.raises(bulk.BulkRefused, match="3 transfers match; a bulk action takes at "
+                                               "most 2"):
+        bulk.preview(rt.engine, auth_filter(), bulk.Action("recheck"), limit=2)
+
+
+def test_a_bulk_resolve_previews_then_stops_at_the_proposal_seam(rt):
+    ids = [stuck(rt, f"a-{n}") for n in (1, 2)]
+    act = bulk.Action("resolve", "failed")
+    found = bulk.preview(rt.engine, auth_filter(), act, limit=LIMIT)
+    assert found.ids == ids and "one four-eyes proposal for the whole set" in found.description
+    with pytest.raises(bulk.NotAvailableYet, match="not available yet"):
+        bulk.confirm(rt.engine, auth_filter(), act, found.fingerprint, actor="olga",
+                     reason="never arrived", limit=LIMIT)
+    assert count(rt.engine, AuditRecord) == 0
+    assert [load(rt.engine, t).state for t in ids] == ["needs_review"] * 2
+
+
+# The API
+
+def test_the_api_previews_and_confirms(rt, client):
+    ids = [stuck(rt, f"a-{n}", amount="2.50") for n in (1, 2)]
+    body = {"filter": AUTH_FAILURES, "action": "recheck"}
+    preview = client.post("/api/v1/bulk/preview", json=body, headers=VIEWER)
+    assert preview.status_code == 200, preview.text
+    shown = preview.json()
+    assert (shown["count"], shown["totals"]) == (2, [{"currency": "USD", "total": "5.0000"}])
+    assert [t["id"] for t in shown["first"]] == ids
+    confirm = {**body, "reason": "secret rotated", "fingerprint": shown["fingerprint"]}
+    assert client.post("/api/v1/bulk/confirm", json=confirm, headers=VIEWER).status_code == 403
+    done = client.post("/api/v1/bulk/confirm", json=confirm, headers=OPERATOR)
+    assert done.status_code == 200, done.text
+    assert (done.json()["applied"], done.json()["refused"]) == (2, 0)
+    assert {r["status"] for r in done.json()["results"]} == {"applied"}
+    # the same confirmation again: the set changed (they are pending now): 409, nothing more
+    again = client.post("/api/v1/bulk/confirm", json=confirm, headers=OPERATOR)
+    assert again.status_code == 409
+    assert "0 now, 2 then; preview again" in again.json()["detail"]
+    assert count(rt.engine, AuditRecord) == 2
+
+
+def test_the_api_refuses_bad_bodies_the_cap_and_a_resolve_for_now(rt, app):
+    from fastapi.testclient import TestClient
+
+    stuck(rt, "a-1")
+    stuck(rt, "a-2")
+    capped = dataclasses.replace(with_tokens(rt), settings=with_tokens(rt).settings.model_copy(
+        update={"bulk_max": 1}))
+    with TestClient(create_app(lambda: capped)) as small, TestClient(app) as client:
+        too_many = small.post("/api/v1/bulk/preview", headers=OPERATOR,
+                              json={"filter": AUTH_FAILURES, "action": "recheck"})
+        assert too_many.status_code == 409 and "at most 1" in too_many.json()["detail"]
+        for body, field in (({"filter": {"cause": "autth"}, "action": "recheck"}, "cause"),
+                            ({"action": "resolve"}, "outcome"),
+                            ({"filter": {"state": "failed"}, "action": "recheck"}, "state")):
+            answer = client.post("/api/v1/bulk/preview", json=body, headers=OPERATOR)
+            assert (answer.status_code, answer.json()["field"]) == (422, field), body
+        resolve = {"filter": AUTH_FAILURES, "action": "resolve", "outcome": "failed"}
+        shown = client.post("/api/v1/bulk/preview", json=resolve, headers=OPERATOR).json()
+        answer = client.post("/api/v1/bulk/confirm", headers=OPERATOR, json={
+            **resolve, "reason": "never arrived", "fingerprint": shown["fingerprint"]})
+        assert answer.status_code == 501 and "not available yet" in answer.json()["detail"]
+    assert count(rt.engine, AuditRecord) == 0
+
+
+# The web page
+
+def test_the_page_previews_and_a_viewer_cannot_confirm(rt, client):
+    stuck(rt, "a-1")
+    sign_in(client, VIEWER_TOKEN)
+    page = client.get("/bulk", params={"action": "recheck", **AUTH_FAILURES})
+    assert page.status_code == 200
+    assert "1 transfer match" in page.text and "operator can confirm" in page.text
+    posted = client.post("/bulk", data={"csrf_token": csrf_of(page.text), "action": "recheck",
+                                        **AUTH_FAILURES, "reason": "x", "fingerprint": "1-0"})
+    assert posted.status_code == 403
+    assert count(rt.engine, AuditRecord) == 0
+
+
+def test_the_page_refuses_a_stale_preview_and_shows_the_new_set(rt, client):
+    stuck(rt, "a-1")
+    sign_in(client, OPERATOR_TOKEN)
+    page = client.get("/bulk", params={"action": "recheck", **AUTH_FAILURES})
+    fingerprint = page.text.split('name="fingerprint" value="')[1].split('"')[0]
+    stuck(rt, "a-2")
+    posted = client.post("/bulk", data={"csrf_token": csrf_of(page.text), "action": "recheck",
+                                        **AUTH_FAILURES, "reason": "rotated",
+                                        "fingerprint": fingerprint})
+    assert posted.status_code == 409
+    assert "2 now, 1 then" in posted.text and "2 transfers match" in posted.text
+    assert count(rt.engine, AuditRecord) == 0
+
+
+# The command line
+
+def cli(*args: str, code: int = 0, given: str | None = None) -> str:
+    result = CliRunner().invoke(main, list(args), input=given)
+    assert result.exit_code == code, result.output
+    return result.output
+
+
+BULK_RECHECK = ("recheck", "--provider", "scripted-a", "--state", "needs_review",
+                "--cause", "auth", "--reason", "secret rotated")
+
+
+def test_the_cli_previews_asks_and_rechecks(rt):
+    ids = [stuck(rt, f"a-{n}") for n in (1, 2)]
+    declined = cli(*BULK_RECHECK, given="n\n")
+    assert "2 transfer(s) match." in declined and "total: 20.0000 USD" in declined
+    assert "fingerprint: 2-" in declined and "nothing done" in declined
+    assert count(rt.engine, AuditRecord) == 0
+    done = cli(*BULK_RECHECK, given="y\n")
+    assert "2 rechecked, 0 refused, 0 not found" in done
+    assert [a.transfer_id for a in audits(rt.engine)] == ids
+
+
+def test_the_cli_confirms_a_printed_fingerprint_without_asking(rt):
+    stuck(rt, "a-1")
+    printed = cli(*BULK_RECHECK, given="n\n")
+    fingerprint = printed.split("fingerprint: ")[1].split()[0]
+    # --yes alone is refused: a script confirms a preview it printed
+    assert "--yes needs --fingerprint" in cli(*BULK_RECHECK, "--yes", code=2)
+    stuck(rt, "a-2")
+    stale = cli(*BULK_RECHECK, "--yes", "--fingerprint", fingerprint, code=2)
+    assert "changed since the preview: 2 now, 1 then; preview again" in stale
+    assert count(rt.engine, AuditRecord) == 0
+    fresh = cli(*BULK_RECHECK, given="n\n").split("fingerprint: ")[1].split()[0]
+    assert "2 rechecked" in cli(*BULK_RECHECK, "--yes", "--fingerprint", fresh)
+
+
+def test_the_cli_keeps_the_single_recheck_and_exits_2_on_a_refusal(rt, monkeypatch):
+    single = stuck(rt, "a-1")
+    assert f"transfer {single} needs_review -> pending" in cli("recheck", str(single))
+    assert "name one transfer" in cli("recheck", str(single), "--cause", "auth", code=2)
+    settled_id = stuck(rt, "a-2")
+    printed = cli("recheck", "--state", "needs_review", "--reason", "r", given="n\n")
+    fingerprint = printed.split("fingerprint: ")[1].split()[0]
+    # a transfer settled after the preview but before the run is reported; exit 2
+    original = bulk.recheck_each
+
+    def settle_first(engine: Any, ids: Any, **kwargs: Any) -> Any:
+        actions.resolve_by_hand(engine, settled_id, "failed", actor="vera", reason="x")
+        return original(engine, ids, **kwargs)
+
+    monkeypatch.setattr(bulk, "recheck_each", settle_first)
+    out = cli("recheck", "--state", "needs_review", "--reason", "r", "--yes",
+              "--fingerprint", fingerprint, code=2)
+    assert f"transfer {settled_id}: refused: transfer {settled_id} is already failed" in out
+    assert "0 rechecked, 1 refused" in out
+
+
+def test_the_cli_bulk_resolve_previews_and_says_not_available_yet(rt):
+    stuck(rt, "a-1")
+    out = cli("resolve", "--provider", "scripted-a", "--cause", "auth", "--outcome", "failed",
+              "--reason", "never arrived", "--by", "olga", given="y\n", code=2)
+    assert "four-eyes proposal" in out and "not available yet" in out
+    assert count(rt.engine, AuditRecord) == 0
+
+
+def test_the_page_confirms_and_streams_progress_then_the_results(rt, client):
+    ids = [stuck(rt, f"a-{n}") for n in (1, 2, 3)]
+    sign_in(client, OPERATOR_TOKEN)
+    page = client.get("/bulk", params={"action": "recheck", **AUTH_FAILURES})
+    fingerprint = page.text.split('name="fingerprint" value="')[1].split('"')[0]
+    posted = client.post("/bulk", data={"csrf_token": csrf_of(page.text), "action": "recheck",
+                                        **AUTH_FAILURES, "reason": "rotated",
+                                        "fingerprint": fingerprint})
+    assert posted.status_code == 200
+    assert "3 of 3 done" in posted.text and "3 rechecked, 0 refused" in posted.text
+    assert "script-src 'nonce-" in posted.headers["content-security-policy"]
+    assert [a.transfer_id for a in audits(rt.engine)] == ids
+    assert {a.reason for a in audits(rt.engine)} == {"rotated"}
+
+
+def test_the_page_asks_for_a_resolve_outcome_and_names_a_bad_field(rt, client):
+    stuck(rt, "a-1")
+    sign_in(client, OPERATOR_TOKEN)
+    asked = client.get("/bulk", params={"action": "resolve", **AUTH_FAILURES})
+    assert asked.status_code == 200 and "Choose the outcome" in asked.text
+    shown = client.get("/bulk", params={"action": "resolve", "outcome": "failed",
+                                        **AUTH_FAILURES})
+    assert "one four-eyes proposal for the whole set" in shown.text
+    assert "Propose resolving 1 as failed" in shown.text
+    for params, words in (({"cause": "autth"}, "cause: unknown cause"),
+                          ({"provider": "a\x00b"}, "provider: must be printable"),
+                          ({"min_amount": "\u0661\u0660"}, "min_amount: must be a plain decimal")):
+        bad = client.get("/bulk", params={"action": "recheck", **params})
+        assert bad.status_code == 400 and words in bad.text, params
+
+
+def test_a_script_reads_the_preview_and_the_results_as_json(rt):
+    import json
+
+    ids = [stuck(rt, f"a-{n}") for n in (1, 2)]
+    shown = json.loads(cli(*BULK_RECHECK, "--json"))
+    assert (shown["count"], [t["id"] for t in shown["first"]]) == (2, ids)
+    assert count(rt.engine, AuditRecord) == 0  # --json alone previews, never asks, never acts
+    done = json.loads(cli(*BULK_RECHECK, "--json", "--yes",
+                          "--fingerprint", shown["fingerprint"]).splitlines()[-1])
+    assert (done["applied"], [r["transfer_id"] for r in done["results"]]) == (2, ids)
