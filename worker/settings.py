@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     webhook_batch: int = Field(default=100, ge=1)  # deliveries claimed per subscriber per pass
     webhook_lease_s: float = Field(default=60.0, gt=0)
 
+    # How long a four-eyes proposal waits for a second operator before it expires (seconds).
+    proposal_ttl_s: float = Field(default=24 * 3600, gt=0, le=30 * 86400)
+
     log_format: str = "console"  # or "json"
     # Each worker process serves its metrics on the first free port from this one on
     # (worker.metrics.engine); 0 serves none.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, SecretStr
@@ -25,6 +26,13 @@ class ProviderInstance:
     currencies: frozenset[str] | None = None
     # A plain http:// base URL is refused unless the instance says so (the simulator, a demo).
     allow_insecure_http: bool = False
+    # Four-eyes: per currency, the amount from which a manual resolution needs a second operator.
+    # A currency not listed (and an instance with none) always needs one: worker.admin.four_eyes.
+    four_eyes_from: tuple[tuple[str, Decimal], ...] = ()
+
+    def four_eyes_threshold(self, currency: str) -> Decimal | None:
+        """The amount from which `currency` needs a second operator; None: not listed."""
+        return dict(self.four_eyes_from).get(currency)
 
     def secret_values(self) -> list[str]:
         """Every secret of this instance, so output and logs can mask them."""
@@ -54,6 +62,7 @@ class ProviderInstance:
             "deadline_s": self.deadline_s,
             "currencies": sorted(self.currencies) if self.currencies is not None else None,
             "allow_insecure_http": self.allow_insecure_http,
+            "four_eyes_from": {code: f"{amount:.4f}" for code, amount in self.four_eyes_from},
             "credentials": shown,
             "policy": policy,
         }
