@@ -7,7 +7,7 @@ with `worker.admin.schemas`.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Request
@@ -15,8 +15,9 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from worker import handlers, heartbeat, ledger, replay
-from worker.admin import actions, inputs, queries
+from worker.admin import actions, inputs, proposals, queries
 from worker.admin.auth import Operator, Reader
+from worker.admin.proposal_schemas import ProposalOut, proposal_out
 from worker.admin.schemas import (
     ActionResult,
     Balances,
@@ -179,13 +180,37 @@ def recheck_transfer(transfer_id: TransferId, request: Request, who: Operator,
 
 
 @api.post("/transfers/{transfer_id}/resolve", response_model=ActionResult,
-          responses=_errors(403, 404, 409))
+          responses={202: {"model": ProposalOut,
+                           "description": "At or above the instance's four-eyes limit: a "
+                                          "proposal, applied once another operator approves."},
+                     **_errors(403, 404, 409)})
 def resolve_transfer(transfer_id: TransferId, body: ResolveBody, request: Request,
-                     who: Operator) -> ActionResult:
-    """Settle a pending or needs_review transfer by hand; the token's name is the actor."""
-    return _act(request, lambda: actions.resolve_by_hand(
-        runtime_of(request).engine, transfer_id, body.outcome, actor=who.name,
-        reason=body.reason))
+                     who: Operator) -> Any:
+    """Settle a pending or needs_review transfer by hand; the token's name is the actor.
+
+    200 when applied; 202 with the proposal when a second operator must approve it."""
+    rt = runtime_of(request)
+    result: Any = None
+
+    def act() -> actions.Applied:
+        nonlocal result
+        result = proposals.request_resolution(
+            rt.engine, rt.providers, transfer_id, body.outcome, actor=who.name,
+            reason=body.reason, at_provider_amount=body.at_provider_amount,
+            ttl=timedelta(seconds=rt.settings.proposal_ttl_s))
+        if isinstance(result, proposals.ProposalView):
+            raise _Proposed
+        return result
+
+    try:
+        return _act(request, act)
+    except _Proposed:
+        assert isinstance(result, proposals.ProposalView)
+        return JSONResponse(proposal_out(result).model_dump(mode="json"), status_code=202)
+
+
+class _Proposed(Exception):
+    """The resolution became a proposal: answered 202 instead of an action's 200."""
 
 
 def _act(request: Request, action: Any) -> ActionResult:

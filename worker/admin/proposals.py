@@ -308,6 +308,18 @@ def preview(engine: Engine, providers: Mapping[str, ProviderInstance], transfer_
                    decision.needs_second_operator, decision.why)
 
 
+def provider_amount_offer(engine: Engine, transfer_id: int) -> Decimal | None:
+    """The provider's amount a transfer could be settled at now, or None when that does not
+    apply (not in review because of an amount mismatch in our currency): what the transfer
+    page offers."""
+    with transaction(engine) as session:
+        try:
+            return actions.mismatch_amount(session, actions._locked(session, transfer_id,
+                                                                    lock=False))
+        except (ActionRefused, TransferNotFound):
+            return None
+
+
 def open_proposal_of(engine: Engine, transfer_id: int,
                      now: datetime | None = None) -> ProposalView | None:
     """The transfer's open proposal, if it has one (at most one: the database holds that)."""

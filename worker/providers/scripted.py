@@ -3,7 +3,8 @@
 Tests load a script per transaction (`SCRIPTS.load("inst", "tx-1", [PENDING, PENDING, SUCCEEDED])`);
 each query takes the next answer, the last one repeats, and a transfer with no script is
 NOT_FOUND. `SCRIPTS.record(...)` gives a transaction the amount (and currency) the provider's
-record states, as an amount mismatch would carry it. It makes no HTTP call, so it only serves a worker running in the same process.
+record states, as an amount mismatch would carry it. It makes no HTTP call, so it only serves
+a worker running in the same process.
 """
 
 from __future__ import annotations
