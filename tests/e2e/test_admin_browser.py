@@ -3,8 +3,9 @@
 Given a transfer the machine sent to review, an operator signs in with a token, finds it on the
 dashboard with the reason, resolves it with a written reason (confirming what will happen), and
 sees it settled with its ledger entries and the audit record. A big one waits for a second
-operator (four-eyes); an amount mismatch settles at the provider's amount. Screenshots go to artifacts/; with
-RESOLVER_UPDATE_SCREENSHOT=1 the dashboard's also replaces docs/dashboard.png, for the README.
+operator (four-eyes); an amount mismatch settles at the provider's amount. Screenshots go to
+artifacts/; with RESOLVER_UPDATE_SCREENSHOT=1 the dashboard's also replaces docs/dashboard.png,
+for the README.
 """
 
 from __future__ import annotations

@@ -163,7 +163,9 @@ def _print_story(t: TransferDetail, now: datetime) -> None:
     _section(f"checks ({t.checks_total})",
              ["TIME (UTC)", "OUTCOME", "HTTP", "LATENCY", "APPLIED", "ERROR"],
              [[utc(c.checked_at), c.outcome, c.http_status or "-", f"{c.latency_ms} ms",
-               "yes" if c.applied else "no", c.error or ""] for c in t.checks])
+               "yes" if c.applied else "no", (c.error or "") + (
+                   f" (provider's amount {c.provider_amount} {c.provider_currency or ''})"
+                   if c.provider_amount else "")] for c in t.checks])
     _section("ledger entries", ["TIME (UTC)", "KIND", "FROM", "TO", "AMOUNT"],
              [[utc(e.created_at), e.kind, e.from_account, e.to_account,
                f"{e.amount} {e.currency}"] for e in t.ledger_entries])
