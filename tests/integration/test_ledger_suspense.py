@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError
 
 from tests.integration.admin.support import checked, in_review
 from tests.integration.helpers import entries, events, register
+from tests.unit.events.schemas import problems
 from worker import ledger
 from worker.admin import actions
 from worker.admin.inputs import InvalidInput
@@ -107,6 +108,7 @@ def test_the_event_carries_both_amounts_and_the_audit_who_why_and_both(rt, engin
     data = final[0].payload["data"]
     assert (data["amount"], data["provider_amount"], data["outcome"], data["resolved_by"]) == (
         "100.0000", "90.0000", "succeeded", "admin:olga")
+    assert problems(final[0].payload) == []  # the documented contract holds the new field
     with transaction(engine) as session:
         audit = session.execute(text("SELECT actor, reason, details FROM audit_records "
                                      "WHERE id = :id"), {"id": applied.audit_id}).one()

@@ -161,6 +161,11 @@ def resolve_locked(session: Session, transfer_id: int, target: State, *, actor: 
     """
     transfer = _locked(session, transfer_id)
     before = _resolvable(transfer)
+    if proposal is None:
+        waiting = session.execute(OPEN_PROPOSAL, {"transfer_id": transfer.id}).scalar()
+        if waiting is not None:
+            raise ActionRefused(f"transfer {transfer.id} has an open proposal ({waiting}) "
+                                f"waiting for a second operator; approve or reject that first")
     provider_amount = None
     if at_provider_amount:
         provider_amount = mismatch_amount(session, transfer)
@@ -197,6 +202,12 @@ def _resolvable(transfer: Transfer) -> State:
     if before is State.IN_FLIGHT:
         raise ActionRefused(_in_flight_refusal(transfer))
     return before
+
+
+# A decision already waiting for a second operator is not overtaken by one person alone.
+OPEN_PROPOSAL = text(
+    "SELECT proposal_id FROM proposal_items WHERE transfer_id = :transfer_id AND state = 'open'"
+)
 
 
 # The latest check whose answer counted: what the transfer's review rests on.

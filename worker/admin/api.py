@@ -190,38 +190,28 @@ def resolve_transfer(transfer_id: TransferId, body: ResolveBody, request: Reques
 
     200 when applied; 202 with the proposal when a second operator must approve it."""
     rt = runtime_of(request)
-    result: Any = None
-
-    def act() -> actions.Applied:
-        nonlocal result
-        result = proposals.request_resolution(
-            rt.engine, rt.providers, transfer_id, body.outcome, actor=who.name,
-            reason=body.reason, at_provider_amount=body.at_provider_amount,
-            ttl=timedelta(seconds=rt.settings.proposal_ttl_s))
-        if isinstance(result, proposals.ProposalView):
-            raise _Proposed
-        return result
-
-    try:
-        return _act(request, act)
-    except _Proposed:
-        assert isinstance(result, proposals.ProposalView)
+    result = _refusals_answered(lambda: proposals.request_resolution(
+        rt.engine, rt.providers, transfer_id, body.outcome, actor=who.name,
+        reason=body.reason, at_provider_amount=body.at_provider_amount,
+        ttl=timedelta(seconds=rt.settings.proposal_ttl_s)))
+    if isinstance(result, proposals.ProposalView):
         return JSONResponse(proposal_out(result).model_dump(mode="json"), status_code=202)
+    return _act(request, lambda: result)
 
 
-class _Proposed(Exception):
-    """The resolution became a proposal: answered 202 instead of an action's 200."""
-
-
-def _act(request: Request, action: Any) -> ActionResult:
+def _refusals_answered(action: Any) -> Any:
     try:
-        applied: actions.Applied = action()
+        return action()
     except actions.TransferNotFound as exc:
         raise ApiProblem(404, str(exc)) from None
     except actions.ActionRefused as exc:
         raise ApiProblem(409, str(exc)) from None
     except inputs.InvalidInput as exc:
         raise ApiProblem(422, exc.message, exc.field) from None
+
+
+def _act(request: Request, action: Any) -> ActionResult:
+    applied: actions.Applied = _refusals_answered(action)
     with transaction(runtime_of(request).engine) as session:
         row = queries.transfer(session, applied.transfer_id)
         assert row is not None

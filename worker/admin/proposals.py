@@ -264,6 +264,7 @@ def request_resolution(engine: Engine, providers: Mapping[str, ProviderInstance]
                        now: datetime | None = None) -> Applied | ProposalView:
     """A person resolves one transfer: applied now (Applied), or a proposal (ProposalView)
     when the instance's four-eyes limit says a second operator must approve."""
+    _expire_due(engine, now or datetime.now(UTC))  # an expired proposal blocks nothing
     seen = preview(engine, providers, transfer_id, outcome, at_provider_amount=at_provider_amount)
     if expected_provider_amount is None:
         expected_provider_amount = seen.provider_amount
@@ -291,6 +292,7 @@ def preview(engine: Engine, providers: Mapping[str, ProviderInstance], transfer_
     with transaction(engine) as session:
         transfer = actions._locked(session, transfer_id, lock=False)
         actions._resolvable(transfer)
+        _refuse_if_open(session, transfer.id)
         provider_amount = (actions.mismatch_amount(session, transfer)
                            if at_provider_amount else None)
         facts = (Direction(transfer.direction), transfer.provider, transfer.player_id,

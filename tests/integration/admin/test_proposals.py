@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from models import AuditRecord
 from tests.integration.admin.support import checked, in_review
 from tests.integration.helpers import entries, events, load, register
+from tests.unit.events.schemas import problems
 from worker.admin import actions, proposals
 from worker.admin.inputs import InvalidInput
 from worker.db import transaction
@@ -87,6 +88,7 @@ def test_the_proposer_cannot_approve_and_another_operator_can(rt, engine):
     [event] = final_events(engine, transfer_id)
     assert (event["data"]["resolved_by"], event["data"]["proposal_id"],
             event["data"]["proposed_by"]) == ("admin:bob", proposal.id, "admin:olga")
+    assert problems(event) == []
     assert audit_actions(engine, transfer_id) == [("olga", "propose"), ("bob", "resolve")]
 
     # and it is decided for good
@@ -236,3 +238,15 @@ def test_list_filters_by_status_and_transfer(rt, engine):
     assert [p.id for p in proposals.list_proposals(engine, transfer_id=first)] == [one.id]
     assert proposals.open_proposal_of(engine, second) is not None
     assert proposals.open_proposal_of(engine, first) is None
+
+
+def test_one_operator_alone_cannot_overtake_a_waiting_proposal(rt, engine):
+    # given a small transfer in a bulk proposal (bulk is always four-eyes)
+    transfer_id = in_review(rt, tx_id="small")
+    proposal = proposals.propose(engine, [transfer_id], "failed", actor="olga", reason="x",
+                                 bulk=True)
+    # a direct resolution, below the limit, is refused while the proposal waits
+    with pytest.raises(actions.ActionRefused, match=f"open proposal \\({proposal.id}\\)"):
+        proposals.request_resolution(engine, rt.providers, transfer_id, "succeeded",
+                                     actor="bob", reason="y")
+    assert load(engine, transfer_id).state == "needs_review"
