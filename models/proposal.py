@@ -56,7 +56,8 @@ class Proposal(Base):
         CheckConstraint("status NOT IN ('approved', 'rejected') OR decided_by IS NOT NULL",
                         name="decided_by"),
         # The second pair of eyes: whoever approves is not whoever proposed.
-        CheckConstraint("status <> 'approved' OR decided_by <> proposed_by", name="four_eyes"),
+        CheckConstraint("status <> 'approved' OR lower(decided_by) <> lower(proposed_by)",
+                        name="four_eyes"),
         Index("ix_proposals_open", "expires_at", postgresql_where=text("status = 'open'")),
     )
 

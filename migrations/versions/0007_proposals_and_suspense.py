@@ -67,7 +67,7 @@ def upgrade() -> None:
                            name=op.f("ck_proposals_decided_at")),
         sa.CheckConstraint("status NOT IN ('approved', 'rejected') OR decided_by IS NOT NULL",
                            name=op.f("ck_proposals_decided_by")),
-        sa.CheckConstraint("status <> 'approved' OR decided_by <> proposed_by",
+        sa.CheckConstraint("status <> 'approved' OR lower(decided_by) <> lower(proposed_by)",
                            name=op.f("ck_proposals_four_eyes")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_proposals")),
     )

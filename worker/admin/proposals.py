@@ -184,7 +184,7 @@ def approve(engine: Engine, proposal_id: int, *, actor: str,
     _expire_due(engine, now)
     with transaction(engine) as session:
         proposal = _locked(session, proposal_id)
-        if actor == proposal.proposed_by:
+        if actor.casefold() == proposal.proposed_by.casefold():  # "Olga" is olga too
             raise ActionRefused(f"proposal {proposal.id} was made by {actor}: another operator "
                                 f"must approve it (four-eyes)")
         if proposal.status == "open":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -46,6 +47,9 @@ def test_the_api_answers_202_with_a_proposal_then_another_token_approves(rt, cli
     assert (proposal["status"], proposal["proposed_by"], proposal["items"][0]["amount"]) == (
         "open", "olga", "1500.0000")
     assert load(engine, transfer_id).state == "needs_review"
+    made, expires = (datetime.fromisoformat(proposal[key]) for key in ("created_at",
+                                                                          "expires_at"))
+    assert expires - made == timedelta(seconds=rt.settings.proposal_ttl_s) == timedelta(hours=24)
     listed = client.get("/api/v1/proposals", headers=VIEWER, params={"status": "open"}).json()
     assert [p["id"] for p in listed["items"]] == [proposal["id"]]
 
