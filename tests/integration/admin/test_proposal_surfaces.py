@@ -161,6 +161,7 @@ def test_the_web_form_confirms_first_then_proposes_and_shows_the_proposal(rt, cl
                        data={**form, "confirmed": "1", "csrf_token": csrf_of(confirm.text)})
     assert "Proposal 1 made" in done.text
     assert "Waiting for a second operator" in done.text
+    assert "approve or reject it first" in done.text and "Resolve…" not in done.text
     assert "#1" in client.get("/proposals").text
     refused = client.post("/proposals/1/approve", data={"csrf_token": csrf_of(done.text)})
     assert "another operator must approve" in refused.text
