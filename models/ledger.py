@@ -18,11 +18,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, created_at_column
 
-ENTRY_KINDS = ("hold", "settle", "refund", "payout")
+ENTRY_KINDS = ("hold", "settle", "refund", "payout", "adjust")
+ACCOUNT_KINDS = ("player", "transit", "settled", "suspense")
 
 
 class Account(Base):
-    """A ledger account in one currency: a player's main wallet, a provider's transit or settled."""
+    """A ledger account in one currency: a player's main wallet, a provider's transit, settled
+    or suspense (differences a person settled at the provider's amount)."""
 
     __tablename__ = "ledger_accounts"
 
@@ -36,7 +38,7 @@ class Account(Base):
         UniqueConstraint("code", "currency"),
         # The target of the entries' (account, currency) keys: an entry cannot cross currencies.
         UniqueConstraint("id", "currency"),
-        CheckConstraint("kind IN ('player', 'transit', 'settled')", name="kind"),
+        CheckConstraint(f"kind IN {ACCOUNT_KINDS}", name="kind"),
     )
 
 

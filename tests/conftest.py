@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
+from decimal import Decimal
 
 # Before anything imports the settings: tests keep to their own Redis database.
 os.environ.setdefault("RESOLVER_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -91,9 +92,14 @@ FAST_POLICY = Policy(
 )
 
 
+# Manual resolutions of test amounts (10.00) need no second operator unless a test says so.
+FOUR_EYES_FROM = (("EUR", Decimal("1000.0000")), ("USD", Decimal("1000.0000")))
+
+
 def scripted_instance(name: str = "scripted-a", policy: Policy = FAST_POLICY) -> ProviderInstance:
     return ProviderInstance(name=name, kind="scripted", base_url="http://scripted.invalid",
-                            settings=ScriptedSettings(), policy=policy)
+                            settings=ScriptedSettings(), policy=policy,
+                            four_eyes_from=FOUR_EYES_FROM)
 
 
 @pytest.fixture

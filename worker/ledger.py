@@ -11,6 +11,13 @@ Accounts per currency: `player:<player_id>` (the player's main wallet), `transit
     withdraw failed      nothing moves
 
 Each posting kind is unique per transfer in the database, and so is the one resolution posting.
+
+Settled by a person at the provider's amount P (ours A; an amount mismatch), `suspense:<provider>`
+takes the difference, so the books stay balanced and the difference stays in sight:
+
+    deposit, P < A       transit -> settled P, transit -> suspense A-P  (`adjust`)
+    deposit, P > A       transit -> settled P, suspense -> transit P-A  (`adjust`)
+    withdraw, any P      settled -> player P   (nothing was held at A, so no difference is)
 """
 
 from __future__ import annotations
@@ -40,13 +47,13 @@ def account_id(session: Session, kind: str, owner: str, currency: str) -> int:
 
 
 def _post(session: Session, transfer: Transfer, kind: str, source: tuple[str, str],
-          target: tuple[str, str]) -> LedgerEntry:
+          target: tuple[str, str], amount: Decimal | None = None) -> LedgerEntry:
     entry = LedgerEntry(
         transfer_id=transfer.id,
         kind=kind,
         from_account_id=account_id(session, *source, transfer.currency),
         to_account_id=account_id(session, *target, transfer.currency),
-        amount=transfer.amount,
+        amount=transfer.amount if amount is None else amount,
         currency=transfer.currency,
     )
     session.add(entry)
@@ -60,7 +67,13 @@ def post_registration(session: Session, transfer: Transfer) -> list[LedgerEntry]
     return []
 
 
-def post_resolution(session: Session, transfer: Transfer, state: State) -> list[LedgerEntry]:
+def post_resolution(session: Session, transfer: Transfer, state: State,
+                    provider_amount: Decimal | None = None) -> list[LedgerEntry]:
+    if provider_amount is not None:
+        return [_post(session, transfer, kind, source, target, amount)
+                for kind, source, target, amount in provider_amount_moves(
+                    Direction(transfer.direction), transfer.provider, transfer.player_id,
+                    transfer.amount, provider_amount)]
     move = resolution_move(Direction(transfer.direction), transfer.provider, transfer.player_id,
                            state)
     if move is None:
@@ -88,6 +101,26 @@ def resolution_move(direction: Direction, provider: str, player_id: str,
     if state is State.SUCCEEDED:
         return "payout", settled, player
     return None
+
+
+def provider_amount_moves(direction: Direction, provider: str, player_id: str, ours: Decimal,
+                          theirs: Decimal) -> list[tuple[str, Owner, Owner, Decimal]]:
+    """The postings (kind, from, to, amount) that settle a transfer as succeeded at the amount
+    the provider recorded (`theirs`) instead of ours: the table in this module's docstring.
+
+    The resolution posting moves what the provider recorded; on a deposit, whose hold moved
+    ours into transit, an `adjust` posting squares transit with the provider's suspense account.
+    """
+    if ours <= 0 or theirs <= 0 or ours == theirs:
+        raise ValueError(f"two different positive amounts are needed, got {ours} and {theirs}")
+    transit = ("transit", provider)
+    settled = ("settled", provider)
+    suspense = ("suspense", provider)
+    if direction == Direction.WITHDRAW:
+        return [("payout", settled, ("player", player_id), theirs)]
+    if theirs < ours:
+        return [("settle", transit, settled, theirs), ("adjust", transit, suspense, ours - theirs)]
+    return [("adjust", suspense, transit, theirs - ours), ("settle", transit, settled, theirs)]
 
 
 # Each entry is a move out of one account and into another; an account's balance is the sum

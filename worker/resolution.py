@@ -9,6 +9,8 @@ one resolution event, terminal rows final) stop a second application even if cod
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -26,20 +28,33 @@ class NotResolvable(Exception):
 
 
 def resolve(session: Session, transfer: Transfer, state: State, *, by: str, reason: str,
-            now: datetime, event_type: str = events.RESOLVED) -> None:
+            now: datetime, event_type: str = events.RESOLVED,
+            provider_amount: Decimal | None = None,
+            event_extra: dict[str, Any] | None = None) -> None:
+    """Make `transfer` final: state, ledger postings and event, in the caller's transaction.
+
+    `provider_amount` settles a succeeded transfer at the amount the provider recorded (an
+    admin's decision on an amount mismatch); the event then carries both amounts.
+    """
     if state not in (State.SUCCEEDED, State.FAILED):
         raise ValueError(f"a resolution is succeeded or failed, not {state}")
     current = State(transfer.state)
     if current.is_terminal:
         raise NotResolvable(f"transfer {transfer.id} is already {current}")
+    if provider_amount is not None and state is not State.SUCCEEDED:
+        raise ValueError("only a succeeded transfer settles at the provider's amount")
     transfer.state = state
     transfer.resolved_at = now
     transfer.resolved_by = by
     transfer.next_check_at = None
     transfer.lease_token = None
     transfer.updated_at = now
-    ledger.post_resolution(session, transfer, state)
-    events.record_event(session, event_type, transfer, state.value, reason, now)
+    ledger.post_resolution(session, transfer, state, provider_amount)
+    extra = dict(event_extra or {})
+    if provider_amount is not None:
+        extra["provider_amount"] = f"{provider_amount:.4f}"
+    events.record_event(session, event_type, transfer, state.value, reason, now,
+                        extra=extra or None)
     session.flush()
 
 

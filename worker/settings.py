@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 
 from pydantic import Field
@@ -54,6 +55,13 @@ class Settings(BaseSettings):
     webhook_interval_s: float = Field(default=1.0, gt=0)
     webhook_batch: int = Field(default=100, ge=1)  # deliveries claimed per subscriber per pass
     webhook_lease_s: float = Field(default=60.0, gt=0)
+
+    # How long a four-eyes proposal waits for a second operator before it expires (seconds).
+    proposal_ttl_s: float = Field(default=24 * 3600, gt=0, le=30 * 86400)
+
+    @property
+    def proposal_ttl(self) -> timedelta:
+        return timedelta(seconds=self.proposal_ttl_s)
 
     log_format: str = "console"  # or "json"
     # Each worker process serves its metrics on the first free port from this one on

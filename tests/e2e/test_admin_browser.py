@@ -1,9 +1,11 @@
 """The admin web page in a real browser (Debian's headless Chromium, driven by Playwright).
 
 Given a transfer the machine sent to review, an operator signs in with a token, finds it on the
-dashboard with the reason, resolves it with a written reason, and sees it settled with its
-ledger entries and the audit record. Screenshots go to artifacts/; with
-RESOLVER_UPDATE_SCREENSHOT=1 the dashboard's also replaces docs/dashboard.png, for the README.
+dashboard with the reason, resolves it with a written reason (confirming what will happen), and
+sees it settled with its ledger entries and the audit record. A big one waits for a second
+operator (four-eyes); an amount mismatch settles at the provider's amount. Screenshots go to
+artifacts/; with RESOLVER_UPDATE_SCREENSHOT=1 the dashboard's also replaces docs/dashboard.png,
+for the README.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -20,7 +23,9 @@ from sqlalchemy import select, update
 from models import AuditRecord, Transfer
 from tests.conftest import scripted_instance
 from tests.integration.admin.support import (
+    ADMIN_TOKEN,
     OPERATOR_TOKEN,
+    checked,
     in_review,
     serving_admin,
     settled,
@@ -30,6 +35,7 @@ from tests.integration.helpers import register
 from worker import handlers, heartbeat
 from worker.db import transaction
 from worker.domain.types import Outcome
+from worker.providers.scripted import SCRIPTS
 from worker.runtime import Runtime
 
 pytestmark = pytest.mark.e2e
@@ -143,8 +149,17 @@ def test_an_operator_resolves_a_reviewed_transfer_in_the_browser(rt, server, pag
     expect(page.get_by_role("heading", name=f"Transfer #{review}")).to_contain_text("review")
     page.screenshot(path=str(ARTIFACTS / "admin-transfer.png"), full_page=True)
     page.get_by_label("succeeded").check()
-    page.get_by_label("Reason").fill("Provider back office shows the deposit credited")
+    page.get_by_label("Reason (kept in the audit record)").fill(
+        "Provider back office shows the deposit credited")
     page.get_by_role("button", name="Resolve").click()
+
+    # Irreversible, so first what will happen: nothing has moved yet.
+    expect(page.get_by_role("heading", name=f"Resolve transfer #{review} as succeeded?")
+           ).to_be_visible()
+    expect(page.locator("#four-eyes")).to_contain_text("Not needed")
+    expect(page.get_by_role("table")).to_contain_text("settled:scripted-a")
+    page.screenshot(path=str(ARTIFACTS / "admin-confirm.png"), full_page=True)
+    page.get_by_role("button", name="Confirm: resolve as succeeded").click()
 
     # Settled, with its ledger entries and the audit record of who and why.
     expect(page.get_by_role("status")).to_contain_text("Resolved by hand as succeeded")
@@ -210,3 +225,86 @@ def test_an_operator_rechecks_a_filtered_set_from_the_bulk_page(rt, server, page
     assert len({a.details["bulk_id"] for a in records}) == 1
     assert [states[t] for t in ids] == ["pending"] * 3
     assert states[other_cause] == states[other_instance] == "needs_review"
+
+
+def sign_in(page: Page, server: str, token: str, name: str) -> None:
+    page.goto(server + "/login")
+    page.keyboard.type(token)
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Signed in as")).to_contain_text(name)
+
+
+def resolve_and_confirm(page: Page, outcome: str, reason: str) -> None:
+    page.get_by_label(outcome, exact=True).check()
+    page.get_by_label("Reason (kept in the audit record)").fill(reason)
+    page.get_by_role("button", name="Resolve").click()
+    page.get_by_role("button", name="Confirm").click()
+
+
+def test_a_proposal_needs_a_second_operator_in_the_browser(rt, server, page):
+    # given a transfer in review above the instance's four-eyes limit (1000 USD)
+    transfer_id = in_review(rt, tx_id="dep-big", amount="4800.00")
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    # olga resolves it: the confirmation says a second operator is needed, and it is proposed
+    sign_in(page, server, OPERATOR_TOKEN, "olga")
+    page.goto(f"{server}/transfers/{transfer_id}")
+    page.get_by_label("failed", exact=True).check()
+    page.get_by_label("Reason (kept in the audit record)").fill("Provider: never arrived")
+    page.get_by_role("button", name="Resolve").click()
+    expect(page.locator("#four-eyes")).to_contain_text("Needed")
+    page.get_by_role("button", name="Confirm: propose").click()
+    expect(page.get_by_role("status")).to_contain_text("another operator must approve")
+    expect(page.locator("#open-proposal")).to_contain_text("proposed by olga")
+    expect(page.get_by_role("heading", name=f"Transfer #{transfer_id}")).to_contain_text(
+        "review")
+
+    # olga cannot approve her own proposal
+    page.get_by_role("link", name="Proposals").click()
+    page.get_by_role("link", name="#1").click()
+    expect(page.get_by_text("You proposed this")).to_be_visible()
+    page.get_by_role("button", name="Approve").click()
+    expect(page.get_by_role("alert")).to_contain_text("another operator must approve")
+    expect(page.locator("#proposal-status")).to_have_text("open")
+
+    # another operator approves it: now it is resolved
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, server, ADMIN_TOKEN, "admin")
+    page.goto(f"{server}/proposals")
+    page.get_by_role("link", name="#1").click()
+    page.get_by_role("button", name="Approve").click()
+    expect(page.get_by_role("status")).to_contain_text("approved: 1 applied, 0 refused")
+    expect(page.locator("#proposal-status")).to_have_text("approved")
+    page.screenshot(path=str(ARTIFACTS / "admin-proposal.png"), full_page=True)
+    page.get_by_role("link", name=f"#{transfer_id}").click()
+    expect(page.get_by_role("heading", name=f"Transfer #{transfer_id}")).to_contain_text(
+        "failed")
+    audit = page.locator("section", has=page.get_by_role("heading", name="Audit"))
+    expect(audit).to_contain_text("propose")
+    expect(audit).to_contain_text("admin")
+
+
+def test_a_mismatch_is_settled_at_the_provider_amount_in_the_browser(rt, server, page):
+    # given a deposit of 250 the provider recorded as 240
+    SCRIPTS.record("scripted-a", "dep-mm", Decimal("240.00"), "USD")
+    transfer_id = register(rt, tx_id="dep-mm", amount="250.00")
+    checked(rt, transfer_id, "dep-mm", [Outcome.MISMATCH])
+
+    sign_in(page, server, OPERATOR_TOKEN, "olga")
+    page.goto(f"{server}/transfers/{transfer_id}")
+    page.get_by_label("succeeded", exact=True).check()
+    page.get_by_label("succeeded at the provider's amount").check()
+    page.get_by_label("Reason (kept in the audit record)").fill("Provider statement: 240")
+    page.get_by_role("button", name="Resolve").click()
+    expect(page.get_by_text("Provider's amount")).to_be_visible()
+    expect(page.get_by_role("table")).to_contain_text("suspense:scripted-a")
+    page.get_by_role("button", name="Confirm: resolve as succeeded").click()
+
+    expect(page.get_by_role("heading", name=f"Transfer #{transfer_id}")).to_contain_text(
+        "succeeded")
+    ledger = page.locator("section", has=page.get_by_role("heading", name="Ledger entries"))
+    expect(ledger.locator("tbody tr")).to_have_count(3)
+    expect(ledger).to_contain_text("suspense:scripted-a")
+    expect(ledger).to_contain_text("240.0000")
+    expect(ledger).to_contain_text("10.0000")
+    page.screenshot(path=str(ARTIFACTS / "admin-provider-amount.png"), full_page=True)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from models import AuditRecord, Transfer
@@ -94,47 +95,171 @@ def recheck(engine: Engine, transfer_id: int, *, actor: str, reason: str | None 
 
 
 def resolve_by_hand(engine: Engine, transfer_id: int, outcome: str, *, actor: str,
-                    reason: str, now: datetime | None = None) -> Applied:
-    """Settle a pending or needs_review transfer as succeeded or failed, with a reason."""
+                    reason: str, at_provider_amount: bool = False,
+                    expected_provider_amount: Decimal | None = None,
+                    now: datetime | None = None) -> Applied:
+    """Settle a pending or needs_review transfer as succeeded or failed, with a reason.
+
+    This applies at once: whether a second operator must approve first is the caller's
+    question (worker.admin.proposals.request_resolution asks it). `at_provider_amount` settles
+    an amount mismatch as succeeded at the amount the provider recorded; with
+    `expected_provider_amount`, only if that is still the amount (what the person saw).
+    """
     now = now or datetime.now(UTC)
     actor = _actor(actor)
     why = _reason(reason, required=True)
     assert why is not None
+    target = outcome_state(outcome, at_provider_amount)
+    with transaction(engine) as session:
+        done = resolve_locked(session, transfer_id, target, actor=actor, reason=why,
+                              at_provider_amount=at_provider_amount,
+                              expected_provider_amount=expected_provider_amount, now=now)
+    done.announce()  # committed
+    return done.applied
+
+
+def outcome_state(outcome: str, at_provider_amount: bool = False) -> State:
+    """The final state an admin asked for; refused unless succeeded or failed."""
     try:
         target = State(outcome)
     except ValueError:
         target = State.PENDING  # refused just below
     if target not in (State.SUCCEEDED, State.FAILED):
         raise InvalidInput("outcome", "must be succeeded or failed")
-    with transaction(engine) as session:
-        transfer = _locked(session, transfer_id)
-        before = State(transfer.state)
-        if before.is_terminal:
-            raise ActionRefused(f"transfer {transfer.id} is already {before.value} "
-                                f"(by {transfer.resolved_by}); a settled transfer never changes")
-        if before is State.IN_FLIGHT:
-            raise ActionRefused(_in_flight_refusal(transfer))
-        resolve(session, transfer, target, by=f"admin:{actor}", reason=why, now=now,
-                event_type=events.MANUALLY_RESOLVED)
-        details: dict[str, object] = {"from_state": before.value, "to_state": target.value}
-        if transfer.review_reason:
-            details["review_reason"] = transfer.review_reason
-        audit = _audit(session, transfer, actor, "resolve", why, details, now)
-        applied = Applied(transfer.id, audit.id, before.value, target.value)
-        provider, waited = transfer.provider, (now - transfer.sent_at).total_seconds()
-        tx_id = transfer.tx_id
-    metrics.count_resolutions(provider, "admin", [(target.value, waited)])  # committed
-    log.info("transfer resolved", transfer_id=applied.transfer_id, provider=provider,
-             tx_id=tx_id, outcome=target.value, by=f"admin:{actor}", source="admin",
-             from_state=before.value, audit_id=applied.audit_id)
-    return applied
+    if at_provider_amount and target is not State.SUCCEEDED:
+        raise InvalidInput("at_provider_amount", "settles a transfer as succeeded only: a "
+                                                 "failed transfer moved nothing")
+    return target
 
 
-def _locked(session: Session, transfer_id: int) -> Transfer:
+@dataclass(frozen=True)
+class Resolved:
+    """A manual resolution written in the open transaction; `announce` once it committed."""
+
+    applied: Applied
+    provider: str
+    tx_id: str
+    waited_s: float
+    by: str
+    details: dict[str, object]
+
+    def announce(self) -> None:
+        metrics.count_resolutions(self.provider, "admin",
+                                  [(self.applied.to_state, self.waited_s)])
+        log.info("transfer resolved", transfer_id=self.applied.transfer_id,
+                 provider=self.provider, tx_id=self.tx_id, outcome=self.applied.to_state,
+                 by=self.by, source="admin", from_state=self.applied.from_state,
+                 audit_id=self.applied.audit_id,
+                 provider_amount=self.details.get("provider_amount"),
+                 proposal_id=self.details.get("proposal_id"))
+
+
+def resolve_locked(session: Session, transfer_id: int, target: State, *, actor: str,
+                   reason: str, at_provider_amount: bool, now: datetime,
+                   expected_provider_amount: Decimal | None = None,
+                   proposal: tuple[int, str] | None = None) -> Resolved:
+    """The one manual resolution, in the caller's transaction: checks first, then the writes.
+
+    Every refusal is raised before anything is written, so a caller may catch it and write
+    something else (an approval records the refusal per transfer). `proposal` is the approved
+    proposal's (id, proposer); `actor` is then its approver.
+    """
+    transfer = _locked(session, transfer_id)
+    before = _resolvable(transfer)
+    if proposal is None:
+        waiting = session.execute(OPEN_PROPOSAL, {"transfer_id": transfer.id}).scalar()
+        if waiting is not None:
+            raise ActionRefused(f"transfer {transfer.id} has an open proposal ({waiting}) "
+                                f"waiting for a second operator; approve or reject that first")
+    provider_amount = None
+    if at_provider_amount:
+        provider_amount = mismatch_amount(session, transfer)
+        if expected_provider_amount is not None and provider_amount != expected_provider_amount:
+            raise ActionRefused(
+                f"transfer {transfer.id}: the provider's amount is now {provider_amount:.4f}, "
+                f"not the {expected_provider_amount:.4f} seen when this was asked for; "
+                f"look again and ask anew")
+    details: dict[str, object] = {"from_state": before.value, "to_state": target.value}
+    extra: dict[str, object] = {}
+    if provider_amount is not None:
+        details.update(amount=f"{transfer.amount:.4f}",
+                       provider_amount=f"{provider_amount:.4f}", currency=transfer.currency)
+    if proposal is not None:
+        details.update(proposal_id=proposal[0], proposed_by=proposal[1], approved_by=actor)
+        extra = {"proposal_id": proposal[0], "proposed_by": f"admin:{proposal[1]}"}
+    by = f"admin:{actor}"
+    resolve(session, transfer, target, by=by, reason=reason, now=now,
+            event_type=events.MANUALLY_RESOLVED, provider_amount=provider_amount,
+            event_extra=extra)
+    if transfer.review_reason:
+        details["review_reason"] = transfer.review_reason
+    audit = _audit(session, transfer, actor, "resolve", reason, details, now)
+    return Resolved(Applied(transfer.id, audit.id, before.value, target.value),
+                    transfer.provider, transfer.tx_id,
+                    (now - transfer.sent_at).total_seconds(), by, details)
+
+
+def _resolvable(transfer: Transfer) -> State:
+    before = State(transfer.state)
+    if before.is_terminal:
+        raise ActionRefused(f"transfer {transfer.id} is already {before.value} "
+                            f"(by {transfer.resolved_by}); a settled transfer never changes")
+    if before is State.IN_FLIGHT:
+        raise ActionRefused(_in_flight_refusal(transfer))
+    return before
+
+
+# A decision already waiting for a second operator is not overtaken by one person alone.
+OPEN_PROPOSAL = text(
+    "SELECT proposal_id FROM proposal_items WHERE transfer_id = :transfer_id AND state = 'open'"
+)
+
+
+# The latest check whose answer counted: what the transfer's review rests on.
+LATEST_APPLIED_CHECK = text(
+    """
+    SELECT outcome, provider_amount, provider_currency FROM checks
+    WHERE transfer_id = :transfer_id AND applied
+    ORDER BY id DESC LIMIT 1
+    """
+)
+
+
+def mismatch_amount(session: Session, transfer: Transfer) -> Decimal:
+    """The amount the provider recorded, when the transfer waits in review because of an
+    amount mismatch in the same currency; otherwise a refusal saying which part is missing."""
+    where = f"transfer {transfer.id}"
+    if transfer.state != State.NEEDS_REVIEW:
+        raise ActionRefused(f"{where} is {transfer.state}: only a transfer in needs_review "
+                            f"because of an amount mismatch settles at the provider's amount")
+    check = session.execute(LATEST_APPLIED_CHECK, {"transfer_id": transfer.id}).one_or_none()
+    if check is None or check.outcome != "MISMATCH":
+        latest = check.outcome if check is not None else "no check"
+        raise ActionRefused(f"{where}: its latest check is {latest}, not a MISMATCH; only an "
+                            f"amount mismatch settles at the provider's amount")
+    if check.provider_amount is None:
+        raise ActionRefused(f"{where}: the provider's record did not state an amount")
+    currency = (check.provider_currency or transfer.currency).strip().upper()
+    if currency != transfer.currency:
+        raise ActionRefused(f"{where}: the provider recorded {check.provider_amount:.4f} "
+                            f"{currency}, ours is {transfer.amount:.4f} {transfer.currency}; "
+                            f"amounts in different currencies are not settled here")
+    if check.provider_amount <= 0:
+        raise ActionRefused(f"{where}: the provider recorded {check.provider_amount:.4f}; "
+                            f"nothing moved, so it is not a success at that amount")
+    if check.provider_amount == transfer.amount:
+        raise ActionRefused(f"{where}: the provider's amount equals ours; the mismatch is "
+                            f"elsewhere (see the check), so settle it as it is")
+    amount: Decimal = check.provider_amount
+    return amount
+
+
+def _locked(session: Session, transfer_id: int, *, lock: bool = True) -> Transfer:
     if not 0 < transfer_id <= MAX_ID:  # never ask Postgres about a number BIGINT cannot hold
         raise TransferNotFound(f"no transfer with id {transfer_id}")
+    query = select(Transfer).where(Transfer.id == transfer_id)
     transfer = session.execute(
-        select(Transfer).where(Transfer.id == transfer_id).with_for_update()
+        query.with_for_update() if lock else query
     ).scalar_one_or_none()
     if transfer is None:
         raise TransferNotFound(f"no transfer with id {transfer_id}")

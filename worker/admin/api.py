@@ -15,8 +15,9 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from worker import handlers, heartbeat, ledger, replay
-from worker.admin import actions, inputs, queries, review_queries
+from worker.admin import actions, inputs, proposals, queries, review_queries
 from worker.admin.auth import Operator, Reader
+from worker.admin.proposal_schemas import ProposalOut, proposal_out
 from worker.admin.schemas import (
     ActionResult,
     Balances,
@@ -191,24 +192,38 @@ def recheck_transfer(transfer_id: TransferId, request: Request, who: Operator,
 
 
 @api.post("/transfers/{transfer_id}/resolve", response_model=ActionResult,
-          responses=_errors(403, 404, 409))
+          responses={202: {"model": ProposalOut,
+                           "description": "At or above the instance's four-eyes limit: a "
+                                          "proposal, applied once another operator approves."},
+                     **_errors(403, 404, 409)})
 def resolve_transfer(transfer_id: TransferId, body: ResolveBody, request: Request,
-                     who: Operator) -> ActionResult:
-    """Settle a pending or needs_review transfer by hand; the token's name is the actor."""
-    return _act(request, lambda: actions.resolve_by_hand(
-        runtime_of(request).engine, transfer_id, body.outcome, actor=who.name,
-        reason=body.reason))
+                     who: Operator) -> Any:
+    """Settle a pending or needs_review transfer by hand; the token's name is the actor.
+
+    200 when applied; 202 with the proposal when a second operator must approve it."""
+    rt = runtime_of(request)
+    result = _refusals_answered(lambda: proposals.request_resolution(
+        rt.engine, rt.providers, transfer_id, body.outcome, actor=who.name,
+        reason=body.reason, at_provider_amount=body.at_provider_amount,
+        ttl=rt.settings.proposal_ttl))
+    if isinstance(result, proposals.ProposalView):
+        return JSONResponse(proposal_out(result).model_dump(mode="json"), status_code=202)
+    return _act(request, lambda: result)
 
 
-def _act(request: Request, action: Any) -> ActionResult:
+def _refusals_answered(action: Any) -> Any:
     try:
-        applied: actions.Applied = action()
+        return action()
     except actions.TransferNotFound as exc:
         raise ApiProblem(404, str(exc)) from None
     except actions.ActionRefused as exc:
         raise ApiProblem(409, str(exc)) from None
     except inputs.InvalidInput as exc:
         raise ApiProblem(422, exc.message, exc.field) from None
+
+
+def _act(request: Request, action: Any) -> ActionResult:
+    applied: actions.Applied = _refusals_answered(action)
     with transaction(runtime_of(request).engine) as session:
         row = queries.transfer(session, applied.transfer_id)
         assert row is not None

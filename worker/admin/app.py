@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from worker import runtime, tracing
-from worker.admin import api, auth, bulk_api, bulk_web, docs, web
+from worker.admin import api, auth, bulk_api, bulk_web, docs, proposal_api, proposal_web, web
 from worker.admin.schemas import ErrorBody
 from worker.admin.tokens import TokenBook, parse_tokens
 from worker.metrics import state
@@ -54,9 +54,11 @@ def create_app(runtime_factory: Callable[[], runtime.Runtime] = runtime.current,
     app.include_router(api.health)
     app.include_router(api.api)
     app.include_router(bulk_api.api)
+    app.include_router(proposal_api.router)
     app.include_router(web.pages)
     app.include_router(docs.docs)
     app.include_router(bulk_web.pages)
+    app.include_router(proposal_web.pages)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
     @app.get("/openapi.json", include_in_schema=False)

@@ -14,7 +14,7 @@ refusal (a transfer settled meanwhile) is reported without stopping the others.
 A recheck writes no event, in bulk as alone: the outbox carries outcomes, and a recheck
 changes none; the check it brings forward writes the event of whatever it finds. A bulk
 resolution is always four-eyes: its confirmation becomes one proposal for the whole set,
-through `propose_resolution` below.
+through `worker.admin.proposals`.
 """
 
 from __future__ import annotations
@@ -24,16 +24,18 @@ import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
 from sqlalchemy import Engine, RowMapping
 
-from worker.admin import actions, inputs, queries
+from worker.admin import actions, inputs, proposals, queries
 from worker.db import transaction
 
-ACTIONS = ("recheck", "resolve")
+# `settle_at_provider_amount` resolves amount mismatches as succeeded at the amount each
+# provider recorded (worker.admin.proposals), the action an amount_mismatch group offers.
+ACTIONS = ("recheck", "resolve", "settle_at_provider_amount")
 OUTCOMES = ("succeeded", "failed")
 # Only transfers a person may act on: a final one never changes, one in flight is its
 # caller's until its deadline.
@@ -46,16 +48,14 @@ class BulkRefused(actions.ActionRefused):
     """The bulk action as a whole is refused (too many, or changed since the preview)."""
 
 
-class NotAvailableYet(Exception):
-    """Bulk resolution needs four-eyes proposals, which this build does not have yet."""
-
-    exit_code = 2
-
-
 @dataclass(frozen=True)
 class Action:
-    kind: Literal["recheck", "resolve"]
-    outcome: str | None = None  # resolve only: succeeded or failed
+    kind: Literal["recheck", "resolve", "settle_at_provider_amount"]
+    outcome: str | None = None  # a resolution's: succeeded or failed
+
+    @property
+    def at_provider_amount(self) -> bool:
+        return self.kind == "settle_at_provider_amount"
 
     def key(self) -> dict[str, Any]:
         return {"action": self.kind, "outcome": self.outcome}
@@ -64,9 +64,10 @@ class Action:
         if self.kind == "recheck":
             return (f"recheck {count} transfer(s): each becomes due now, one under review "
                     f"goes back to pending; one audit record each")
-        return (f"propose to resolve {count} transfer(s) as {self.outcome}: the confirmation "
-                f"creates one four-eyes proposal for the whole set, which a second operator "
-                f"must approve before anything is settled")
+        how = " at the amount the provider recorded" if self.at_provider_amount else ""
+        return (f"propose to resolve {count} transfer(s) as {self.outcome}{how}: the "
+                f"confirmation creates one four-eyes proposal for the whole set, which a "
+                f"second operator must approve before anything is settled")
 
 
 def action(kind: str | None, outcome: str | None = None) -> Action:
@@ -77,6 +78,11 @@ def action(kind: str | None, outcome: str | None = None) -> Action:
         if outcome:
             raise inputs.InvalidInput("outcome", "only a resolve has an outcome")
         return Action("recheck")
+    if kind == "settle_at_provider_amount":
+        if outcome not in (None, "", "succeeded"):
+            raise inputs.InvalidInput("outcome", "a settlement at the provider's amount is "
+                                                 "succeeded")
+        return Action("settle_at_provider_amount", "succeeded")
     if outcome not in OUTCOMES:
         raise inputs.InvalidInput("outcome", f"must be {' or '.join(OUTCOMES)}")
     return Action("resolve", outcome)
@@ -167,7 +173,7 @@ class Run:
     bulk_id: str
     action: Action
     results: list[Result]
-    proposal: object | None = None  # a bulk resolve: what propose_resolution returned
+    proposal: proposals.ProposalView | None = None  # a bulk resolution's proposal
 
     def count(self, status: ResultStatus) -> int:
         return sum(1 for result in self.results if result.status == status)
@@ -217,14 +223,16 @@ def confirmed(engine: Engine, filters: queries.TransferFilter, act: Action, expe
     return Confirmed(str(uuid.uuid4()), act, current.ids, actor, why)
 
 
-def execute(engine: Engine, confirmation: Confirmed, progress: Progress | None = None) -> Run:
+def execute(engine: Engine, confirmation: Confirmed, progress: Progress | None = None, *,
+            ttl: timedelta = proposals.DEFAULT_TTL) -> Run:
     """Act on a confirmed set: a recheck transfer by transfer (`progress` hears of each), a
-    resolve as one proposal."""
+    resolution as one four-eyes proposal that expires after `ttl`."""
     c = confirmation
-    if c.action.kind == "resolve":
+    if c.action.kind != "recheck":
         assert c.action.outcome is not None
-        proposal = propose_resolution(engine, c.ids, c.action.outcome, actor=c.actor,
-                                      reason=c.reason, bulk_id=c.bulk_id)
+        proposal = proposals.propose(
+            engine, c.ids, c.action.outcome, actor=c.actor, reason=c.reason,
+            at_provider_amount=c.action.at_provider_amount, bulk=True, ttl=ttl)
         return Run(c.bulk_id, c.action, [], proposal)
     return Run(c.bulk_id, c.action, recheck_each(engine, c.ids, actor=c.actor, reason=c.reason,
                                                  bulk_id=c.bulk_id, progress=progress))
@@ -232,10 +240,10 @@ def execute(engine: Engine, confirmation: Confirmed, progress: Progress | None =
 
 def confirm(engine: Engine, filters: queries.TransferFilter, act: Action, expected: str, *,
             actor: str, reason: str, limit: int, progress: Progress | None = None,
-            now: datetime | None = None) -> Run:
+            ttl: timedelta = proposals.DEFAULT_TTL, now: datetime | None = None) -> Run:
     """Check the confirmation, then act on exactly the previewed set."""
     return execute(engine, confirmed(engine, filters, act, expected, actor=actor,
-                                     reason=reason, limit=limit, now=now), progress)
+                                     reason=reason, limit=limit, now=now), progress, ttl=ttl)
 
 
 def recheck_each(engine: Engine, transfer_ids: Sequence[int], *, actor: str, reason: str,
@@ -256,16 +264,3 @@ def recheck_each(engine: Engine, transfer_ids: Sequence[int], *, actor: str, rea
         if progress is not None:
             progress(result)
     return results
-
-
-def propose_resolution(engine: Engine, transfer_ids: Sequence[int], outcome: str, *,
-                       actor: str, reason: str, bulk_id: str) -> object:
-    """The one place a confirmed bulk resolve becomes a four-eyes proposal for the whole set.
-
-    To be wired to `worker.admin.proposals.propose(engine, transfer_ids, outcome,
-    actor=actor, reason=reason, bulk=True)` once proposals exist; until then every surface
-    answers "not available yet" (501 on the API, exit 2 on the command line).
-    """
-    raise NotAvailableYet("bulk resolve is not available yet: it becomes one four-eyes "
-                          "proposal for the whole set, and this build has no proposals; "
-                          "resolve transfers one by one meanwhile")

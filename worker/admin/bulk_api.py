@@ -15,12 +15,12 @@ from typing import Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from worker.admin import bulk, inputs, queries
+from worker.admin import actions, bulk, inputs, queries
 from worker.admin.api import ApiProblem, _errors, runtime_of
 from worker.admin.auth import Operator, Reader
+from worker.admin.proposal_schemas import ProposalOut, proposal_out
 from worker.admin.schemas import (
     MAX_REASON_CHARS,
-    ErrorBody,
     Money,
     TransferOut,
     money,
@@ -67,7 +67,9 @@ class PreviewBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     filter: BulkFilter = Field(default_factory=BulkFilter)
-    action: Literal["recheck", "resolve"]
+    action: Literal["recheck", "resolve", "settle_at_provider_amount"] = Field(
+        description="settle_at_provider_amount: amount mismatches as succeeded at the "
+                    "provider's amount.")
     outcome: Literal["succeeded", "failed"] | None = Field(
         default=None, description="A resolve's outcome.")
 
@@ -85,7 +87,7 @@ class CurrencyAmount(BaseModel):
 
 
 class PreviewOut(BaseModel):
-    action: Literal["recheck", "resolve"]
+    action: Literal["recheck", "resolve", "settle_at_provider_amount"]
     outcome: str | None
     description: str = Field(description="What the confirmation would do.")
     count: int
@@ -104,11 +106,14 @@ class ResultOut(BaseModel):
 
 class RunOut(BaseModel):
     bulk_id: str = Field(description="In every audit record's details as `bulk_id`.")
-    action: Literal["recheck", "resolve"]
+    action: Literal["recheck", "resolve", "settle_at_provider_amount"]
     applied: int
     refused: int
     not_found: int
-    results: list[ResultOut]
+    results: list[ResultOut] = Field(description="A recheck's result per transfer.")
+    proposal: ProposalOut | None = Field(
+        default=None, description="A resolution's four-eyes proposal for the whole set: "
+                                  "nothing moves until a second operator approves it.")
 
 
 def _parse(body: PreviewBody) -> tuple[queries.TransferFilter, bulk.Action]:
@@ -132,7 +137,8 @@ def run_out(run: bulk.Run) -> RunOut:
                   refused=run.count("refused"), not_found=run.count("not_found"),
                   results=[ResultOut(transfer_id=r.transfer_id, status=r.status,
                                      detail=r.detail, audit_id=r.audit_id)
-                           for r in run.results])
+                           for r in run.results],
+                  proposal=proposal_out(run.proposal) if run.proposal else None)
 
 
 @api.post("/preview", response_model=PreviewOut, responses=_errors(409))
@@ -149,24 +155,21 @@ def preview(body: PreviewBody, request: Request, who: Reader) -> PreviewOut:
     return preview_out(found, rt.settings.bulk_max, now)
 
 
-@api.post("/confirm", response_model=RunOut,
-          responses={**_errors(403, 409),
-                     501: {"model": ErrorBody,
-                           "description": "Bulk resolve: not available yet (four-eyes "
-                                          "proposals are needed)."}})
+@api.post("/confirm", response_model=RunOut, responses=_errors(403, 409))
 def confirm(body: ConfirmBody, request: Request, who: Operator) -> RunOut:
     """Act on the previewed set: 409 if the matching transfers changed since the preview
     (nothing is written). A recheck runs on each transfer in its own transaction, with its
-    own audit record; each result says applied, refused (why) or not_found."""
+    own audit record; each result says applied, refused (why) or not_found. A resolution
+    becomes one four-eyes proposal for the whole set (409 when one of them cannot be
+    proposed, naming it)."""
     filters, act = _parse(body)
     rt = runtime_of(request)
     try:
         run = bulk.confirm(rt.engine, filters, act, body.fingerprint, actor=who.name,
-                           reason=body.reason, limit=rt.settings.bulk_max)
+                           reason=body.reason, limit=rt.settings.bulk_max,
+                           ttl=rt.settings.proposal_ttl)
     except inputs.InvalidInput as exc:
         raise ApiProblem(422, exc.message, exc.field) from None
-    except bulk.BulkRefused as exc:
+    except actions.ActionRefused as exc:  # changed since the preview, or not proposable
         raise ApiProblem(409, str(exc)) from None
-    except bulk.NotAvailableYet as exc:
-        raise ApiProblem(501, str(exc)) from None
     return run_out(run)

@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response, StreamingResponse
 
-from worker.admin import auth, bulk, causes, inputs, queries
+from worker.admin import actions, auth, bulk, causes, inputs, queries
 from worker.admin.schemas import MAX_REASON_CHARS, money, transfer_out
 from worker.admin.web import (
     CSP,
@@ -120,9 +120,9 @@ def bulk_confirm(request: Request, who: Person, posted: Annotated[dict[str, str]
                                       reason=reason, limit=rt.settings.bulk_max)
         if act.kind == "recheck":
             return _stream_rechecks(request, context, confirmation)
-        run = bulk.execute(rt.engine, confirmation)
-    except (inputs.InvalidInput, bulk.BulkRefused, bulk.NotAvailableYet) as exc:
-        status = {bulk.BulkRefused: 409, bulk.NotAvailableYet: 501}.get(type(exc), 400)
+        run = bulk.execute(rt.engine, confirmation, ttl=rt.settings.proposal_ttl)
+    except (inputs.InvalidInput, actions.ActionRefused) as exc:
+        status = 400 if isinstance(exc, inputs.InvalidInput) else 409
         fresh: dict[str, Any] = {}
         with contextlib.suppress(bulk.BulkRefused):  # the set now, with a new fingerprint
             fresh = _preview_context(bulk.preview(rt.engine, filters, act,

@@ -20,7 +20,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from worker import heartbeat, throttle
-from worker.admin import actions, auth, causes, formatting, inputs, oldest, queries, review_queries
+from worker.admin import (
+    actions,
+    auth,
+    causes,
+    formatting,
+    inputs,
+    oldest,
+    proposals,
+    queries,
+    review_queries,
+)
 from worker.admin.schemas import (
     MAX_REASON_CHARS,
     review_out,
@@ -258,6 +268,9 @@ def transfer_page(request: Request, who: Person, transfer_id: str) -> Response:
         "t": transfer_detail(story, now),
         "max_reason": MAX_REASON_CHARS,
         "error": request.session.pop("form_error", None),
+        # Four-eyes: the transfer's open proposal, and the provider's amount it may settle at.
+        "proposal": proposals.open_proposal_of(runtime_of(request).engine, number, now),
+        "provider_amount": proposals.provider_amount_offer(runtime_of(request).engine, number),
     })
 
 
@@ -271,15 +284,7 @@ def recheck(request: Request, who: Person, transfer_id: int,
                                         actor=who.name, reason=reason))
 
 
-@pages.post("/transfers/{transfer_id}/resolve")
-def resolve(request: Request, who: Person, transfer_id: int,
-            csrf_token: Annotated[str, Form()] = "",
-            outcome: Annotated[str, Form()] = "",
-            reason: Annotated[str, Form()] = "") -> Response:
-    check_csrf(request, csrf_token)
-    return _act(request, who, transfer_id, f"Resolved by hand as {outcome}.",
-                lambda: actions.resolve_by_hand(runtime_of(request).engine, transfer_id,
-                                                outcome, actor=who.name, reason=reason))
+# POST /transfers/{id}/resolve, with its confirmation step, lives in worker.admin.proposal_web.
 
 
 def _act(request: Request, who: Principal, transfer_id: int, done: str, action: Any

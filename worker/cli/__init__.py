@@ -15,6 +15,7 @@ from worker.cli import (  # noqa: F401  (each module registers its commands)
     health_commands,
     intake_commands,
     ops_commands,
+    proposal_commands,
     provider_commands,
     review_commands,
 )

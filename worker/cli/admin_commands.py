@@ -200,7 +200,9 @@ def _print_story(t: TransferDetail, now: datetime) -> None:
     _section(f"checks ({t.checks_total})",
              ["TIME (UTC)", "OUTCOME", "HTTP", "LATENCY", "APPLIED", "ERROR"],
              [[utc(c.checked_at), c.outcome, c.http_status or "-", f"{c.latency_ms} ms",
-               "yes" if c.applied else "no", c.error or ""] for c in t.checks])
+               "yes" if c.applied else "no", (c.error or "") + (
+                   f" (provider's amount {c.provider_amount} {c.provider_currency or ''})"
+                   if c.provider_amount else "")] for c in t.checks])
     _section("ledger entries", ["TIME (UTC)", "KIND", "FROM", "TO", "AMOUNT"],
              [[utc(e.created_at), e.kind, e.from_account, e.to_account,
                f"{e.amount} {e.currency}"] for e in t.ledger_entries])
@@ -255,15 +257,36 @@ def recheck(ref: str | None, provider: str | None, tx_id: str | None, by: str,
 @click.option("--as", "outcome", required=True, type=click.Choice(["succeeded", "failed"]))
 @click.option("--reason", required=True, help="Why: kept in the audit record and the event.")
 @click.option("--by", required=True, help="Your name, for the audit record.")
+@click.option("--at-provider-amount", is_flag=True,
+              help="An amount mismatch: succeeded at the amount the provider recorded.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @refuse_on(*REFUSALS)
 def resolve(ref: str | None, provider: str | None, tx_id: str | None, outcome: str,
-            reason: str, by: str, as_json: bool) -> None:
-    """Settle a pending or needs_review transfer by hand; a final one is refused."""
+            reason: str, by: str, at_provider_amount: bool, as_json: bool) -> None:
+    """Settle a pending or needs_review transfer by hand; a final one is refused.
+
+    At or above the instance's four-eyes limit it becomes a proposal, applied once another
+    operator approves it (`resolver proposals approve ID --by NAME`).
+    """
+    from worker.admin import proposals
+    from worker.cli.proposal_commands import print_proposal, proposal_out
+
     rt = current_runtime()
-    applied = actions.resolve_by_hand(rt.engine, _find(rt, ref, provider, tx_id), outcome,
-                                      actor=by, reason=reason)
-    _report(rt, applied, as_json)
+    result = proposals.request_resolution(
+        rt.engine, rt.providers, _find(rt, ref, provider, tx_id), outcome, actor=by,
+        reason=reason, at_provider_amount=at_provider_amount,
+        ttl=rt.settings.proposal_ttl)
+    if isinstance(result, proposals.ProposalView):
+        shown = proposal_out(result)
+
+        def told(_: object) -> None:
+            click.echo(f"proposal {shown.id} created: a second operator must approve it "
+                       f"before anything moves (resolver proposals approve {shown.id} --by NAME)")
+            print_proposal(shown)
+
+        emit({"proposal": shown.model_dump(mode="json")}, as_json, told)
+        return
+    _report(rt, result, as_json)
 
 
 @main.command()

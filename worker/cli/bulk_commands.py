@@ -21,7 +21,7 @@ from worker.admin.schemas import money
 from worker.cli import admin_commands
 from worker.cli.base import current_runtime, main, refuse_on
 
-REFUSALS = (*admin_commands.REFUSALS, bulk.NotAvailableYet)
+REFUSALS = admin_commands.REFUSALS
 # Filter options and the text of their help; any one of them given selects many transfers.
 FILTER_OPTIONS = (
     ("--state", "state", "pending, needs_review (default: both)."),
@@ -125,11 +125,19 @@ def _run(provider: str | None, act: bulk.Action, by: str, reason: str | None, as
                              err=True):
             click.echo("nothing done")
             return
-    if act.kind == "resolve":
+    if act.kind != "recheck":
         run = bulk.confirm(rt.engine, filters, act, expected, actor=by, reason=reason or "",
-                           limit=limit)
-        click.echo(f"proposal created for {found.count} transfer(s): {run.proposal} "
-                   f"(bulk {run.bulk_id}); a second operator must approve it")
+                           limit=limit, ttl=rt.settings.proposal_ttl)
+        assert run.proposal is not None
+        if as_json:
+            from worker.admin import bulk_api
+
+            click.echo(bulk_api.run_out(run).model_dump_json())
+            return
+        click.echo(f"proposal {run.proposal.id} created for {found.count} transfer(s), "
+                   f"expiring {run.proposal.expires_at:%Y-%m-%d %H:%M} UTC: a second operator "
+                   f"must approve it (resolver proposals approve {run.proposal.id} --by NAME) "
+                   f"before anything moves")
         return
     # On stderr, so that stdout holds only the preview and the results.
     with click.progressbar(length=found.count, label="rechecking", file=sys.stderr) as bar:
@@ -195,16 +203,20 @@ def recheck(ref: str | None, provider: str | None, tx_id: str | None, by: str,
 @_single_or_bulk(admin_commands.resolve)
 @refuse_on(*REFUSALS)
 def resolve(ref: str | None, provider: str | None, tx_id: str | None, outcome: str,
-            reason: str, by: str, as_json: bool, **options: Any) -> None:
+            reason: str, by: str, at_provider_amount: bool, as_json: bool,
+            **options: Any) -> None:
     """Settle a pending or needs_review transfer by hand; a final one is refused.
 
     REF is a transfer id or PROVIDER:TX_ID. With filter options instead it previews every
     matching transfer and, once confirmed, proposes to resolve them all: one four-eyes
-    proposal for the whole set (--as, or --outcome).
+    proposal for the whole set (--as, or --outcome). --at-provider-amount settles amount
+    mismatches as succeeded at the amount each provider recorded.
     """
     if not _is_bulk(ref, tx_id, provider, options):
         click.get_current_context().invoke(admin_commands.resolve, ref=ref, provider=provider,
                                            tx_id=tx_id, outcome=outcome, reason=reason, by=by,
+                                           at_provider_amount=at_provider_amount,
                                            as_json=as_json)
         return
-    _run(provider, bulk.action("resolve", outcome), by, reason, as_json, options)
+    kind = "settle_at_provider_amount" if at_provider_amount else "resolve"
+    _run(provider, bulk.action(kind, outcome), by, reason, as_json, options)

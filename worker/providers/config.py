@@ -3,6 +3,8 @@
     [providers.NAME]            kind, base_url, timeout_s, connect_timeout_s, deadline_s, …
     [providers.NAME.credentials] the kind's credentials and assumption settings
     [providers.NAME.policy]      how the instance is polled (durations such as "10s", "5m", "72h")
+    four_eyes_from = { EUR = "1000.00" }   per currency, from which amount a manual resolution
+                                 needs a second operator (any other currency always needs one)
 
 `${VAR}` in any string is replaced by the environment variable VAR, so secrets stay out of the
 file. Every mistake stops start-up with one message naming the file, the instance and the field.
@@ -15,20 +17,22 @@ from __future__ import annotations
 import os
 import re
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from worker.config_files import ConfigError, named_table, read_toml
-from worker.domain.money import InvalidMoney, parse_currency
+from worker.domain.money import InvalidMoney, parse_amount, parse_currency
 from worker.domain.policy import Policy
 from worker.providers.instance import ProviderInstance
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _INSTANCE_KEYS = {"kind", "base_url", "timeout_s", "connect_timeout_s", "deadline_s",
-                  "currencies", "allow_insecure_http", "credentials", "policy"}
+                  "currencies", "allow_insecure_http", "credentials", "policy",
+                  "four_eyes_from"}
 _DURATIONS = {
     "initial_delay",
     "max_age",
@@ -127,8 +131,29 @@ def _instance(source: str, name: str, table: Any, secrets_required: bool = True
         currencies=_currencies(table.get("currencies"), fail),
         allow_insecure_http=allow_insecure_http,
         unset_variables=tuple(sorted(unset or ())),
+        four_eyes_from=_four_eyes(table.get("four_eyes_from"), fail),
         **timeouts,
     )
+
+
+def _four_eyes(raw: Any, fail: Any) -> tuple[tuple[str, Decimal], ...]:
+    """`four_eyes_from = { EUR = "1000.00" }`: amounts as strings, like every amount we read."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict):
+        raise fail("four_eyes_from", 'must be a table of currency = "amount", such as '
+                                     '{ EUR = "1000.00" }')
+    found: dict[str, Decimal] = {}
+    for code, amount in raw.items():
+        try:
+            currency = parse_currency(code)
+        except InvalidMoney:
+            raise fail("four_eyes_from", f"{code!r} is not a currency code such as EUR") from None
+        try:
+            found[currency] = parse_amount(amount, f"four_eyes_from.{currency}")
+        except InvalidMoney as exc:
+            raise fail(exc.field, exc.message) from None
+    return tuple(sorted(found.items()))
 
 
 def _currencies(raw: Any, fail: Any) -> frozenset[str] | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, SecretStr
@@ -37,6 +38,14 @@ class ProviderInstance:
                 f"provider instance {self.name}: environment variable "
                 f"{', '.join(self.unset_variables)} is not set; calling the provider needs it")
 
+    # Four-eyes: per currency, the amount from which a manual resolution needs a second operator.
+    # A currency not listed (and an instance with none) always needs one: worker.admin.four_eyes.
+    four_eyes_from: tuple[tuple[str, Decimal], ...] = ()
+
+    def four_eyes_threshold(self, currency: str) -> Decimal | None:
+        """The amount from which `currency` needs a second operator; None: not listed."""
+        return dict(self.four_eyes_from).get(currency)
+
     def secret_values(self) -> list[str]:
         """Every secret of this instance, so output and logs can mask them."""
         return [
@@ -66,6 +75,7 @@ class ProviderInstance:
             "deadline_s": self.deadline_s,
             "currencies": sorted(self.currencies) if self.currencies is not None else None,
             "allow_insecure_http": self.allow_insecure_http,
+            "four_eyes_from": {code: f"{amount:.4f}" for code, amount in self.four_eyes_from},
             "credentials": shown,
             "unset_variables": list(self.unset_variables),
             "policy": policy,

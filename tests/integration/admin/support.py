@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import text
 
@@ -65,6 +66,15 @@ def stuck(rt: Runtime, tx_id: str, cause: str = "auth", **overrides: str) -> int
             "UPDATE transfers SET state = 'needs_review', last_outcome = :outcome, "
             "review_reason = :reason, updated_at = now() WHERE id = :id"),
             {"outcome": outcome, "reason": reason, "id": transfer_id})
+    return transfer_id
+
+
+def mismatched(rt: Runtime, tx_id: str, ours: str, theirs: str, direction: str = "deposit",
+               currency: str | None = "USD") -> int:
+    """A transfer in review because the provider recorded `theirs` where we have `ours`."""
+    SCRIPTS.record("scripted-a", tx_id, Decimal(theirs), currency)
+    transfer_id = register(rt, tx_id=tx_id, amount=ours, direction=direction)
+    checked(rt, transfer_id, tx_id, [Outcome.MISMATCH])
     return transfer_id
 
 

@@ -197,9 +197,16 @@ def test_every_form_post_checks_the_csrf_token(rt, client, engine):
     assert count(engine, AuditRecord) == 0
 
     page = client.get(f"/transfers/{transfer_id}")
+    form = {"outcome": "failed", "reason": "by phone", "csrf_token": csrf_of(page.text)}
+    confirm = client.post(f"/transfers/{transfer_id}/resolve", follow_redirects=False,
+                          data=form)
+    assert confirm.status_code == 200  # what will happen, and a confirm button
+    assert load(engine, transfer_id).state == "needs_review"
+    assert client.post(f"/transfers/{transfer_id}/resolve", data={**form, "confirmed": "1",
+                                                                  "csrf_token": "forged"}
+                       ).status_code == 403
     answer = client.post(f"/transfers/{transfer_id}/resolve", follow_redirects=False,
-                         data={"outcome": "failed", "reason": "by phone",
-                               "csrf_token": csrf_of(page.text)})
+                         data={**form, "confirmed": "1", "csrf_token": csrf_of(confirm.text)})
     assert answer.status_code == 303
     assert load(engine, transfer_id).state == "failed"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -15,12 +16,14 @@ from tests.integration.admin.support import (
     OPERATOR_TOKEN,
     VIEWER_TOKEN,
     bearer,
+    mismatched,
     stuck,
     with_tokens,
 )
 from tests.integration.admin.test_auth import csrf_of, sign_in
-from tests.integration.helpers import count, load, register
-from worker.admin import actions, bulk, inputs
+from tests.integration.helpers import count, entries, load, register
+from worker import ledger
+from worker.admin import actions, bulk, inputs, proposals
 from worker.admin.app import create_app
 from worker.cli import main
 from worker.db import transaction
@@ -175,16 +178,68 @@ def test_more_than_the_cap_is_refused(rt):
         bulk.preview(rt.engine, auth_filter(), bulk.Action("recheck"), limit=2)
 
 
-def test_a_bulk_resolve_previews_then_stops_at_the_proposal_seam(rt):
+def test_a_bulk_resolve_becomes_one_proposal_and_moves_nothing_until_approved(rt):
+    # given two transfers in review for the same cause
     ids = [stuck(rt, f"a-{n}") for n in (1, 2)]
     act = bulk.Action("resolve", "failed")
     found = bulk.preview(rt.engine, auth_filter(), act, limit=LIMIT)
     assert found.ids == ids and "one four-eyes proposal for the whole set" in found.description
-    with pytest.raises(bulk.NotAvailableYet, match="not available yet"):
+    # when an operator confirms the preview
+    run = bulk.confirm(rt.engine, auth_filter(), act, found.fingerprint, actor="olga",
+                       reason="never arrived", limit=LIMIT)
+    # then one bulk proposal covers both, and nothing is settled yet
+    assert run.proposal is not None and run.proposal.bulk and run.proposal.status == "open"
+    assert [item.transfer_id for item in run.proposal.items] == ids
+    assert [load(rt.engine, t).state for t in ids] == ["needs_review"] * 2
+    assert count(rt.engine, OutboxEvent) == 0
+    # when the proposer tries to approve it, then it is refused
+    with pytest.raises(actions.ActionRefused):
+        proposals.approve(rt.engine, run.proposal.id, actor="olga")
+    # when a second operator approves it, then each transfer is resolved with its event
+    approved = proposals.approve(rt.engine, run.proposal.id, actor="vic")
+    assert [item.state for item in approved.items] == ["applied", "applied"]
+    assert [load(rt.engine, t).state for t in ids] == ["failed"] * 2
+    assert count(rt.engine, OutboxEvent) == 2
+
+
+def test_a_bulk_resolve_over_a_transfer_already_proposed_is_refused_whole(rt):
+    # given two transfers in review, one of them already in an open proposal
+    ids = [stuck(rt, f"a-{n}") for n in (1, 2)]
+    proposals.propose(rt.engine, [ids[0]], "failed", actor="olga", reason="one first")
+    act = bulk.Action("resolve", "failed")
+    found = bulk.preview(rt.engine, auth_filter(), act, limit=LIMIT)
+    # when the whole set is confirmed, then the proposal is refused naming the transfer
+    with pytest.raises(actions.ActionRefused, match=str(ids[0])):
         bulk.confirm(rt.engine, auth_filter(), act, found.fingerprint, actor="olga",
                      reason="never arrived", limit=LIMIT)
-    assert count(rt.engine, AuditRecord) == 0
-    assert [load(rt.engine, t).state for t in ids] == ["needs_review"] * 2
+    # and only the earlier proposal exists
+    assert len(proposals.list_proposals(rt.engine)) == 1
+
+
+def test_amount_mismatches_are_settled_at_the_providers_amounts_in_one_proposal(rt):
+    # given two deposits the provider recorded at other amounts, and one whose player differs
+    short = mismatched(rt, "mm-1", ours="100.00", theirs="90.00")
+    over = mismatched(rt, "mm-2", ours="50.00", theirs="55.00")
+    mismatched(rt, "mm-3", ours="70.00", theirs="70.00", currency="EUR")  # another currency
+    mismatches = inputs.transfer_filter(("needs_review",), provider="scripted-a",
+                                        cause_text="amount_mismatch")
+    act = bulk.action("settle_at_provider_amount")
+    # when the amount-mismatch group is previewed, then only the two amount mismatches match
+    found = bulk.preview(rt.engine, mismatches, act, limit=LIMIT)
+    assert found.ids == [short, over]
+    assert "at the amount the provider recorded" in found.description
+    # when it is confirmed and a second operator approves the proposal
+    run = bulk.confirm(rt.engine, mismatches, act, found.fingerprint, actor="olga",
+                       reason="provider statement of 2026-12-03", limit=LIMIT)
+    assert run.proposal is not None and run.proposal.at_provider_amount
+    proposals.approve(rt.engine, run.proposal.id, actor="vic")
+    # then each settled at its provider's amount, the difference in suspense, books balanced
+    assert [load(rt.engine, t).state for t in (short, over)] == ["succeeded"] * 2
+    assert entries(rt.engine, short)[1:] == [
+        ("settle", "transit:scripted-a", "settled:scripted-a", Decimal("90.0000")),
+        ("adjust", "transit:scripted-a", "suspense:scripted-a", Decimal("10.0000"))]
+    with transaction(rt.engine) as session:
+        assert ledger.currency_totals(session) == {"USD": Decimal(0)}
 
 
 # The API
@@ -210,7 +265,7 @@ def test_the_api_previews_and_confirms(rt, client):
     assert count(rt.engine, AuditRecord) == 2
 
 
-def test_the_api_refuses_bad_bodies_the_cap_and_a_resolve_for_now(rt, app):
+def test_the_api_refuses_bad_bodies_and_the_cap_and_proposes_a_resolve(rt, app):
     from fastapi.testclient import TestClient
 
     stuck(rt, "a-1")
@@ -230,8 +285,15 @@ def test_the_api_refuses_bad_bodies_the_cap_and_a_resolve_for_now(rt, app):
         shown = client.post("/api/v1/bulk/preview", json=resolve, headers=OPERATOR).json()
         answer = client.post("/api/v1/bulk/confirm", headers=OPERATOR, json={
             **resolve, "reason": "never arrived", "fingerprint": shown["fingerprint"]})
-        assert answer.status_code == 501 and "not available yet" in answer.json()["detail"]
-    assert count(rt.engine, AuditRecord) == 0
+        assert answer.status_code == 200, answer.text
+        proposal = answer.json()["proposal"]
+        assert (proposal["status"], proposal["bulk"], proposal["proposed_by"]) == (
+            "open", True, "olga")
+        assert answer.json()["results"] == []
+    # one `propose` audit record per transfer, nothing settled
+    with transaction(rt.engine) as session:
+        assert session.scalars(select(AuditRecord.action)).all() == ["propose", "propose"]
+        assert set(session.scalars(select(Transfer.state)).all()) == {"needs_review"}
 
 
 # The web page
@@ -320,12 +382,19 @@ def test_the_cli_keeps_the_single_recheck_and_exits_2_on_a_refusal(rt, monkeypat
     assert "0 rechecked, 1 refused" in out
 
 
-def test_the_cli_bulk_resolve_previews_and_says_not_available_yet(rt):
+def test_the_cli_bulk_resolve_previews_then_makes_one_proposal(rt):
+    # given two transfers in review for the same cause
     stuck(rt, "a-1")
+    stuck(rt, "a-2")
+    # when an operator resolves them by filter and answers yes
     out = cli("resolve", "--provider", "scripted-a", "--cause", "auth", "--outcome", "failed",
-              "--reason", "never arrived", "--by", "olga", given="y\n", code=2)
-    assert "four-eyes proposal" in out and "not available yet" in out
-    assert count(rt.engine, AuditRecord) == 0
+              "--reason", "never arrived", "--by", "olga", given="y\n")
+    # then the preview said it becomes a proposal, and one proposal covers both
+    assert "four-eyes proposal" in out
+    assert "proposal 1 created for 2 transfer(s)" in out
+    assert "resolver proposals approve 1 --by NAME" in out
+    (made,) = proposals.list_proposals(rt.engine)
+    assert made.bulk and len(made.items) == 2 and made.status == "open"
 
 
 def test_the_page_confirms_and_streams_progress_then_the_results(rt, client):

@@ -1,0 +1,174 @@
+"""Four-eyes and the provider's amount through the API, the command line and the web form."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from click.testing import CliRunner
+
+from tests.integration.admin.support import (
+    ADMIN_TOKEN,
+    OPERATOR_TOKEN,
+    VIEWER_TOKEN,
+    bearer,
+    in_review,
+    mismatched,
+)
+from tests.integration.admin.test_auth import csrf_of, sign_in
+from tests.integration.helpers import entries, load
+from worker.cli import main
+
+pytestmark = pytest.mark.integration
+
+OLGA, ADMIN, VIEWER = bearer(OPERATOR_TOKEN), bearer(ADMIN_TOKEN), bearer(VIEWER_TOKEN)
+BIG = "1500.00"
+
+
+def test_the_api_answers_202_with_a_proposal_then_another_token_approves(rt, client, engine):
+    transfer_id = in_review(rt, tx_id="big", amount=BIG)
+
+    answer = client.post(f"/api/v1/transfers/{transfer_id}/resolve", headers=OLGA,
+                         json={"outcome": "succeeded", "reason": "back office shows it"})
+
+    assert answer.status_code == 202
+    proposal = answer.json()
+    assert (proposal["status"], proposal["proposed_by"], proposal["items"][0]["amount"]) == (
+        "open", "olga", "1500.0000")
+    assert load(engine, transfer_id).state == "needs_review"
+    made, expires = (datetime.fromisoformat(proposal[key]) for key in ("created_at",
+                                                                          "expires_at"))
+    assert expires - made == timedelta(seconds=rt.settings.proposal_ttl_s) == timedelta(hours=24)
+    listed = client.get("/api/v1/proposals", headers=VIEWER, params={"status": "open"}).json()
+    assert [p["id"] for p in listed["items"]] == [proposal["id"]]
+
+    url = f"/api/v1/proposals/{proposal['id']}"
+    assert client.post(url + "/approve", headers=VIEWER).status_code == 403
+    same = client.post(url + "/approve", headers=OLGA)
+    assert same.status_code == 409
+    assert "another operator" in same.json()["detail"]
+
+    approved = client.post(url + "/approve", headers=ADMIN)
+    assert approved.status_code == 200
+    assert (approved.json()["status"], approved.json()["items"][0]["state"]) == (
+        "approved", "applied")
+    assert load(engine, transfer_id).state == "succeeded"
+    assert client.get(url, headers=VIEWER).json()["decided_by"] == "admin"
+    assert client.get("/api/v1/proposals/999", headers=VIEWER).status_code == 404
+
+
+def test_the_api_rejects_with_a_reason_and_a_small_amount_still_answers_200(rt, client, engine):
+    big = in_review(rt, tx_id="big", amount=BIG)
+    proposal = client.post(f"/api/v1/transfers/{big}/resolve", headers=OLGA,
+                           json={"outcome": "failed", "reason": "x"}).json()
+    url = f"/api/v1/proposals/{proposal['id']}/reject"
+    assert client.post(url, headers=ADMIN, json={}).status_code == 422
+    rejected = client.post(url, headers=ADMIN, json={"reason": "it did arrive"})
+    assert (rejected.status_code, rejected.json()["status"]) == (200, "rejected")
+    assert client.post(url, headers=ADMIN, json={"reason": "again"}).status_code == 409
+
+    small = in_review(rt, tx_id="small")
+    answer = client.post(f"/api/v1/transfers/{small}/resolve", headers=OLGA,
+                         json={"outcome": "failed", "reason": "x"})
+    assert answer.status_code == 200
+    assert answer.json()["transfer"]["state"] == "failed"
+
+
+def test_the_api_settles_a_mismatch_at_the_provider_amount_or_refuses_with_409(
+        rt, client, engine):
+    transfer_id = mismatched(rt, "mm", "100.00", "90.00")
+    body = {"outcome": "succeeded", "reason": "statement shows 90", "at_provider_amount": True}
+    answer = client.post(f"/api/v1/transfers/{transfer_id}/resolve", headers=OLGA, json=body)
+    assert answer.status_code == 200
+    assert ("adjust", "transit:scripted-a", "suspense:scripted-a", Decimal("10.0000")) in \
+        entries(engine, transfer_id)
+
+    plain = in_review(rt, tx_id="plain")  # a mismatch with no amount on record
+    refused = client.post(f"/api/v1/transfers/{plain}/resolve", headers=OLGA, json=body)
+    assert refused.status_code == 409
+    assert "did not state an amount" in refused.json()["detail"]
+    failed = client.post(f"/api/v1/transfers/{plain}/resolve", headers=OLGA,
+                         json={**body, "outcome": "failed"})
+    assert (failed.status_code, failed.json()["field"]) == (422, "at_provider_amount")
+
+
+def run(*args: str, code: int = 0):
+    result = CliRunner().invoke(main, list(args))
+    assert result.exit_code == code, result.output
+    return result
+
+
+def test_the_cli_says_when_it_made_a_proposal_and_approves_by_another_name(rt, engine):
+    transfer_id = in_review(rt, tx_id="big", amount=BIG)
+
+    made = run("resolve", str(transfer_id), "--as", "failed", "--by", "maria",
+               "--reason", "provider support: never arrived")
+    assert "proposal 1 created: a second operator must approve it" in made.output
+    assert load(engine, transfer_id).state == "needs_review"
+
+    listed = json.loads(run("proposals", "list", "--json").output)
+    assert [p["id"] for p in listed["items"]] == [1]
+    assert "provider support: never arrived" in run("proposals", "show", "1").output
+
+    refused = run("proposals", "approve", "1", "--by", "maria", code=2)
+    assert "another operator must approve" in refused.output
+    approved = run("proposals", "approve", "1", "--by", "tom")
+    assert "approved" in approved.output
+    assert load(engine, transfer_id).state == "failed"
+    assert "already approved" in run("proposals", "reject", "1", "--by", "x", "--reason", "y",
+                                     code=2).output
+    assert "no proposal with id 7" in run("proposals", "show", "7", code=2).output
+
+
+def test_the_cli_settles_at_the_provider_amount(rt, engine):
+    transfer_id = mismatched(rt, "mm", "100.00", "90.00")
+    result = json.loads(run("resolve", str(transfer_id), "--as", "succeeded",
+                            "--at-provider-amount", "--by", "maria",
+                            "--reason", "statement shows 90", "--json").output)
+    assert result["audit"]["details"]["provider_amount"] == "90.0000"
+    assert load(engine, transfer_id).state == "succeeded"
+    other = in_review(rt, tx_id="plain")
+    refused = run("resolve", str(other), "--as", "succeeded", "--at-provider-amount",
+                  "--by", "maria", "--reason", "x", code=2)
+    assert "did not state an amount" in refused.output
+
+
+def test_the_web_form_confirms_first_then_proposes_and_shows_the_proposal(rt, client, engine):
+    transfer_id = in_review(rt, tx_id="big", amount=BIG)
+    sign_in(client, OPERATOR_TOKEN)
+    page = client.get(f"/transfers/{transfer_id}")
+    assert 'name="reason"' in page.text.split("Recheck now")[0]  # recheck has a reason field
+    assert "at the provider's amount" not in page.text  # no amount on record: not offered
+
+    form = {"outcome": "succeeded", "reason": "seen credited", "csrf_token": csrf_of(page.text)}
+    confirm = client.post(f"/transfers/{transfer_id}/resolve", data=form)
+    assert confirm.status_code == 200
+    assert "Needed" in confirm.text and "settle" in confirm.text and "1500.0000" in confirm.text
+    assert load(engine, transfer_id).state == "needs_review"
+
+    done = client.post(f"/transfers/{transfer_id}/resolve",
+                       data={**form, "confirmed": "1", "csrf_token": csrf_of(confirm.text)})
+    assert "Proposal 1 made" in done.text
+    assert "Waiting for a second operator" in done.text
+    assert "approve or reject it first" in done.text and "Resolve…" not in done.text
+    assert "#1" in client.get("/proposals").text
+    refused = client.post("/proposals/1/approve", data={"csrf_token": csrf_of(done.text)})
+    assert "another operator must approve" in refused.text
+    assert load(engine, transfer_id).state == "needs_review"
+
+
+def test_the_web_offers_the_provider_amount_only_for_an_amount_mismatch(rt, client, engine):
+    transfer_id = mismatched(rt, "mm", "100.00", "90.00")
+    sign_in(client, OPERATOR_TOKEN)
+    page = client.get(f"/transfers/{transfer_id}")
+    assert "succeeded at the provider's amount, 90.0000 USD" in page.text
+    form = {"outcome": "succeeded", "reason": "statement", "at_provider_amount": "1",
+            "csrf_token": csrf_of(page.text)}
+    confirm = client.post(f"/transfers/{transfer_id}/resolve", data=form)
+    assert "suspense:scripted-a" in confirm.text and "Not needed" in confirm.text
+    client.post(f"/transfers/{transfer_id}/resolve",
+                data={**form, "confirmed": "1", "provider_amount": "90.0000",
+                      "csrf_token": csrf_of(confirm.text)})
+    assert load(engine, transfer_id).state == "succeeded"
