@@ -1,8 +1,9 @@
 """The admin web page: server-rendered, signed in with a token, every form CSRF-protected.
 
-The page runs on the same queries and actions as the API. A session cookie (signed, HttpOnly,
-SameSite=Lax) remembers who signed in; it holds the name and a fingerprint of the token, never
-the token. Every POST carries the session's CSRF token in a hidden field.
+The page runs on the same queries and actions as the API. A session kept in Redis remembers who
+signed in (the name and a fingerprint of the token, never the token); the browser holds only
+its random id, in an HttpOnly, SameSite=Lax cookie (worker.admin.sessions). Every POST carries
+the session's CSRF token in a hidden field.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from worker import heartbeat, throttle
-from worker.admin import actions, auth, formatting, inputs, queries
+from worker.admin import actions, auth, formatting, inputs, login_guard, queries
 from worker.admin.schemas import (
     MAX_REASON_CHARS,
     stats_out,
@@ -123,8 +124,18 @@ def login_page(request: Request, next: str = "/") -> Response:
 def login(request: Request, token: Annotated[str, Form()] = "",
           csrf_token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/") -> Response:
     check_csrf(request, csrf_token)
+    address = login_guard.client_address(request)
+    blocked = auth.guard(request).check(address)
+    if blocked is not None:
+        refused = render(request, "login.html", {
+            "next": _safe_next(next),
+            "error": f"Too many wrong tokens from your address. Try again in "
+                     f"{blocked.retry_after_s} s."}, status=429)
+        refused.headers["Retry-After"] = str(blocked.retry_after_s)
+        return refused
     principal = auth.token_book(request).identify(token.strip())
     if principal is None:
+        auth.guard(request).failed(address)
         return render(request, "login.html", {"next": _safe_next(next),
                                               "error": "That token is not valid."}, status=401)
     auth.sign_in(request, principal)
