@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -10,6 +11,9 @@ from worker.providers.config import parse_duration
 
 # Far enough back for any real question, near enough that `now - age` stays a valid time.
 MAX_AGE = timedelta(days=3650)
+# Control characters are never part of a provider name or a tx_id, and Postgres refuses a NUL
+# in text outright: a filter holding one is the admin's mistake, not the server's error.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class InvalidInput(ValueError):
@@ -35,6 +39,28 @@ def older_than(text: str | None) -> timedelta | None:
     if age > MAX_AGE:
         raise InvalidInput("older_than", "must be at most 3650d")
     return age
+
+
+def text_filter(field: str, text: str | None, max_chars: int) -> str | None:
+    """A provider or tx_id to filter on, stripped; empty -> no filter."""
+    if text is None or not text.strip():
+        return None
+    if _CONTROL.search(text):
+        raise InvalidInput(field, "must not contain control characters")
+    if len(text.strip()) > max_chars:
+        raise InvalidInput(field, f"must be at most {max_chars} characters")
+    return text.strip()
+
+
+def transfer_id(text: str) -> int | None:
+    """A transfer id as typed in a path, or None if it cannot be one.
+
+    ASCII digits only: str.isdigit() also says yes to '²' and '¹²', which int() then refuses.
+    """
+    if not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    return number if 0 < number <= queries.MAX_ID else None
 
 
 def cursor(text: str | None) -> queries.Cursor | None:
@@ -69,9 +95,9 @@ def transfer_ref(ref: str | None, provider: str | None = None,
     if provider or tx_id:
         raise InvalidInput("ref", "give either an argument or --provider/--tx-id, not both")
     ref = ref.strip()
-    if ref.isdigit():
-        number = int(ref)
-        if not 0 < number <= queries.MAX_ID:
+    if ref.isascii() and ref.isdigit():
+        number = transfer_id(ref)
+        if number is None:
             raise InvalidInput("ref", f"{ref} is not a transfer id")
         return TransferRef(id=number)
     # Provider names never contain ':'; a tx_id may, so split at the first one only.

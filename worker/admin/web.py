@@ -212,8 +212,8 @@ def transfer_list(request: Request, who: Person, state: str = "open", provider: 
             raise inputs.InvalidInput("state", "choose one of the listed states")
         filters = queries.TransferFilter(
             states={"open": queries.OPEN_STATES, "any": queries.ALL_STATES}.get(state, (state,)),
-            provider=chosen["provider"] or None,
-            tx_id=chosen["tx_id"] or None,
+            provider=inputs.text_filter("provider", chosen["provider"], 64),
+            tx_id=inputs.text_filter("tx_id", chosen["tx_id"], 128),
             older_than=inputs.older_than(chosen["older_than"]),
             contradicted=bool(chosen["contradicted"]),
         )
@@ -237,7 +237,7 @@ def transfer_list(request: Request, who: Person, state: str = "open", provider: 
 @pages.get("/transfers/{transfer_id}")
 def transfer_page(request: Request, who: Person, transfer_id: str) -> Response:
     now = datetime.now(UTC)
-    number = int(transfer_id) if transfer_id.isdigit() else 0
+    number = inputs.transfer_id(transfer_id) or 0
     with transaction(runtime_of(request).engine) as session:
         story = queries.story(session, number)
     if story is None:

@@ -7,6 +7,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
+from fastapi import FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
+
 from tests.integration.helpers import register
 from worker.check import NoGuard, run_check
 from worker.domain.types import Outcome
@@ -84,3 +87,17 @@ def serving_admin(rt: Runtime) -> Iterator[str]:
         instance.should_exit = True
         thread.join(timeout=5)
         sock.close()
+
+
+def routes_of(app: FastAPI) -> list[tuple[str, APIRoute]]:
+    """Every (path, route) the app serves, those of included routers too.
+
+    Since FastAPI 0.16x `app.routes` holds an included router as one entry, so looking only
+    for APIRoute there finds just the app's own routes.
+    """
+    found = []
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if isinstance(route, APIRoute) and context.path is not None:
+            found.append((context.path, route))
+    return found
