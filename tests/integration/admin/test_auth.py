@@ -216,9 +216,8 @@ def test_signing_out_ends_the_session(client):
     assert client.get("/", follow_redirects=False).status_code == 303
 
 
-def test_a_session_ends_when_its_token_is_replaced(admin_rt, monkeypatch):
-    # Two servers signing with one secret: the second has olga's token replaced.
-    monkeypatch.setenv("RESOLVER_SESSION_SECRET", "one-secret-for-both-servers")
+def test_a_session_ends_when_its_token_is_replaced(admin_rt):
+    # Two servers sharing the session store: the second has olga's token replaced.
     replaced = parse_tokens(None, "olga:operator:a-brand-new-token-123456")
     with TestClient(create_app(lambda: admin_rt)) as before, \
             TestClient(create_app(lambda: admin_rt, replaced)) as after:
