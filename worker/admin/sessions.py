@@ -191,12 +191,13 @@ class ServerSessions:
 
         async def send_with_cookie(message: Message) -> None:
             nonlocal started
-            if message["type"] == "http.response.start":
+            if message["type"] == "http.response.start" and (session.loaded or
+                                                             session.discarded):
                 cookie_id = await anyio.to_thread.run_sync(session.write_back)
                 if cookie_id is not None:
-                    message.setdefault("headers", [])
-                    message["headers"] = [*message["headers"],
+                    message["headers"] = [*message.get("headers", []),
                                           (b"set-cookie", self._cookie(cookie_id, session))]
+            if message["type"] == "http.response.start":
                 started = True
             await send(message)
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import dataclasses
 import re
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.integration.admin.support import OPERATOR_TOKEN
+from tests.conftest import unreachable_redis
+from tests.integration.admin.support import OPERATOR_TOKEN, bearer
 from tests.integration.admin.test_auth import csrf_of, sign_in
 from worker.admin import sessions
 from worker.admin.app import SESSION_COOKIE, SESSION_MAX_AGE_S, create_app
@@ -111,9 +113,20 @@ def test_the_cookie_keeps_its_protective_attributes(client, monkeypatch, admin_r
 
 
 def test_an_api_call_never_touches_the_session_store(client, redis_client):
-    from tests.integration.admin.support import bearer
-
     assert client.get("/api/v1/stats", headers=bearer(OPERATOR_TOKEN)).status_code == 200
     assert "set-cookie" not in client.get("/api/v1/stats",
                                           headers=bearer(OPERATOR_TOKEN)).headers
     assert not redis_client.keys(sessions.KEY_PREFIX + "*")
+
+
+def test_without_redis_the_page_says_so_and_the_api_still_answers(admin_rt):
+    # Given an admin server whose Redis is down
+    down = dataclasses.replace(admin_rt, redis=unreachable_redis())
+    with TestClient(create_app(lambda: down), raise_server_exceptions=False) as client:
+        # Then the page cannot keep a session: 503 saying why, not a 500
+        page = client.get("/login")
+        assert page.status_code == 503
+        assert "session store (Redis) cannot be reached" in page.text
+        assert page.headers["retry-after"]
+        # And the API, which needs no session, still answers from Postgres
+        assert client.get("/api/v1/stats", headers=bearer(OPERATOR_TOKEN)).status_code == 200
