@@ -25,6 +25,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import redis
 from starlette.requests import HTTPConnection
@@ -36,6 +37,13 @@ DEFAULT_LIMIT = 10
 DEFAULT_WINDOW_S = 60
 # How often a Redis outage is logged at most: not once per request.
 OUTAGE_LOG_EVERY_S = 60.0
+
+
+def proxy_options(forwarded_allow_ips: str | None) -> dict[str, Any]:
+    """uvicorn's options for the client address: the peer's, or X-Forwarded-For's when the
+    peer is one of the trusted proxies (anyone else could claim any address)."""
+    trusted = (forwarded_allow_ips or "").strip()
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or None}
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
@@ -60,8 +61,10 @@ def settled(rt: Runtime, tx_id: str = "tx-settled", outcome: Outcome = Outcome.S
 
 
 @contextmanager
-def serving_admin(rt: Runtime) -> Iterator[str]:
-    """The real admin app, with the test tokens, on a free local port (uvicorn in a thread)."""
+def serving_admin(rt: Runtime, **options: Any) -> Iterator[str]:
+    """The real admin app, with the test tokens, on a free local port (uvicorn in a thread).
+
+    `options` go to uvicorn.Config (proxy_headers=..., say)."""
     import socket
     import threading
 
@@ -73,7 +76,8 @@ def serving_admin(rt: Runtime) -> Iterator[str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    instance = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    instance = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off",
+                                             **options))
     thread = threading.Thread(target=instance.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     for _ in range(100):

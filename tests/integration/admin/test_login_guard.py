@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 
 import pytest
+import requests
 from fastapi.testclient import TestClient
 
 from tests.conftest import unreachable_redis
-from tests.integration.admin.support import OPERATOR_TOKEN, VIEWER_TOKEN, bearer
+from tests.integration.admin.support import OPERATOR_TOKEN, VIEWER_TOKEN, bearer, serving_admin
 from tests.integration.admin.test_auth import csrf_of
-from worker.admin.login_guard import LoginGuard
+from worker.admin.login_guard import LoginGuard, proxy_options
 
 pytestmark = pytest.mark.integration
 
@@ -114,3 +115,19 @@ def test_without_redis_the_guard_lets_tokens_be_checked_and_says_so(caplog):
         assert guard.check("10.0.0.1") is None
     warnings = [r for r in caplog.records if "failed-token counting is off" in r.getMessage()]
     assert len(warnings) == 1  # once, not once per request
+
+
+@pytest.mark.parametrize(("trusted", "separate"), [("127.0.0.1", True), (None, False)])
+def test_behind_a_trusted_proxy_each_forwarded_client_counts_alone(rt, trusted, separate):
+    # Given the server as `resolver admin` runs it, with or without the proxy setting
+    with serving_admin(rt, **proxy_options(trusted)) as url:
+        def wrong_token_from(client: str) -> int:
+            return requests.get(f"{url}/api/v1/stats", timeout=5, headers={
+                "X-Forwarded-For": client, **bearer("a-wrong-guess-0123456789")}).status_code
+
+        # When one client behind the proxy uses up its failures
+        assert [wrong_token_from("203.0.113.50") for _ in range(10)] == [401] * 10
+        assert wrong_token_from("203.0.113.50") == 429
+        # Then another client behind it is still heard, when the proxy is trusted; without
+        # the setting the header is ignored (anyone could send it) and all share one count
+        assert wrong_token_from("203.0.113.51") == (401 if separate else 429)
