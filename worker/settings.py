@@ -25,6 +25,14 @@ class Settings(BaseSettings):
     admin_tokens: str | None = None
     # The most transfers one bulk action may act on (worker.admin.bulk); narrow the filter past it.
     bulk_max: int = Field(default=10_000, ge=1, le=100_000)
+    # The admin console's guards (worker.admin.body_limit, worker.admin.login_guard): request
+    # bodies refused past this size, unread; an address with this many wrong tokens in a window
+    # is answered 429 until the window ends; behind a proxy, the proxy addresses whose
+    # X-Forwarded-For is believed (uvicorn's forwarded_allow_ips), so each client counts alone.
+    admin_max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    admin_failed_token_limit: int = Field(default=10, ge=1)
+    admin_failed_token_window_s: int = Field(default=60, ge=1)
+    admin_forwarded_allow_ips: str | None = None
 
     events_stream: str = "resolver:events"
     stream_maxlen: int = Field(default=100_000, ge=1)

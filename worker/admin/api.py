@@ -66,12 +66,14 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
         403: "The token is a viewer's; this needs an operator.",
         404: "No such transfer.",
         409: "The transfer's state does not allow this, or the tx_id is taken with other facts.",
+        413: "The body is larger than RESOLVER_ADMIN_MAX_BODY_BYTES.",
         422: "A parameter or a field of the body is invalid; `field` names it.",
+        429: "Too many wrong tokens from this address: wait Retry-After seconds.",
     }
     return {status: {"model": ErrorBody, "description": meaning[status]} for status in statuses}
 
 
-api = APIRouter(prefix="/api/v1", tags=["admin"], responses=_errors(401, 422))
+api = APIRouter(prefix="/api/v1", tags=["admin"], responses=_errors(401, 413, 422, 429))
 health = APIRouter(tags=["health"])
 
 # Query text is kept to printable characters: nothing else can be a provider or a tx_id.

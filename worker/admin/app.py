@@ -7,7 +7,6 @@ once, here, so a mistake in them stops start-up instead of failing the first req
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -18,17 +17,28 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.sessions import SessionMiddleware
 
 from worker import runtime, tracing
-from worker.admin import api, auth, bulk_api, bulk_web, docs, proposal_api, proposal_web, web
+from worker.admin import (
+    api,
+    auth,
+    bulk_api,
+    bulk_web,
+    docs,
+    errors,
+    proposal_api,
+    proposal_web,
+    web,
+)
+from worker.admin.body_limit import BodyLimit
+from worker.admin.login_guard import LoginGuard
 from worker.admin.schemas import ErrorBody
+from worker.admin.sessions import ServerSessions, SessionStore
 from worker.admin.tokens import TokenBook, parse_tokens
 from worker.metrics import state
 
 SESSION_COOKIE = "resolver_session"
 SESSION_MAX_AGE_S = 8 * 3600
-SESSION_SECRET_ENV = "RESOLVER_SESSION_SECRET"
 SECURE_COOKIE_ENV = "RESOLVER_SESSION_SECURE"
 
 
@@ -50,6 +60,9 @@ def create_app(runtime_factory: Callable[[], runtime.Runtime] = runtime.current,
     app.state.runtime = rt
     app.state.tokens = tokens or parse_tokens(rt.settings.admin_token, rt.settings.admin_tokens)
     app.state.metrics = state.admin_registry(rt.engine, rt.redis, list(rt.providers))
+    app.state.login_guard = LoginGuard(rt.redis, rt.settings.admin_failed_token_limit,
+                                       rt.settings.admin_failed_token_window_s)
+    app.state.session_max_age_s = SESSION_MAX_AGE_S
 
     app.include_router(api.health)
     app.include_router(api.api)
@@ -70,21 +83,17 @@ def create_app(runtime_factory: Callable[[], runtime.Runtime] = runtime.current,
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(web.SignInRequired, web.sign_in_redirect)
     app.add_exception_handler(web.Forbidden, web.forbidden_page)
+    app.add_exception_handler(Exception, errors.unexpected)
     app.middleware("http")(_protective_headers)
     app.add_middleware(
-        SessionMiddleware,
-        secret_key=_session_secret(),
-        session_cookie=SESSION_COOKIE,
-        max_age=SESSION_MAX_AGE_S,
-        same_site="lax",
-        https_only=os.environ.get(SECURE_COOKIE_ENV, "").lower() in {"1", "true", "yes"},
+        ServerSessions,
+        store=SessionStore(rt.redis),
+        cookie=SESSION_COOKIE,
+        secure=os.environ.get(SECURE_COOKIE_ENV, "").lower() in {"1", "true", "yes"},
     )
+    # Outermost but for Starlette's own error handler: no body is read before it is checked.
+    app.add_middleware(BodyLimit, max_bytes=rt.settings.admin_max_body_bytes)
     return app
-
-
-def _session_secret() -> str:
-    # Without a configured secret each process signs with its own: sessions end on restart.
-    return os.environ.get(SESSION_SECRET_ENV) or secrets.token_urlsafe(32)
 
 
 async def _problem(request: Request, exc: Exception) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,6 +14,12 @@ from worker.providers.config import parse_duration
 
 # Far enough back for any real question, near enough that `now - age` stays a valid time.
 MAX_AGE = timedelta(days=3650)
+# Control characters are never part of a provider name or a tx_id, and Postgres refuses a NUL
+# in text outright: a filter holding one is the admin's mistake, not the server's error.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# The widths of the columns they are compared with (models.Transfer).
+MAX_PROVIDER_CHARS = 64
+MAX_TX_ID_CHARS = 128
 
 
 class InvalidInput(ValueError):
@@ -99,16 +106,13 @@ def transfer_filter(states: Sequence[str], *, provider: str | None = None,
                     registered_before: str | None = None, min_amount: str | None = None,
                     max_amount: str | None = None) -> queries.TransferFilter:
     """A filter from what a person typed or a script sent, each field checked once, here."""
-    for field, value in (("provider", provider), ("tx_id", tx_id)):
-        if value is not None and not value.isprintable():
-            raise InvalidInput(field, "must be printable text")
     low, high = amount(min_amount, "min_amount"), amount(max_amount, "max_amount")
     if low is not None and high is not None and low > high:
         raise InvalidInput("max_amount", f"{high} is below min_amount {low}")
     return queries.TransferFilter(
         states=tuple(states),
-        provider=(provider or "").strip() or None,
-        tx_id=(tx_id or "").strip() or None,
+        provider=text_filter("provider", provider, MAX_PROVIDER_CHARS),
+        tx_id=text_filter("tx_id", tx_id, MAX_TX_ID_CHARS),
         older_than=older_than(older_than_text),
         contradicted=contradicted,
         cause=cause(cause_text),
@@ -118,6 +122,28 @@ def transfer_filter(states: Sequence[str], *, provider: str | None = None,
         min_amount=low,
         max_amount=high,
     )
+
+
+def text_filter(field: str, text: str | None, max_chars: int) -> str | None:
+    """A provider or tx_id to filter on, stripped; empty -> no filter."""
+    if text is None or not text.strip():
+        return None
+    if _CONTROL.search(text) or not text.isprintable():
+        raise InvalidInput(field, "must not contain control characters")
+    if len(text.strip()) > max_chars:
+        raise InvalidInput(field, f"must be at most {max_chars} characters")
+    return text.strip()
+
+
+def transfer_id(text: str) -> int | None:
+    """A transfer id as typed in a path, or None if it cannot be one.
+
+    ASCII digits only: str.isdigit() also says yes to '²' and '¹²', which int() then refuses.
+    """
+    if not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    return number if 0 < number <= queries.MAX_ID else None
 
 
 def cursor(text: str | None) -> queries.Cursor | None:
@@ -152,9 +178,9 @@ def transfer_ref(ref: str | None, provider: str | None = None,
     if provider or tx_id:
         raise InvalidInput("ref", "give either an argument or --provider/--tx-id, not both")
     ref = ref.strip()
-    if ref.isdigit():
-        number = int(ref)
-        if not 0 < number <= queries.MAX_ID:
+    if ref.isascii() and ref.isdigit():
+        number = transfer_id(ref)
+        if number is None:
             raise InvalidInput("ref", f"{ref} is not a transfer id")
         return TransferRef(id=number)
     # Provider names never contain ':'; a tx_id may, so split at the first one only.

@@ -49,6 +49,8 @@ class Cursor:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
             when, _, number = raw.partition("|")
             created_at = datetime.fromisoformat(when)
+            if not (number.isascii() and number.isdigit()):  # int() takes ' ١٢_3' too
+                raise ValueError(number)
             transfer_id = int(number)
         except (ValueError, binascii.Error, UnicodeDecodeError):
             raise InvalidCursor("is not a cursor returned by this API") from None

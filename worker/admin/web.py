@@ -1,8 +1,9 @@
 """The admin web page: server-rendered, signed in with a token, every form CSRF-protected.
 
-The page runs on the same queries and actions as the API. A session cookie (signed, HttpOnly,
-SameSite=Lax) remembers who signed in; it holds the name and a fingerprint of the token, never
-the token. Every POST carries the session's CSRF token in a hidden field.
+The page runs on the same queries and actions as the API. A session kept in Redis remembers who
+signed in (the name and a fingerprint of the token, never the token); the browser holds only
+its random id, in an HttpOnly, SameSite=Lax cookie (worker.admin.sessions). Every POST carries
+the session's CSRF token in a hidden field.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from worker.admin import (
     causes,
     formatting,
     inputs,
+    login_guard,
     oldest,
     proposals,
     queries,
@@ -134,8 +136,18 @@ def login_page(request: Request, next: str = "/") -> Response:
 def login(request: Request, token: Annotated[str, Form()] = "",
           csrf_token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/") -> Response:
     check_csrf(request, csrf_token)
+    address = login_guard.client_address(request)
+    blocked = auth.guard(request).check(address)
+    if blocked is not None:
+        refused = render(request, "login.html", {
+            "next": _safe_next(next),
+            "error": f"Too many wrong tokens from your address. Try again in "
+                     f"{blocked.retry_after_s} s."}, status=429)
+        refused.headers["Retry-After"] = str(blocked.retry_after_s)
+        return refused
     principal = auth.token_book(request).identify(token.strip())
     if principal is None:
+        auth.guard(request).failed(address)
         return render(request, "login.html", {"next": _safe_next(next),
                                               "error": "That token is not valid."}, status=401)
     auth.sign_in(request, principal)
@@ -257,7 +269,7 @@ def _bulk_query(chosen: dict[str, str]) -> str | None:
 @pages.get("/transfers/{transfer_id}")
 def transfer_page(request: Request, who: Person, transfer_id: str) -> Response:
     now = datetime.now(UTC)
-    number = int(transfer_id) if transfer_id.isdigit() else 0
+    number = inputs.transfer_id(transfer_id) or 0
     with transaction(runtime_of(request).engine) as session:
         story = queries.story(session, number)
     if story is None:

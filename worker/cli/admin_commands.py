@@ -326,6 +326,7 @@ def admin(host: str, port: int) -> None:
 
     from worker import logs
     from worker.admin.app import create_app
+    from worker.admin.login_guard import proxy_options
 
     rt = current_runtime()
     try:
@@ -338,5 +339,8 @@ def admin(host: str, port: int) -> None:
     click.echo(f"admin console on http://{host}:{port}/ ({len(tokens)} token(s))")
     as_json = rt.settings.log_format == "json"
     log_config = logs.uvicorn_config(logs.secret_source(rt), as_json=as_json)
+    # Behind a reverse proxy, the client's address (what wrong tokens are counted against)
+    # comes from X-Forwarded-For, but only when the proxy's own address is a trusted one.
     uvicorn.run(create_app(lambda: rt, tokens), host=host, port=port, server_header=False,
-                proxy_headers=False, log_config=log_config)
+                log_config=log_config,
+                **proxy_options(rt.settings.admin_forwarded_allow_ips))

@@ -246,8 +246,13 @@ def _read_bounded(response: requests.Response) -> bytes:
 
 
 def _describe_error(exc: BaseException) -> str:
+    """What went wrong, in words an admin reads on the console: never a private class name."""
     if isinstance(exc, DeadlinePassed):
         return str(exc)
+    if isinstance(exc, _ServerError):
+        return f"server error: HTTP {exc.response.status_code}"
+    if isinstance(exc, _BodyTooLarge):
+        return str(exc)  # "answer is larger than N bytes"
     if isinstance(exc, requests.Timeout):
         return f"timeout: {type(exc).__name__}"
     if isinstance(exc, requests.ConnectionError):

@@ -7,7 +7,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
+from fastapi import FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import text
 
 from tests.integration.helpers import register
@@ -85,8 +88,10 @@ def settled(rt: Runtime, tx_id: str = "tx-settled", outcome: Outcome = Outcome.S
 
 
 @contextmanager
-def serving_admin(rt: Runtime) -> Iterator[str]:
-    """The real admin app, with the test tokens, on a free local port (uvicorn in a thread)."""
+def serving_admin(rt: Runtime, **options: Any) -> Iterator[str]:
+    """The real admin app, with the test tokens, on a free local port (uvicorn in a thread).
+
+    `options` go to uvicorn.Config (proxy_headers=..., say)."""
     import socket
     import threading
 
@@ -98,7 +103,8 @@ def serving_admin(rt: Runtime) -> Iterator[str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    instance = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    instance = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off",
+                                             **options))
     thread = threading.Thread(target=instance.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     for _ in range(100):
@@ -112,3 +118,17 @@ def serving_admin(rt: Runtime) -> Iterator[str]:
         instance.should_exit = True
         thread.join(timeout=5)
         sock.close()
+
+
+def routes_of(app: FastAPI) -> list[tuple[str, APIRoute]]:
+    """Every (path, route) the app serves, those of included routers too.
+
+    Since FastAPI 0.16x `app.routes` holds an included router as one entry, so looking only
+    for APIRoute there finds just the app's own routes.
+    """
+    found = []
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if isinstance(route, APIRoute) and context.path is not None:
+            found.append((context.path, route))
+    return found

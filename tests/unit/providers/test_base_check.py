@@ -108,6 +108,7 @@ def test_5xx_is_retried_then_recorded_as_a_transport_error(provider):
     assert result.transport_error is True
     assert result.http_status == 503
     assert result.raw == "upstream unavailable"
+    assert result.detail == "server error: HTTP 503"  # words, not an internal class name
     assert len(provider.seen) == 3
     # Each try is built anew: a fresh trace id and signature every time.
     assert len({seen.path for seen in provider.seen}) == 3
@@ -127,7 +128,7 @@ def test_a_body_over_one_mebibyte_is_not_read_to_the_end(provider):
     provider.answer = lambda seen: (200, huge)
     result = check("naga", provider.url)
     assert result.outcome is Outcome.RETRY
-    assert f"larger than {MAX_BODY_BYTES} bytes" in (result.detail or "")
+    assert result.detail == f"answer is larger than {MAX_BODY_BYTES} bytes"
 
 
 def test_a_read_timeout_gives_up_quickly(provider):
