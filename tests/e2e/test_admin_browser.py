@@ -43,6 +43,9 @@ pytestmark = pytest.mark.e2e
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
+# A shared 2-core CI machine can take seconds to render a page under load; a wrong page still
+# fails, only later.
+expect.set_options(timeout=15_000)
 DOCS_SCREENSHOT = ROOT / "docs" / "dashboard.png"
 
 
@@ -104,6 +107,7 @@ def test_an_operator_resolves_a_reviewed_transfer_in_the_browser(rt, server, pag
     # Sign in from the keyboard: the token field has the focus, Enter submits.
     page.goto(server + "/")
     expect(page).to_have_url(f"{server}/login?next=%2F")
+    expect(page.get_by_label("Token")).to_be_focused()
     page.keyboard.type(OPERATOR_TOKEN)
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
@@ -200,7 +204,7 @@ def test_an_operator_rechecks_a_filtered_set_from_the_bulk_page(rt, server, page
 
     # When the operator opens the bulk page from a cause group's link and signs in
     page.goto(server + "/bulk?action=recheck&state=needs_review&provider=scripted-a&cause=auth")
-    page.keyboard.type(OPERATOR_TOKEN)
+    page.get_by_label("Token").fill(OPERATOR_TOKEN)
     page.keyboard.press("Enter")
 
     # Then the preview counts only that set, with its total and rows
@@ -229,7 +233,7 @@ def test_an_operator_rechecks_a_filtered_set_from_the_bulk_page(rt, server, page
 
 def sign_in(page: Page, server: str, token: str, name: str) -> None:
     page.goto(server + "/login")
-    page.keyboard.type(token)
+    page.get_by_label("Token").fill(token)
     page.keyboard.press("Enter")
     expect(page.get_by_text("Signed in as")).to_contain_text(name)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -19,6 +20,7 @@ from tests.integration.admin.support import (
 )
 from tests.integration.helpers import count, load, register, request
 from worker import handlers
+from worker.admin import proposals
 from worker.admin.app import SESSION_COOKIE, create_app
 from worker.admin.tokens import Role, TokenConfigError, parse_tokens
 from worker.intake import Contradicted
@@ -31,9 +33,12 @@ WRITES = [
     ("POST", "/api/v1/transfers/1/resolve", {"outcome": "failed", "reason": "no"}),
     ("POST", "/api/v1/bulk/confirm", {"action": "recheck", "reason": "no",
                                       "fingerprint": "1-00"}),
+    ("POST", "/api/v1/proposals/1/approve", None),
+    ("POST", "/api/v1/proposals/1/reject", {"reason": "no"}),
 ]
 READS = ["/api/v1/transfers", "/api/v1/transfers/1", "/api/v1/ledger/accounts",
-         "/api/v1/events", "/api/v1/stats", "/api/v1/review", "/openapi.json"]
+         "/api/v1/events", "/api/v1/stats", "/api/v1/review", "/api/v1/proposals",
+         "/api/v1/proposals/1", "/openapi.json"]
 # Reads that take a body: a viewer may preview a bulk action.
 POSTED_READS = [("POST", "/api/v1/bulk/preview", {"action": "recheck"})]
 
@@ -98,7 +103,10 @@ def test_every_api_route_is_covered_here(app):
     {"Authorization": f"Bearer {OPERATOR_TOKEN}x"},
     {"Authorization": OPERATOR_TOKEN},
 ])
-def test_nothing_but_health_answers_without_a_valid_token(client, engine, headers):
+def test_nothing_but_health_answers_without_a_valid_token(admin_rt, engine, headers):
+    # (the failed-token guard is set wide here: every route is asked once with a wrong token)
+    settings = admin_rt.settings.model_copy(update={"admin_failed_token_limit": 1000})
+    client = TestClient(create_app(lambda: dataclasses.replace(admin_rt, settings=settings)))
     for path in READS:
         answer = client.get(path, headers=headers)
         assert answer.status_code == 401, path
@@ -112,6 +120,8 @@ def test_nothing_but_health_answers_without_a_valid_token(client, engine, header
 
 def test_a_viewer_reads_but_every_write_is_403(rt, client, engine):
     in_review(rt)
+    proposals.propose(engine, [1], "failed", actor="olga", reason="never arrived")
+    audited = count(engine, AuditRecord)
     for path in READS:
         assert client.get(path, headers=bearer(VIEWER_TOKEN)).status_code == 200, path
     for method, path, body in POSTED_READS:
@@ -122,7 +132,7 @@ def test_a_viewer_reads_but_every_write_is_403(rt, client, engine):
         assert answer.status_code == 403, path
         assert "viewer" in answer.json()["detail"]
     assert count(engine, Transfer) == 1
-    assert count(engine, AuditRecord) == 0
+    assert count(engine, AuditRecord) == audited
     assert load(engine, 1).state == "needs_review"
 
 

@@ -422,7 +422,7 @@ def test_the_page_asks_for_a_resolve_outcome_and_names_a_bad_field(rt, client):
     assert "one four-eyes proposal for the whole set" in shown.text
     assert "Propose resolving 1 as failed" in shown.text
     for params, words in (({"cause": "autth"}, "cause: unknown cause"),
-                          ({"provider": "a\x00b"}, "provider: must be printable"),
+                          ({"provider": "a\x00b"}, "provider: must not contain control"),
                           ({"min_amount": "\u0661\u0660"}, "min_amount: must be a plain decimal")):
         bad = client.get("/bulk", params={"action": "recheck", **params})
         assert bad.status_code == 400 and words in bad.text, params
