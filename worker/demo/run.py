@@ -45,7 +45,8 @@ class Setup:
     sim_url: str
     sim_port: int
     admin_port: int
-    token: str
+    token: str  # the operator "admin"
+    second_token: str  # the operator "second", who approves what "admin" proposes
 
 
 def setup(console: Console, sim_port: int, admin_port: int, work: Path | None = None,
@@ -60,19 +61,22 @@ def setup(console: Console, sim_port: int, admin_port: int, work: Path | None = 
     sim_url = f"http://127.0.0.1:{sim_port}"
     (work / "providers.toml").write_text(scenario.providers_toml(sim_url))
     (work / "sim-merchants.toml").write_text(scenario.sim_merchants_toml())
-    token = secrets.token_urlsafe(18)
+    token, second_token = secrets.token_urlsafe(18), secrets.token_urlsafe(18)
     variables = {
         **scenario.environment(),
         "RESOLVER_DATABASE_URL": database_url,
         "RESOLVER_REDIS_URL": redis_url,
         "RESOLVER_PROVIDERS_FILE": str(work / "providers.toml"),
         "RESOLVER_ADMIN_TOKEN": token,
+        # A second operator, so a four-eyes proposal can be approved in the demo.
+        "RESOLVER_ADMIN_TOKENS": f"second:operator:{second_token}",
     }
     envfile.write(work / ENV_FILE, variables)
     console.print(f"for your own resolver commands against the demo: [bold]. "
                   f"{_relative(work / ENV_FILE)}[/]")
     return Setup(work=work, env={**os.environ, **variables}, variables=variables,
-                 sim_url=sim_url, sim_port=sim_port, admin_port=admin_port, token=token)
+                 sim_url=sim_url, sim_port=sim_port, admin_port=admin_port, token=token,
+                 second_token=second_token)
 
 
 def run(console: Console, sim_port: int, admin_port: int, keep: bool, with_admin: bool) -> int:
@@ -102,7 +106,8 @@ def run(console: Console, sim_port: int, admin_port: int, keep: bool, with_admin
                 processes.start("admin", "worker.cli", "admin", "--port", str(admin_port))
                 wait_until_up(f"{admin_url}/healthz", processes)
                 console.print(f"admin server: [bold]{admin_url}[/] (sign in with token "
-                              f"[bold]{token}[/])")
+                              f"[bold]{token}[/]; a second operator, to approve what the first "
+                              f"proposes: [bold]{made.second_token}[/])")
             console.print(f"registering {len(transfers)} timed-out transfers across "
                           f"{len(scenario.instances())} provider instances, as the wallet would")
             register_all(redis_url, transfers)

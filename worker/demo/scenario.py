@@ -189,11 +189,18 @@ POLICY = {
 }
 
 
+# From this amount a manual resolution in the demo needs a second operator: the demo's amounts
+# run from 5 to 500, so both paths show.
+FOUR_EYES_FROM = "100.00"
+
+
 def providers_toml(sim_url: str, policy: dict[str, Any] | None = None,
                    chosen: list[DemoInstance] | None = None) -> str:
     """The resolver's provider file for the demo (or a benchmark's own policy and instances)."""
-    return "\n".join(instance_table(instance, sim_url, policy or POLICY)
-                     for instance in chosen or instances())
+    return "\n".join(
+        instance_table(instance, sim_url, policy or POLICY,
+                       {"four_eyes_from": {instance.currency: FOUR_EYES_FROM}})
+        for instance in chosen or instances())
 
 
 def instance_table(instance: DemoInstance, base_url: str, policy: dict[str, Any],
@@ -238,4 +245,6 @@ def _toml(value: Any) -> str:
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, list):
         return "[" + ", ".join(_toml(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{key} = {_toml(item)}" for key, item in value.items()) + " }"
     return str(value)
