@@ -105,6 +105,8 @@ async def _invalid_request(request: Request, exc: Exception) -> Response:
     """FastAPI's validation errors in this API's shape: one message naming the field."""
     assert isinstance(exc, RequestValidationError)
     first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+    if not request.url.path.startswith("/api/"):  # a web page's form or address
+        return web.invalid_form_page(request, str(first.get("loc", ("",))[0]))
     location = [str(part) for part in first.get("loc", ())]
     field = location[-1] if len(location) > 1 else (location[0] if location else None)
     if first.get("type") == "json_invalid":

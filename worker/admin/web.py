@@ -320,6 +320,18 @@ def sign_in_redirect(request: Request, exc: Exception) -> Response:
     return RedirectResponse("/login?" + urlencode({"next": exc.next_path}), status_code=303)
 
 
+def invalid_form_page(request: Request, location: str) -> Response:
+    """A web form or page address FastAPI could not read (`/transfers/²/recheck`): a page in
+    the console's words, never the API's JSON. A path that names nothing is not found."""
+    if location == "path":
+        return render(request, "error.html", {"title": "Not found",
+                                              "message": "Nothing is at this address."},
+                      status=404)
+    return render(request, "error.html", {"title": "Bad request",
+                                          "message": "The form could not be read; go back "
+                                                     "and try again."}, status=400)
+
+
 def forbidden_page(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Forbidden)
     return render(request, "error.html", {"title": "Not allowed", "message": exc.message},

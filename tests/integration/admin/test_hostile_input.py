@@ -14,8 +14,14 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from tests.integration.admin.support import VIEWER_TOKEN, bearer, in_review, routes_of
-from tests.integration.admin.test_auth import sign_in
+from tests.integration.admin.support import (
+    OPERATOR_TOKEN,
+    VIEWER_TOKEN,
+    bearer,
+    in_review,
+    routes_of,
+)
+from tests.integration.admin.test_auth import csrf_of, sign_in
 
 pytestmark = pytest.mark.integration
 
@@ -105,6 +111,20 @@ def test_the_pages_name_what_is_wrong(rt, client, url, status, says):
     answer = client.get(url)
     assert answer.status_code == status
     assert says in answer.text
+
+
+@pytest.mark.parametrize("url", ["/transfers/%C2%B2/recheck", "/transfers/%00/resolve",
+                                 "/proposals/%C2%B2/approve", "/proposals/x/reject"])
+def test_a_form_posted_to_an_address_that_names_nothing_is_a_page_not_json(rt, client, url):
+    # given a signed-in operator and the form's CSRF token
+    sign_in(client, OPERATOR_TOKEN)
+    csrf = csrf_of(client.get("/").text)
+    # when a form is posted to an id that is no number
+    answer = client.post(url, data={"csrf_token": csrf, "reason": "r", "outcome": "failed"})
+    # then it is the console's not-found page
+    assert answer.status_code == 404
+    assert "text/html" in answer.headers["content-type"]
+    assert "Nothing is at this address" in answer.text
 
 
 @pytest.mark.parametrize(("url", "status"), [
