@@ -56,10 +56,10 @@ def recheck(engine: Engine, transfer_id: int, *, actor: str, reason: str | None 
     `bulk_id` ties the audit record to the bulk action it was part of (worker.admin.bulk).
     """
     now = now or datetime.now(UTC)
-    actor = _actor(actor)
-    note = _reason(reason, required=False)
+    actor = actor_name(actor)
+    note = reason_text(reason, required=False)
     with transaction(engine) as session:
-        transfer = _locked(session, transfer_id)
+        transfer = locked(session, transfer_id)
         before = State(transfer.state)
         details: dict[str, object] = {"from_state": before.value}
         if bulk_id is not None:
@@ -106,8 +106,8 @@ def resolve_by_hand(engine: Engine, transfer_id: int, outcome: str, *, actor: st
     `expected_provider_amount`, only if that is still the amount (what the person saw).
     """
     now = now or datetime.now(UTC)
-    actor = _actor(actor)
-    why = _reason(reason, required=True)
+    actor = actor_name(actor)
+    why = reason_text(reason, required=True)
     assert why is not None
     target = outcome_state(outcome, at_provider_amount)
     with transaction(engine) as session:
@@ -164,8 +164,8 @@ def resolve_locked(session: Session, transfer_id: int, target: State, *, actor: 
     something else (an approval records the refusal per transfer). `proposal` is the approved
     proposal's (id, proposer); `actor` is then its approver.
     """
-    transfer = _locked(session, transfer_id)
-    before = _resolvable(transfer)
+    transfer = locked(session, transfer_id)
+    before = check_resolvable(transfer)
     if proposal is None:
         waiting = session.execute(OPEN_PROPOSAL, {"transfer_id": transfer.id}).scalar()
         if waiting is not None:
@@ -199,7 +199,7 @@ def resolve_locked(session: Session, transfer_id: int, target: State, *, actor: 
                     (now - transfer.sent_at).total_seconds(), by, details)
 
 
-def _resolvable(transfer: Transfer) -> State:
+def check_resolvable(transfer: Transfer) -> State:
     before = State(transfer.state)
     if before.is_terminal:
         raise ActionRefused(f"transfer {transfer.id} is already {before.value} "
@@ -254,7 +254,7 @@ def mismatch_amount(session: Session, transfer: Transfer) -> Decimal:
     return amount
 
 
-def _locked(session: Session, transfer_id: int, *, lock: bool = True) -> Transfer:
+def locked(session: Session, transfer_id: int, *, lock: bool = True) -> Transfer:
     if not 0 < transfer_id <= MAX_ID:  # never ask Postgres about a number BIGINT cannot hold
         raise TransferNotFound(f"no transfer with id {transfer_id}")
     query = select(Transfer).where(Transfer.id == transfer_id)
@@ -281,14 +281,14 @@ def _audit(session: Session, transfer: Transfer, actor: str, action: str, reason
     return record
 
 
-def _actor(actor: str) -> str:
+def actor_name(actor: str) -> str:
     actor = actor.strip()
     if not actor or len(actor) > MAX_ACTOR_CHARS or not actor.isprintable():
         raise InvalidInput("by", f"must be 1 to {MAX_ACTOR_CHARS} printable characters")
     return actor
 
 
-def _reason(reason: str | None, *, required: bool) -> str | None:
+def reason_text(reason: str | None, *, required: bool) -> str | None:
     # Browsers send a text area's line breaks as CRLF.
     text = (reason or "").replace("\r\n", "\n").strip()
     if not text:

@@ -216,8 +216,8 @@ class Confirmed:
 def confirmed(engine: Engine, filters: queries.TransferFilter, act: Action, expected: str, *,
               actor: str, reason: str, limit: int, now: datetime | None = None) -> Confirmed:
     """Check the actor, the reason and the fingerprint; nothing is written when one is wrong."""
-    actor = actions._actor(actor)
-    why = actions._reason(reason, required=True)
+    actor = actions.actor_name(actor)
+    why = actions.reason_text(reason, required=True)
     assert why is not None
     current = verify(engine, filters, act, expected, limit=limit, now=now)
     return Confirmed(str(uuid.uuid4()), act, current.ids, actor, why)

@@ -18,7 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 from worker.admin import actions, inputs, proposals
 from worker.admin.schemas import MAX_REASON_CHARS
 from worker.admin.tokens import Principal
-from worker.admin.web import Forbidden, Person, check_csrf, render, runtime_of
+from worker.admin.web import Forbidden, Person, check_csrf, not_found, render, runtime_of
 from worker.domain.money import InvalidMoney, parse_amount
 
 pages = APIRouter(include_in_schema=False)
@@ -38,7 +38,7 @@ def resolve(request: Request, who: Person, transfer_id: int,
     at_provider = bool(at_provider_amount)
     back = RedirectResponse(f"/transfers/{transfer_id}", status_code=303)
     try:
-        actions._reason(reason, required=True)  # refused before the confirmation, not after
+        actions.reason_text(reason, required=True)  # refused before the confirmation, not after
         seen = proposals.preview(rt.engine, rt.providers, transfer_id, outcome,
                                  at_provider_amount=at_provider)
         if not confirmed:
@@ -51,9 +51,7 @@ def resolve(request: Request, who: Person, transfer_id: int,
             at_provider_amount=at_provider, ttl=rt.settings.proposal_ttl,
             expected_provider_amount=_amount(provider_amount) if at_provider else None)
     except actions.TransferNotFound:
-        return render(request, "error.html", {"title": "Not found",
-                                              "message": f"No transfer {transfer_id}."},
-                      status=404)
+        return not_found(request, f"No transfer {transfer_id}.")
     except (actions.ActionRefused, inputs.InvalidInput) as exc:
         request.session["form_error"] = str(exc)
         return back
@@ -82,9 +80,7 @@ def proposal_page(request: Request, who: Person, proposal_id: str) -> Response:
     try:
         view = proposals.get(runtime_of(request).engine, number)
     except proposals.ProposalNotFound:
-        return render(request, "error.html", {"title": "Not found",
-                                              "message": f"No proposal {proposal_id}."},
-                      status=404)
+        return not_found(request, f"No proposal {proposal_id}.")
     return render(request, "proposal.html", {"pr": view, "max_reason": MAX_REASON_CHARS,
                                              "error": request.session.pop("form_error", None)})
 
@@ -112,9 +108,7 @@ def _decide(request: Request, proposal_id: int, call: Any) -> Response:
     try:
         view: proposals.ProposalView = call()
     except proposals.ProposalNotFound:
-        return render(request, "error.html", {"title": "Not found",
-                                              "message": f"No proposal {proposal_id}."},
-                      status=404)
+        return not_found(request, f"No proposal {proposal_id}.")
     except (actions.ActionRefused, inputs.InvalidInput) as exc:
         request.session["form_error"] = str(exc)
     else:

@@ -114,8 +114,8 @@ def propose(engine: Engine, transfer_ids: Sequence[int], outcome: str, *, actor:
     and nothing is written. Each transfer gets a `propose` audit record.
     """
     now = now or datetime.now(UTC)
-    actor = actions._actor(actor)
-    why = actions._reason(reason, required=True)
+    actor = actions.actor_name(actor)
+    why = actions.reason_text(reason, required=True)
     assert why is not None
     target = actions.outcome_state(outcome, at_provider_amount)
     wanted = list(dict.fromkeys(transfer_ids))  # once each, in the order given
@@ -129,11 +129,11 @@ def propose(engine: Engine, transfer_ids: Sequence[int], outcome: str, *, actor:
     try:
         with transaction(engine) as session:
             # Locked in id order, so two proposals over overlapping sets cannot deadlock.
-            transfers = {number: actions._locked(session, number) for number in sorted(wanted)}
+            transfers = {number: actions.locked(session, number) for number in sorted(wanted)}
             amounts: dict[int, Decimal | None] = {}
             for number in wanted:
                 transfer = transfers[number]
-                actions._resolvable(transfer)
+                actions.check_resolvable(transfer)
                 _refuse_if_open(session, transfer.id)
                 amounts[number] = (actions.mismatch_amount(session, transfer)
                                    if at_provider_amount else None)
@@ -180,10 +180,10 @@ def approve(engine: Engine, proposal_id: int, *, actor: str,
     process stopped half-way) carries out the rest.
     """
     now = now or datetime.now(UTC)
-    actor = actions._actor(actor)
+    actor = actions.actor_name(actor)
     _expire_due(engine, now)
     with transaction(engine) as session:
-        proposal = _locked(session, proposal_id)
+        proposal = locked_proposal(session, proposal_id)
         if actor.casefold() == proposal.proposed_by.casefold():  # "Olga" is olga too
             raise ActionRefused(f"proposal {proposal.id} was made by {actor}: another operator "
                                 f"must approve it (four-eyes)")
@@ -199,7 +199,7 @@ def approve(engine: Engine, proposal_id: int, *, actor: str,
         _apply_item(engine, item_id, proposal_id, State(outcome), proposer=proposer,
                     approver=actor, reason=reason, now=now)
     with transaction(engine) as session:
-        view = _view(session, _locked(session, proposal_id, lock=False))
+        view = _view(session, locked_proposal(session, proposal_id, lock=False))
     log.info("proposal approved", proposal_id=view.id, by=f"admin:{actor}",
              applied=sum(item.state == "applied" for item in view.items),
              refused=sum(item.state == "refused" for item in view.items))
@@ -210,12 +210,12 @@ def reject(engine: Engine, proposal_id: int, *, actor: str, reason: str,
            now: datetime | None = None) -> ProposalView:
     """Turn a proposal down (its proposer may withdraw it too); nothing moves."""
     now = now or datetime.now(UTC)
-    actor = actions._actor(actor)
-    why = actions._reason(reason, required=True)
+    actor = actions.actor_name(actor)
+    why = actions.reason_text(reason, required=True)
     assert why is not None
     _expire_due(engine, now)
     with transaction(engine) as session:
-        proposal = _locked(session, proposal_id)
+        proposal = locked_proposal(session, proposal_id)
         if proposal.status != "open":
             raise ActionRefused(_decided(proposal))
         proposal.status = "rejected"
@@ -238,7 +238,7 @@ def reject(engine: Engine, proposal_id: int, *, actor: str, reason: str,
 def get(engine: Engine, proposal_id: int, *, now: datetime | None = None) -> ProposalView:
     _expire_due(engine, now or datetime.now(UTC))
     with transaction(engine) as session:
-        return _view(session, _locked(session, proposal_id, lock=False))
+        return _view(session, locked_proposal(session, proposal_id, lock=False))
 
 
 def list_proposals(engine: Engine, *, status: str | None = None, transfer_id: int | None = None,
@@ -290,8 +290,8 @@ def preview(engine: Engine, providers: Mapping[str, ProviderInstance], transfer_
     """
     target = actions.outcome_state(outcome, at_provider_amount)
     with transaction(engine) as session:
-        transfer = actions._locked(session, transfer_id, lock=False)
-        actions._resolvable(transfer)
+        transfer = actions.locked(session, transfer_id, lock=False)
+        actions.check_resolvable(transfer)
         _refuse_if_open(session, transfer.id)
         provider_amount = (actions.mismatch_amount(session, transfer)
                            if at_provider_amount else None)
@@ -316,7 +316,7 @@ def provider_amount_offer(engine: Engine, transfer_id: int) -> Decimal | None:
     page offers."""
     with transaction(engine) as session:
         try:
-            return actions.mismatch_amount(session, actions._locked(session, transfer_id,
+            return actions.mismatch_amount(session, actions.locked(session, transfer_id,
                                                                     lock=False))
         except (ActionRefused, TransferNotFound):
             return None
@@ -397,7 +397,7 @@ def _open_items(session: Session, proposal_id: int) -> list[int]:
     ).scalars())
 
 
-def _locked(session: Session, proposal_id: int, *, lock: bool = True) -> Proposal:
+def locked_proposal(session: Session, proposal_id: int, *, lock: bool = True) -> Proposal:
     if not 0 < proposal_id <= MAX_ID:
         raise ProposalNotFound(f"no proposal with id {proposal_id}")
     query = select(Proposal).where(Proposal.id == proposal_id)

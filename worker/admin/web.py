@@ -113,6 +113,10 @@ def render(request: Request, template: str, context: Mapping[str, Any],
     return response
 
 
+def not_found(request: Request, message: str) -> HTMLResponse:
+    return render(request, "error.html", {"title": "Not found", "message": message}, status=404)
+
+
 def runtime_of(request: Request) -> Runtime:
     found: Runtime = request.app.state.runtime
     return found
@@ -273,9 +277,7 @@ def transfer_page(request: Request, who: Person, transfer_id: str) -> Response:
     with transaction(runtime_of(request).engine) as session:
         story = queries.story(session, number)
     if story is None:
-        return render(request, "error.html", {"title": "Not found",
-                                              "message": f"No transfer {transfer_id}."},
-                      status=404)
+        return not_found(request, f"No transfer {transfer_id}.")
     return render(request, "transfer.html", {
         "t": transfer_detail(story, now),
         "max_reason": MAX_REASON_CHARS,
@@ -307,9 +309,7 @@ def _act(request: Request, who: Principal, transfer_id: int, done: str, action: 
         action()
         request.session["flash"] = done
     except actions.TransferNotFound:
-        return render(request, "error.html", {"title": "Not found",
-                                              "message": f"No transfer {transfer_id}."},
-                      status=404)
+        return not_found(request, f"No transfer {transfer_id}.")
     except (actions.ActionRefused, inputs.InvalidInput) as exc:
         request.session["form_error"] = str(exc)
     return RedirectResponse(f"/transfers/{transfer_id}", status_code=303)
@@ -324,9 +324,7 @@ def invalid_form_page(request: Request, location: str) -> Response:
     """A web form or page address FastAPI could not read (`/transfers/²/recheck`): a page in
     the console's words, never the API's JSON. A path that names nothing is not found."""
     if location == "path":
-        return render(request, "error.html", {"title": "Not found",
-                                              "message": "Nothing is at this address."},
-                      status=404)
+        return not_found(request, "Nothing is at this address.")
     return render(request, "error.html", {"title": "Bad request",
                                           "message": "The form could not be read; go back "
                                                      "and try again."}, status=400)
