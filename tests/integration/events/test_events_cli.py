@@ -69,7 +69,8 @@ def with_webhooks(rt, tmp_path, monkeypatch):
     """A runtime whose webhooks file names one subscriber at the given URL."""
 
     def install(url: str, schedule: str = "20ms,20ms") -> None:
-        monkeypatch.setenv("FINANCE_WEBHOOK_SECRET", "whsec-cli-test")
+        secret = "whsec_Y2xpLXRlc3Qtc2VjcmV0LW9mLTI0LWJ5dGVzISE="
+        monkeypatch.setenv("FINANCE_WEBHOOK_SECRET", secret)
         file = tmp_path / "webhooks.toml"
         file.write_text(f'[subscribers.finance]\nurl = "{url}"\n'
                         f'secret = "${{FINANCE_WEBHOOK_SECRET}}"\n'
