@@ -64,10 +64,13 @@ class Subscriber:
         return list(dict.fromkeys([*keys, *bare, *url_credentials(self.url)]))
 
     def describe(self) -> dict[str, Any]:
-        """For listings: everything but the secret (and a query string, which may hold a token)."""
+        """For listings: everything but the secrets (and a query string, which may hold a
+        token). `rotating` says a previous secret still signs, to be removed once the
+        receiver has switched."""
         shown = self.url.split("?", 1)[0] + ("?…" if "?" in self.url else "")
         return {"name": self.name, "url": shown, "types": sorted(self.types),
-                "timeout_s": self.timeout_s, "connect_timeout_s": self.connect_timeout_s}
+                "timeout_s": self.timeout_s, "connect_timeout_s": self.connect_timeout_s,
+                "rotating": self.previous_secret is not None}
 
 
 def url_credentials(url: str) -> list[str]:

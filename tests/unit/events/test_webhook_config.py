@@ -21,6 +21,7 @@ def test_a_subscriber_with_its_secret_from_the_environment(monkeypatch):
     assert finance.types == {"transfer.resolved"}
     assert (finance.timeout_s, finance.connect_timeout_s) == (5.0, 3.0)
     assert K[8:] not in repr(finance) and "secret" not in finance.describe()
+    assert finance.describe()["rotating"] is False
 
 
 def test_types_default_to_every_event_type():
@@ -73,6 +74,8 @@ def test_while_rotating_both_secrets_sign_and_both_are_masked(monkeypatch):
     assert {K, OLD, K.removeprefix("whsec_"), OLD.removeprefix("whsec_")} <= set(
         finance.secret_values())
     assert OLD[8:] not in repr(finance) and OLD[8:] not in str(finance.describe())
+    # and a listing says the rotation is not over
+    assert finance.describe()["rotating"] is True
 
 
 def test_bad_names_and_top_level_keys_are_refused():
