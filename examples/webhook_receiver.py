@@ -1,12 +1,17 @@
 """A webhook receiver: check the signature, refuse old requests, handle each event once.
 
-    RESOLVER_WEBHOOK_SECRET=... python examples/webhook_receiver.py --port 8088
+    RESOLVER_WEBHOOK_SECRET=whsec_... python examples/webhook_receiver.py --port 8088
 
 and in the resolver's webhooks file:
 
     [subscribers.example]
     url = "http://127.0.0.1:8088/hooks/resolver"
     secret = "${RESOLVER_WEBHOOK_SECRET}"
+
+Deliveries follow the Standard Webhooks specification, so the check is the `standardwebhooks`
+library's (`pip install standardwebhooks`; the same project has one for most languages). It
+refuses a request more than five minutes old; `worker.webhooks.signing.verify` is the same check
+with a window of your choice, for receivers that install the resolver.
 
 Answer 2xx only once the event is safely handled: anything else (or no answer within the
 subscriber's timeout) makes the resolver try again later, with the same event id.
@@ -22,9 +27,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-# The verification helper needs only the standard library: copy worker/webhooks/signing.py
-# into a service that does not install the resolver.
-from worker.webhooks.signing import SignatureError, verify
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 Handle = Callable[[dict[str, Any]], None]
 
@@ -50,17 +53,20 @@ class OncePerEvent:
 
 def receiver(secret: str, handle: Handle) -> type[BaseHTTPRequestHandler]:
     once = OncePerEvent(handle)
+    webhook = Webhook(secret)
 
     class Receiver(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             try:
-                # The raw bytes, before any parsing: the signature covers them exactly.
-                verify(secret, dict(self.headers.items()), body, tolerance_s=300)
-            except SignatureError as exc:
+                # The raw bytes, before any parsing: the signature covers them exactly. The
+                # library checks webhook-id, webhook-timestamp and webhook-signature, and
+                # parses the body once it is genuine.
+                event = webhook.verify(body, dict(self.headers.items()))
+            except WebhookVerificationError as exc:
                 self.answer(401, {"error": str(exc)})
                 return
-            event = json.loads(body)
+            # webhook-id is the event's id: the same on every retry of this event.
             handled_now = once(event)
             self.answer(200, {"id": event["id"], "duplicate": not handled_now})
 

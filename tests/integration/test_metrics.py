@@ -133,7 +133,8 @@ def test_a_scrape_of_the_admin_app_and_a_worker_shows_every_metric(rt, monkeypat
     reviewed = next(claim.transfer_id for claim in claims if claim.ref.tx_id == "m-2")
     actions.resolve_by_hand(rt.engine, reviewed, "failed", actor="olga",
                             reason="the provider's back office has no such deposit")
-    unreachable = Subscriber(name="finance", url="http://127.0.0.1:1/hooks", secret="whsec-x",
+    unreachable = Subscriber(name="finance", url="http://127.0.0.1:1/hooks",
+                             secret="whsec_" + "x" * 32,
                              types=frozenset(EVENT_TYPES), timeout_s=1, connect_timeout_s=0.5)
     retrying_before = worker_value("resolver_webhook_deliveries_total", subscriber="finance",
                                    result="retrying")

@@ -74,7 +74,7 @@ def subscribers_file(path, tokens: list[str]):
     """A webhooks file with one subscriber per token, and a modification time of its own."""
     path.write_text("".join(
         f'[subscribers.s{n}]\nurl = "https://hooks.example.com/in?token={token}"\n'
-        f'secret = "whsec-{n}-0123456789"\n'
+        f'secret = "whsec_{n}{"0123456789" * 3}A"\n'
         for n, token in enumerate(tokens)))
     stamp = path.stat().st_mtime_ns + 10**9 * (len(tokens) + 1)
     os.utime(path, ns=(stamp, stamp))
@@ -93,7 +93,8 @@ def test_webhook_secrets_join_the_mask_and_follow_the_subscribers_file(tmp_path)
     rt = build_runtime(Settings(webhooks_file=str(webhooks_file), admin_token="admin-tok-42"),
                        providers={})
     mask = SecretMask(secret_source(rt))
-    line = '"POST /in?token={} HTTP/1.1" 204 0 whsec-0-0123456789 admin-tok-42'
+    line = ('"POST /in?token={} HTTP/1.1" 204 0 whsec_0012345678901234567890123456789A '
+            'admin-tok-42')
 
     assert masked_by(mask, line.format("first-token-111")) == (
         '"POST /in?******** HTTP/1.1" 204 0 ******** ********')

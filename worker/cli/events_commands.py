@@ -149,7 +149,8 @@ def list_subscribers(as_json: bool) -> None:
         for row in rows:
             where = row.get("url", "(not configured)")
             statuses = " ".join(f"{k}={v}" for k, v in sorted(row["deliveries"].items()))
-            click.echo(f"{row['name']:<20} {where}  {statuses or 'no deliveries'}")
+            rotating = "  (previous secret still signs)" if row.get("rotating") else ""
+            click.echo(f"{row['name']:<20} {where}  {statuses or 'no deliveries'}{rotating}")
 
     emit(listed, as_json, table)
 

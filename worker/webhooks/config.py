@@ -2,12 +2,15 @@
 
     [subscribers.NAME]
     url = "https://finance.example.com/hooks/resolver"
-    secret = "${FINANCE_WEBHOOK_SECRET}"
+    secret = "${FINANCE_WEBHOOK_SECRET}"           # whsec_<base64 of 24 to 64 bytes>
+    previous_secret = "${FINANCE_WEBHOOK_SECRET_OLD}"   # optional, while rotating
     types = ["transfer.resolved", "transfer.manually_resolved"]   # default: every type
     timeout_s = 10            # read timeout, optional
     connect_timeout_s = 3     # optional
 
-`${VAR}` is read from the environment, as in the provider file. A mistake stops start-up with
+`${VAR}` is read from the environment, as in the provider file. With `previous_secret` set, every
+delivery is signed with both secrets, so the receiver may switch to the new one at its own pace;
+remove it once the receiver has. A mistake stops start-up with
 one message naming the file, the subscriber and the field, never the secret. A URL may carry
 credentials of its own (`?token=…`, `https://user:pass@…`): they are masked in logs like the secret.
 """
@@ -26,9 +29,10 @@ from requests.utils import requote_uri
 
 from worker import events
 from worker.config_files import ConfigError, named_table, read_toml
+from worker.webhooks.signing import SECRET_PREFIX, secret_problem
 
 EVENT_TYPES = frozenset({events.RESOLVED, events.MANUALLY_RESOLVED, events.NEEDS_REVIEW})
-_KEYS = {"url", "secret", "types", "timeout_s", "connect_timeout_s"}
+_KEYS = {"url", "secret", "previous_secret", "types", "timeout_s", "connect_timeout_s"}
 _URL = re.compile(r"^https?://[^\s/]+")
 # A query value shorter than this is not masked on its own (the whole query string always is):
 # it is no token worth the name, and masking "json" or "true" would garble unrelated log lines.
@@ -43,19 +47,30 @@ class Subscriber:
     types: frozenset[str] = EVENT_TYPES
     timeout_s: float = 10.0
     connect_timeout_s: float = 3.0
+    previous_secret: str | None = field(default=None, repr=False)
 
     def wants(self, event_type: str) -> bool:
         return event_type in self.types
 
+    def signing_secrets(self) -> list[str]:
+        """The current secret first, then the one being retired, if any."""
+        return [self.secret] + ([self.previous_secret] if self.previous_secret else [])
+
     def secret_values(self) -> list[str]:
-        """What must never reach a log: the signing secret and the URL's own credentials."""
-        return [self.secret, *url_credentials(self.url)]
+        """What must never reach a log: the signing secrets (with and without their `whsec_`
+        prefix) and the URL's own credentials."""
+        keys = self.signing_secrets()
+        bare = [key.removeprefix(SECRET_PREFIX) for key in keys]
+        return list(dict.fromkeys([*keys, *bare, *url_credentials(self.url)]))
 
     def describe(self) -> dict[str, Any]:
-        """For listings: everything but the secret (and a query string, which may hold a token)."""
+        """For listings: everything but the secrets (and a query string, which may hold a
+        token). `rotating` says a previous secret still signs, to be removed once the
+        receiver has switched."""
         shown = self.url.split("?", 1)[0] + ("?…" if "?" in self.url else "")
         return {"name": self.name, "url": shown, "types": sorted(self.types),
-                "timeout_s": self.timeout_s, "connect_timeout_s": self.connect_timeout_s}
+                "timeout_s": self.timeout_s, "connect_timeout_s": self.connect_timeout_s,
+                "rotating": self.previous_secret is not None}
 
 
 def url_credentials(url: str) -> list[str]:
@@ -105,6 +120,19 @@ def _subscriber(source: str, name: str, table: Any) -> Subscriber:
     if not isinstance(secret, str) or not secret:
         raise fail("secret", "must be a non-empty string (use ${VAR} to read it from the "
                              "environment)")
+    problem = secret_problem(secret)
+    if problem:
+        raise fail("secret", problem)
+    previous = table.get("previous_secret")
+    if previous is not None:
+        if not isinstance(previous, str) or not previous:
+            raise fail("previous_secret", "must be a non-empty string, or left out")
+        problem = secret_problem(previous)
+        if problem:
+            raise fail("previous_secret", problem)
+        if previous == secret:
+            raise fail("previous_secret", "is the same as secret; leave it out once the "
+                                          "rotation is over")
     types = table.get("types", sorted(EVENT_TYPES))
     if not isinstance(types, list) or not types or not all(isinstance(t, str) for t in types):
         raise fail("types", "must be a non-empty list of event types")
@@ -118,4 +146,5 @@ def _subscriber(source: str, name: str, table: Any) -> Subscriber:
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
             raise fail(key, "must be a positive number of seconds")
         timeouts[key] = float(value)
-    return Subscriber(name=name, url=url, secret=secret, types=frozenset(types), **timeouts)
+    return Subscriber(name=name, url=url, secret=secret, types=frozenset(types),
+                      previous_secret=previous, **timeouts)

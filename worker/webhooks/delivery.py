@@ -78,7 +78,8 @@ def post(http: requests.Session, subscriber: Subscriber, event_id: str, event_ty
         "Content-Type": CONTENT_TYPE,
         "User-Agent": USER_AGENT,
         "X-Resolver-Event-Type": event_type,
-        **signed_headers(subscriber.secret, event_id, body),
+        # webhook-id is the event's id, the same on every retry, for receivers to de-duplicate.
+        **signed_headers(subscriber.signing_secrets(), event_id, body),
     }
     started = time.monotonic()
     try:

@@ -68,17 +68,30 @@ def test_tail_prints_what_is_on_the_stream(rt, settings_from_environment):
 def with_webhooks(rt, tmp_path, monkeypatch):
     """A runtime whose webhooks file names one subscriber at the given URL."""
 
-    def install(url: str, schedule: str = "20ms,20ms") -> None:
-        monkeypatch.setenv("FINANCE_WEBHOOK_SECRET", "whsec-cli-test")
+    def install(url: str, schedule: str = "20ms,20ms", rotating: bool = False) -> None:
+        secret = "whsec_Y2xpLXRlc3Qtc2VjcmV0LW9mLTI0LWJ5dGVzISE="
+        monkeypatch.setenv("FINANCE_WEBHOOK_SECRET", secret)
+        monkeypatch.setenv("FINANCE_WEBHOOK_SECRET_OLD", "whsec_" + "b2xk" * 8)
+        previous = 'previous_secret = "${FINANCE_WEBHOOK_SECRET_OLD}"\n' if rotating else ""
         file = tmp_path / "webhooks.toml"
         file.write_text(f'[subscribers.finance]\nurl = "{url}"\n'
-                        f'secret = "${{FINANCE_WEBHOOK_SECRET}}"\n'
+                        f'secret = "${{FINANCE_WEBHOOK_SECRET}}"\n{previous}'
                         f'types = ["transfer.resolved"]\ntimeout_s = 2\n')
         settings = rt.settings.model_copy(update={"webhooks_file": str(file),
                                                   "webhook_schedule": schedule})
         runtime.use(dataclasses.replace(rt, settings=settings))
 
     return install
+
+
+def test_the_listing_says_while_a_previous_secret_still_signs(rt, with_webhooks):
+    # Given a subscriber in the middle of a rotation
+    with_webhooks("http://127.0.0.1:1/hooks", rotating=True)
+    # When the subscribers are listed
+    human, listed = run("webhooks", "list"), json.loads(run("webhooks", "list", "--json"))
+    # Then the listing says so, and shows neither secret
+    assert "previous secret still signs" in human and listed[0]["rotating"] is True
+    assert "whsec" not in human and "b2xk" not in human
 
 
 def test_a_failed_delivery_is_redelivered_by_hand(rt, with_webhooks):
@@ -99,8 +112,8 @@ def test_a_failed_delivery_is_redelivered_by_hand(rt, with_webhooks):
     assert [r.answered for r in receiver.requests] == [500, 500, 500, 200]
     listed = json.loads(run("webhooks", "list", "--json"))
     assert listed == [{"name": "finance", "url": receiver.url, "types": ["transfer.resolved"],
-                       "timeout_s": 2.0, "connect_timeout_s": 3.0, "configured": True,
-                       "deliveries": {"delivered": 1}}]
+                       "timeout_s": 2.0, "connect_timeout_s": 3.0, "rotating": False,
+                       "configured": True, "deliveries": {"delivered": 1}}]
     assert "whsec" not in run("webhooks", "list")
     with transaction(rt.engine) as session:
         audit = session.execute(select(AuditRecord)).scalar_one()

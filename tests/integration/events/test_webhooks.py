@@ -11,6 +11,7 @@ from itertools import pairwise
 import pytest
 import requests
 from sqlalchemy import func, select, text
+from standardwebhooks.webhooks import Webhook
 
 from models import WebhookAttempt, WebhookDelivery
 from tests.integration.events.examples import load_example
@@ -29,7 +30,8 @@ from worker.webhooks.signing import SignatureError, signed_headers, verify
 
 pytestmark = pytest.mark.integration
 
-SECRET = "whsec-test-5f2d8c1e9a"
+SECRET = "whsec_dGVzdC1zZWNyZXQtb2YtdGhlLWRlbGl2ZXJ5LXRlc3Rz"  # 33 bytes
+PREVIOUS = "whsec_cHJldmlvdXMtc2VjcmV0LW9mLXRoZS1kZWxpdmVyeS10ZXN0cw=="  # 37 bytes
 FAST = (timedelta(milliseconds=50),) * 3
 
 
@@ -38,9 +40,9 @@ def setup_for(*subscribers: Subscriber, schedule=FAST) -> runner.WebhookSetup:
                                schedule=schedule, lease=timedelta(seconds=5), batch=10)
 
 
-def finance(url: str, types=EVENT_TYPES) -> Subscriber:
+def finance(url: str, types=EVENT_TYPES, previous_secret: str | None = None) -> Subscriber:
     return Subscriber(name="finance", url=url, secret=SECRET, types=frozenset(types),
-                      timeout_s=2, connect_timeout_s=1)
+                      timeout_s=2, connect_timeout_s=1, previous_secret=previous_secret)
 
 
 def run_passes(rt, setup, until, timeout: float = 10.0) -> None:
@@ -78,19 +80,25 @@ def test_a_receiver_failing_twice_then_accepting_gets_the_event_once(rt):
     assert [r.answered for r in receiver.requests] == [500, 503, 204]
     [accepted] = receiver.accepted
     verify(SECRET, accepted.headers, accepted.body)  # raises if the signature is wrong
+    # the Standard Webhooks library verifies it too, as a receiver in another language would
+    assert Webhook(SECRET).verify(accepted.body, accepted.headers) == event.payload
     assert json.loads(accepted.body) == event.payload
     assert accepted.headers["Content-Type"].startswith("application/cloudevents+json")
-    assert accepted.headers["X-Resolver-Event-Id"] == str(event.id)
+    assert accepted.headers["webhook-id"] == str(event.id)
+    assert abs(int(accepted.headers["webhook-timestamp"]) - time.time()) < 60
+    assert accepted.headers["webhook-signature"].startswith("v1,")
+    assert " " not in accepted.headers["webhook-signature"]  # one secret, one signature
+    assert not any(name.lower().startswith("x-resolver-signature") for name in accepted.headers)
     # every retry carries the same event and id, each signed afresh
     assert {r.body for r in receiver.requests} == {accepted.body}
-    assert {r.headers["X-Resolver-Event-Id"] for r in receiver.requests} == {str(event.id)}
+    assert {r.headers["webhook-id"] for r in receiver.requests} == {str(event.id)}
 
     tampered = accepted.body.replace(b'"amount":"10.0000"', b'"amount":"99.0000"')
     assert tampered != accepted.body
     with pytest.raises(SignatureError):
         verify(SECRET, accepted.headers, tampered)
     with pytest.raises(SignatureError):
-        verify("another-secret", accepted.headers, accepted.body)
+        verify(PREVIOUS, accepted.headers, accepted.body)
 
     [delivery] = deliveries(rt)
     assert (delivery.status, delivery.attempts, delivery.last_http_status) == ("delivered", 2, 204)
@@ -106,6 +114,28 @@ def test_a_receiver_failing_twice_then_accepting_gets_the_event_once(rt):
     assert all(gap >= timedelta(milliseconds=50) for gap in gaps)
     # the secret is never stored
     assert all(SECRET not in (a.error or "") for a in logged)
+
+
+def test_while_a_secret_is_rotated_receivers_with_either_secret_verify(rt):
+    # Given a subscriber whose file lists a new secret and the previous one
+    settle(rt, {"a": Outcome.SUCCEEDED})
+    with scripted_receiver([]) as receiver:
+        setup = setup_for(finance(receiver.url, previous_secret=PREVIOUS))
+        # When the event is delivered
+        run_passes(rt, setup, until=lambda: bool(receiver.accepted))
+    [accepted] = receiver.accepted
+    # Then it carries two signatures, the new one first
+    signatures = accepted.headers["webhook-signature"].split(" ")
+    assert len(signatures) == 2 and all(s.startswith("v1,") for s in signatures)
+    # and a receiver still on the old secret and one already on the new one both accept it,
+    # with our helper and with the library
+    for secret in (PREVIOUS, SECRET):
+        verify(secret, accepted.headers, accepted.body)
+        Webhook(secret).verify(accepted.body, accepted.headers)
+    # while a stale copy is refused whichever secret checks it
+    for secret in (PREVIOUS, SECRET):
+        with pytest.raises(SignatureError, match="away from now"):
+            verify(secret, accepted.headers, accepted.body, now=time.time() + 301)
 
 
 def test_a_delivery_that_keeps_failing_is_marked_failed_after_the_last_step(rt):
@@ -195,7 +225,7 @@ def test_the_example_receiver_verifies_and_handles_each_event_once(rt):
         run_passes(rt, setup, until=lambda: bool(handled))
         [event] = outbox(rt)
         body = json.dumps(event.payload, separators=(",", ":"), sort_keys=True).encode()
-        headers = signed_headers(SECRET, str(event.id), body)
+        headers = signed_headers([SECRET], str(event.id), body)
         # our own retry of an event it already handled: accepted, not handled again
         again = requests.post(url, data=body, headers=headers, timeout=5)
         assert again.status_code == 200 and again.json()["duplicate"] is True
@@ -203,7 +233,7 @@ def test_the_example_receiver_verifies_and_handles_each_event_once(rt):
         forged = requests.post(url, data=body.replace(b"10.0000", b"99.0000"),
                                headers=headers, timeout=5)
         assert forged.status_code == 401
-        stale = signed_headers(SECRET, str(event.id), body, timestamp=int(time.time()) - 360)
+        stale = signed_headers([SECRET], str(event.id), body, timestamp=int(time.time()) - 360)
         assert requests.post(url, data=body, headers=stale, timeout=5).status_code == 401
     assert handled == [str(event.id)]
     with transaction(rt.engine) as session:

@@ -20,7 +20,7 @@ from worker.webhooks.config import Subscriber, load_subscribers
 from worker.webhooks.delivery import post
 
 TOKENED = Subscriber(name="finance", url="http://127.0.0.1:1/hooks/in?token=t0k3n-abc123",
-                     secret="s" * 32, connect_timeout_s=0.5)
+                     secret="whsec_" + "s" * 32, connect_timeout_s=0.5)
 
 
 def test_a_failed_post_logs_the_host_but_not_the_path_or_query():
@@ -76,7 +76,8 @@ def urllib3_debug() -> Iterator[tuple[logging.Logger, io.StringIO]]:
 def test_urllib3s_debug_request_line_is_masked(receiver, urllib3_debug, tmp_path):
     url = f"{receiver}/hooks/in?token=abc123secret"
     webhooks_file = tmp_path / "webhooks.toml"
-    webhooks_file.write_text(f'[subscribers.finance]\nurl = "{url}"\nsecret = "{"w" * 32}"\n')
+    webhooks_file.write_text(f'[subscribers.finance]\nurl = "{url}"\n'
+                             f'secret = "whsec_{"w" * 32}"\n')
     rt = build_runtime(Settings(webhooks_file=str(webhooks_file)), providers={})
     logger, stream = urllib3_debug
     logs.install(logger, logs.secret_source(rt), as_json=False)
@@ -93,13 +94,14 @@ def test_urllib3s_debug_request_line_is_masked(receiver, urllib3_debug, tmp_path
 
 def test_the_url_credentials_are_secrets_in_every_form_a_log_may_show():
     subscriber = Subscriber(
-        name="finance", secret="s" * 32,
+        name="finance", secret="whsec_" + "s" * 32,
         url="https://ops:pa%24%24word@hooks.example.com/in?token=abc123secret&format=json",
     )
 
     secrets = subscriber.secret_values()
 
-    assert {"s" * 32, "ops:pa%24%24word", "ops:pa$$word", "pa%24%24word", "pa$$word",
+    assert {"whsec_" + "s" * 32, "s" * 32,  # the secret, with and without its prefix
+            "ops:pa%24%24word", "ops:pa$$word", "pa%24%24word", "pa$$word",
             base64.b64encode(b"ops:pa$$word").decode(), "token=abc123secret&format=json",
             "abc123secret"} <= set(secrets)
     # A short value alone would garble unrelated lines; the whole query string covers it.
