@@ -4,11 +4,17 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 WORKDIR /app
 
+# The dependencies first, exactly as requirements/lock.txt pins them (each file checked against
+# its hash, nothing unpinned pulled in), in a layer of their own that a code change reuses.
+COPY requirements/lock.txt ./requirements/lock.txt
+RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements/lock.txt
+
+# Then the project itself, adding nothing: pip check fails the build if the lock lacks anything.
 COPY pyproject.toml README.md alembic.ini ./
 COPY models ./models
 COPY migrations ./migrations
 COPY worker ./worker
-RUN pip install --no-cache-dir . && useradd --create-home resolver
+RUN pip install --no-cache-dir --no-deps . && pip check && useradd --create-home resolver
 USER resolver
 
 CMD ["celery", "-A", "worker", "worker", "--loglevel=INFO"]

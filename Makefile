@@ -2,6 +2,7 @@
 # make test: lint, type-check and run every test against the local Postgres and Redis (and
 #            promtool, from Debian's prometheus package, for the alert rules; Debian's chromium
 #            for the admin page's browser test: installed when root can, else named at once).
+# make lock: pin every dependency with its hashes in requirements/ after pyproject.toml changed.
 # make sim: the provider simulator on :8099.  make admin: the admin server on :8000 (set
 #            RESOLVER_ADMIN_TOKEN first).  make worker / make beat: the engine's processes.
 # make bench: the resolver against naive Celery and the bare limit (docs/benchmarks.md): the
@@ -11,15 +12,33 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCK_RUNTIME := requirements/lock.txt
+LOCK_DEV := requirements/dev.txt
+LOCK_FLAGS = --quiet --universal --python-version 3.11 --generate-hashes \
+	--custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade)
 
-.PHONY: demo test bench bench-drain bench-steady bench-scale bench-memory chaos lint typecheck \
+.PHONY: demo test lock bench bench-drain bench-steady bench-scale bench-memory chaos lint typecheck \
 	unit services migrate worker beat sim admin clean promtool chromium
 
-$(STAMP): pyproject.toml
+# The venv holds exactly what requirements/dev.txt pins, each file checked against its hash;
+# --no-deps so that nothing unpinned slips in, and pip check so that a lock missing a dependency
+# fails here rather than at import.
+$(STAMP): pyproject.toml $(LOCK_DEV)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r $(LOCK_DEV)
+	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip check
 	touch $(STAMP)
+
+# Resolve pyproject.toml again into the two locks: dev (runtime, bench and dev extras) first,
+# then the runtime alone constrained to it, so the image runs the very versions the tests ran.
+# Universal resolution: the same files serve any platform and Python >= 3.11, with the hashes
+# of every wheel and sdist of each pinned release. Run it after any change to the dependencies
+# (tests/deploy/test_lock.py fails until then); `make lock UPGRADE=1` also moves pins forward.
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --extra dev $(LOCK_FLAGS) -o $(LOCK_DEV)
+	$(BIN)/uv pip compile pyproject.toml --constraint $(LOCK_DEV) $(LOCK_FLAGS) -o $(LOCK_RUNTIME)
 
 services:
 	./scripts/services.sh

@@ -32,6 +32,9 @@ NEW_ENTRY_KINDS = "kind IN ('hold', 'settle', 'refund', 'payout', 'adjust')"
 
 
 def upgrade() -> None:
+    # Re-adding a check constraint reads every row of its table while holding it locked: one
+    # sequential scan of ledger_entries during which resolutions wait (no index build here, so
+    # nothing to make CONCURRENTLY; on a very large ledger, run it at a quiet hour).
     op.drop_constraint(op.f("ck_ledger_accounts_kind"), "ledger_accounts", type_="check")
     op.create_check_constraint(op.f("ck_ledger_accounts_kind"), "ledger_accounts",
                                 NEW_ACCOUNT_KINDS)
@@ -71,6 +74,9 @@ def upgrade() -> None:
                            name=op.f("ck_proposals_four_eyes")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_proposals")),
     )
+    # The indexes below are plain CREATE INDEX, inside the transaction, on purpose: proposals and
+    # proposal_items are created empty just above, so each build is instant and locks nothing
+    # that anyone else uses (CONCURRENTLY is only for tables that already hold rows).
     op.create_index("ix_proposals_open", "proposals", ["expires_at"], unique=False,
                     postgresql_where=sa.text("status = 'open'"))
     op.create_table(

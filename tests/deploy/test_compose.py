@@ -1,5 +1,6 @@
 """docker-compose.yml, read as Compose would (no Docker engine needed): health checks run the
-right command for each role, and the monitoring profile mounts what the repository holds."""
+right command for each role, the provider secrets reach the processes that call providers,
+Redis persists, and the monitoring profile mounts what the repository holds."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import yaml
 
 from worker import health
 from worker.admin.api import health as health_routes
+from worker.config_files import _VAR
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,3 +57,31 @@ def test_monitoring_runs_only_under_its_profile_with_the_rules_and_dashboards():
     assert (ROOT / "deploy/prometheus/prometheus.yml").is_file()
     assert "./deploy/grafana/provisioning:/etc/grafana/provisioning:ro" in grafana["volumes"]
     assert "./deploy/grafana/dashboards:/var/lib/grafana/dashboards:ro" in grafana["volumes"]
+
+
+def test_every_secret_the_providers_file_names_reaches_the_processes_that_call_providers():
+    # Given the ${VAR} names in the example providers file (copied to the mounted providers.toml)
+    named = set(_VAR.findall((ROOT / "providers.example.toml").read_text()))
+    assert named, "the example providers file names no secret: nothing to check"
+    # and the example env file that provider-secrets.env is copied from
+    lines = (ROOT / "provider-secrets.example.env").read_text().splitlines()
+    given = {line.split("=", 1)[0] for line in lines if line and not line.startswith("#")}
+    # then it sets every one of them,
+    assert named <= given, f"missing from provider-secrets.example.env: {sorted(named - given)}"
+    # and worker, beat and admin read that file, while the one-shot migration does not need it.
+    for name in ("worker", "beat", "admin"):
+        assert services()[name]["env_file"] == ["provider-secrets.env"], name
+    assert "env_file" not in services()["migrate"]
+    ignored = (ROOT / ".gitignore").read_text().splitlines()
+    assert "/provider-secrets.env" in ignored
+
+
+def test_redis_appends_to_a_volume():
+    redis = services()["redis"]
+    command = redis["command"]
+    assert command[command.index("--appendonly") + 1] == "yes"
+    [volume] = redis["volumes"]
+    name, target = volume.split(":")
+    assert target == "/data"
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    assert name in compose["volumes"]
