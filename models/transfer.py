@@ -17,8 +17,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, created_at_column
+from worker.domain.types import ALL_STATES
 
-STATES = ("in_flight", "pending", "needs_review", "succeeded", "failed")
+STATES = ALL_STATES
 
 
 class Transfer(Base):

@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session
 
 from models.transfer import STATES
 from worker.admin.causes import CAUSE_SQL
+from worker.domain import types
 
 ALL_STATES = STATES
-OPEN_STATES = ("in_flight", "pending", "needs_review")  # not yet terminal
+OPEN_STATES = types.OPEN_STATES  # not yet terminal
 MAX_PAGE = 500
 # The largest id Postgres' BIGINT holds: bigger path or query numbers are refused, not sent.
 MAX_ID = 2**63 - 1

@@ -13,8 +13,9 @@ from sqlalchemy import Engine, func, select
 from models import OutboxEvent, Transfer
 from worker import ledger
 from worker.db import transaction
+from worker.domain.types import ALL_STATES
 
-STATES = ("in_flight", "pending", "needs_review", "succeeded", "failed")
+STATES = ALL_STATES
 
 
 def counts_by_provider(engine: Engine) -> dict[str, dict[str, int]]:

@@ -25,6 +25,12 @@ class State(StrEnum):
         return self in (State.SUCCEEDED, State.FAILED)
 
 
+# Every list of states is built from the enum: the database's check constraint, the filters,
+# the metrics and the tables cannot drift from it.
+ALL_STATES: tuple[str, ...] = tuple(state.value for state in State)
+OPEN_STATES: tuple[str, ...] = tuple(state.value for state in State if not state.is_terminal)
+
+
 class Outcome(StrEnum):
     """The normalized answer of one status query: the only thing the polling engine sees."""
 

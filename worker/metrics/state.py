@@ -31,11 +31,12 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Engine, text
 
 from worker import heartbeat, throttle
+from worker.domain import types
 
 log = logging.getLogger(__name__)
 
 CACHE_S = 5.0
-OPEN_STATES = ("in_flight", "pending", "needs_review")
+OPEN_STATES = types.OPEN_STATES
 
 # Name -> (help, labels): every gauge this module exports, defined once.
 GAUGES: dict[str, tuple[str, tuple[str, ...]]] = {
