@@ -204,7 +204,7 @@ def resolve_transfer(transfer_id: TransferId, body: ResolveBody, request: Reques
 
     200 when applied; 202 with the proposal when a second operator must approve it."""
     rt = runtime_of(request)
-    result = _refusals_answered(lambda: proposals.request_resolution(
+    result = refusals_answered(lambda: proposals.request_resolution(
         rt.engine, rt.providers, transfer_id, body.outcome, actor=who.name,
         reason=body.reason, at_provider_amount=body.at_provider_amount,
         ttl=rt.settings.proposal_ttl))
@@ -213,10 +213,12 @@ def resolve_transfer(transfer_id: TransferId, body: ResolveBody, request: Reques
     return _act(request, lambda: result)
 
 
-def _refusals_answered(action: Any) -> Any:
+def refusals_answered(action: Any) -> Any:
+    """Run an admin action, answering its refusals in this API's words: no such transfer or
+    proposal 404, refused 409, invalid input 422 naming the field."""
     try:
         return action()
-    except actions.TransferNotFound as exc:
+    except (actions.TransferNotFound, proposals.ProposalNotFound) as exc:
         raise ApiProblem(404, str(exc)) from None
     except actions.ActionRefused as exc:
         raise ApiProblem(409, str(exc)) from None
@@ -225,7 +227,7 @@ def _refusals_answered(action: Any) -> Any:
 
 
 def _act(request: Request, action: Any) -> ActionResult:
-    applied: actions.Applied = _refusals_answered(action)
+    applied: actions.Applied = refusals_answered(action)
     with transaction(runtime_of(request).engine) as session:
         row = queries.transfer(session, applied.transfer_id)
         assert row is not None

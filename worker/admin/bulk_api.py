@@ -15,8 +15,8 @@ from typing import Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from worker.admin import actions, bulk, inputs, queries
-from worker.admin.api import ApiProblem, _errors, runtime_of
+from worker.admin import bulk, inputs, queries
+from worker.admin.api import ApiProblem, _errors, refusals_answered, runtime_of
 from worker.admin.auth import Operator, Reader
 from worker.admin.proposal_schemas import ProposalOut, proposal_out
 from worker.admin.schemas import (
@@ -148,10 +148,8 @@ def preview(body: PreviewBody, request: Request, who: Reader) -> PreviewOut:
     filters, act = _parse(body)
     rt = runtime_of(request)
     now = datetime.now(UTC)
-    try:
-        found = bulk.preview(rt.engine, filters, act, limit=rt.settings.bulk_max, now=now)
-    except bulk.BulkRefused as exc:
-        raise ApiProblem(409, str(exc)) from None
+    found = refusals_answered(lambda: bulk.preview(rt.engine, filters, act,
+                                                   limit=rt.settings.bulk_max, now=now))
     return preview_out(found, rt.settings.bulk_max, now)
 
 
@@ -164,12 +162,7 @@ def confirm(body: ConfirmBody, request: Request, who: Operator) -> RunOut:
     proposed, naming it)."""
     filters, act = _parse(body)
     rt = runtime_of(request)
-    try:
-        run = bulk.confirm(rt.engine, filters, act, body.fingerprint, actor=who.name,
-                           reason=body.reason, limit=rt.settings.bulk_max,
-                           ttl=rt.settings.proposal_ttl)
-    except inputs.InvalidInput as exc:
-        raise ApiProblem(422, exc.message, exc.field) from None
-    except actions.ActionRefused as exc:  # changed since the preview, or not proposable
-        raise ApiProblem(409, str(exc)) from None
-    return run_out(run)
+    # 409 when the set changed since the preview, or one of it cannot be proposed
+    return run_out(refusals_answered(lambda: bulk.confirm(
+        rt.engine, filters, act, body.fingerprint, actor=who.name, reason=body.reason,
+        limit=rt.settings.bulk_max, ttl=rt.settings.proposal_ttl)))

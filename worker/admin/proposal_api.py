@@ -6,12 +6,13 @@ needs a second operator; here another operator approves it, or anyone turns it d
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 
-from worker.admin import actions, inputs, proposals, queries
-from worker.admin.api import ApiProblem, TransferId, _errors, runtime_of
+from worker.admin import proposals, queries
+from worker.admin.api import TransferId, _errors, refusals_answered, runtime_of
 from worker.admin.auth import Operator, Reader
 from worker.admin.proposal_schemas import ProposalList, ProposalOut, RejectBody, proposal_out
 from worker.admin.schemas import ErrorBody
@@ -62,14 +63,5 @@ def reject_proposal(proposal_id: ProposalId, body: RejectBody, request: Request,
                                             actor=who.name, reason=body.reason))
 
 
-def _answer(call: object) -> ProposalOut:
-    assert callable(call)
-    try:
-        view: proposals.ProposalView = call()
-    except proposals.ProposalNotFound as exc:
-        raise ApiProblem(404, str(exc)) from None
-    except actions.ActionRefused as exc:
-        raise ApiProblem(409, str(exc)) from None
-    except inputs.InvalidInput as exc:
-        raise ApiProblem(422, exc.message, exc.field) from None
-    return proposal_out(view)
+def _answer(call: Callable[[], proposals.ProposalView]) -> ProposalOut:
+    return proposal_out(refusals_answered(call))

@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import text
 
+from tests.integration.admin.review_support import left
 from tests.integration.admin.support import settled
-from tests.integration.helpers import register
 from worker.admin import causes
 from worker.db import transaction
 from worker.domain.policy import Policy, PollState, decide
@@ -64,13 +64,8 @@ ROWS = {
 def test_cause_of_a_row_left_by_the_engine(rt: Runtime, case: str) -> None:
     # given a transfer left by the engine in this state, with the engine's own texts
     state, outcome, reason, error, expected = ROWS[case]
-    transfer_id = register(rt, tx_id="tx-cause")
-    with transaction(rt.engine) as session:
-        session.execute(text(
-            "UPDATE transfers SET state = :state, last_outcome = :outcome, "
-            "review_reason = :reason, last_error = :error WHERE id = :id"),
-            {"state": state, "outcome": outcome, "reason": reason, "error": error,
-             "id": transfer_id})
+    transfer_id = left(rt, "tx-cause", state=state, outcome=outcome, reason=reason,
+                       error=error)
     # when the database computes its cause
     with transaction(rt.engine) as session:
         found = session.execute(text(
