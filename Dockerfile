@@ -14,6 +14,8 @@ COPY pyproject.toml README.md alembic.ini ./
 COPY models ./models
 COPY migrations ./migrations
 COPY worker ./worker
+COPY resolver_consumer ./resolver_consumer
+COPY resolver_tools ./resolver_tools
 RUN pip install --no-cache-dir --no-deps . && pip check && useradd --create-home resolver
 USER resolver
 

@@ -22,9 +22,9 @@ import requests
 from rich.console import Console
 from sqlalchemy import text
 
-from worker.db import engine_for
-from worker.demo import run, scenario
-from worker.demo.processes import Processes
+from resolver_tools.demo import run, scenario
+from resolver_tools.demo.processes import Processes
+from worker.process.db import engine_for
 
 POLICY = {
     "initial_delay": "0s",

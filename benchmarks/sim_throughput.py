@@ -94,7 +94,7 @@ def simulator_process() -> Iterator[str]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     child = subprocess.Popen(
-        [sys.executable, "-m", "worker.sim", "--host", "127.0.0.1", "--port", str(port)]
+        [sys.executable, "-m", "resolver_tools.sim", "--host", "127.0.0.1", "--port", str(port)]
     )
     try:
         deadline = time.monotonic() + 15

@@ -22,8 +22,8 @@ from typing import Any
 import requests
 from balance_store import BalanceStore
 
-from worker.consumer import outbox_events
-from worker.db import get_engine
+from resolver_consumer import outbox_events
+from worker.process.db import get_engine
 
 
 def from_api(base_url: str, token: str, after: int, page: int = 500) -> Iterator[dict[str, Any]]:

@@ -16,7 +16,7 @@ import threading
 
 from balance_store import BalanceStore
 
-from worker.consumer import (
+from resolver_consumer import (
     ConsumeStats,
     ReceivedEvent,
     consume,
@@ -24,7 +24,7 @@ from worker.consumer import (
     replay,
     stop_on_signals,
 )
-from worker.db import get_engine
+from worker.process.db import get_engine
 
 
 def run(group: str, store: BalanceStore, stop: threading.Event, **options: object) -> ConsumeStats:

@@ -22,6 +22,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # Drops a table? Call worker.downgrade_guard.refuse_dropping_rows("table", ...) first,
+    # Drops a table? Call worker.process.downgrade_guard.refuse_dropping_rows("table", ...) first,
     # naming every table dropped here (tests/integration/test_migrations.py checks it).
     ${downgrades if downgrades else "pass"}

@@ -21,12 +21,13 @@ import pytest
 import redis
 from sqlalchemy import Engine, create_engine, text
 
-from worker import migrate, runtime
 from worker.domain.policy import Policy
+from worker.process import migrate
+from worker.process.runtime import Runtime, build_runtime, use_runtime
+from worker.process.settings import Settings
 from worker.providers.instance import ProviderInstance
 from worker.providers.scripted import SCRIPTS
 from worker.providers.scripted import Settings as ScriptedSettings
-from worker.settings import Settings
 
 SERVER = os.environ["RESOLVER_PG_URL"]
 TEMPLATE = f"resolver_test_template_{os.getpid()}"
@@ -56,7 +57,7 @@ def database_url(template_database: str) -> Iterator[str]:
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
     yield f"{SERVER}/{name}"
-    from worker.db import engine_for
+    from worker.process.db import engine_for
 
     engine_for(f"{SERVER}/{name}").dispose()
     with admin.connect() as connection:
@@ -66,7 +67,7 @@ def database_url(template_database: str) -> Iterator[str]:
 
 @pytest.fixture
 def engine(database_url: str) -> Engine:
-    from worker.db import engine_for
+    from worker.process.db import engine_for
 
     return engine_for(database_url)
 
@@ -108,15 +109,15 @@ def providers() -> dict[str, ProviderInstance]:
 
 
 @pytest.fixture
-def rt(database_url: str, redis_client: redis.Redis,
-       providers: dict[str, ProviderInstance]) -> Iterator[runtime.Runtime]:
+def runtime(database_url: str, redis_client: redis.Redis,
+            providers: dict[str, ProviderInstance]) -> Iterator[Runtime]:
     settings = Settings(database_url=database_url, redis_url=os.environ["RESOLVER_REDIS_URL"],
                         events_stream=f"test:events:{uuid.uuid4().hex[:8]}", lease_s=5)
-    installed = runtime.build_runtime(settings, providers)
-    runtime.use(installed)
+    installed = build_runtime(settings, providers)
+    use_runtime(installed)
     SCRIPTS.clear()
     yield installed
-    runtime.use(None)
+    use_runtime(None)
     SCRIPTS.clear()
 
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from worker.downgrade_guard import refuse_dropping_rows
+from worker.process.downgrade_guard import refuse_dropping_rows
 
 revision: str = '0001'
 down_revision: str | None = None

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from worker.downgrade_guard import refuse_dropping_rows
+from worker.process.downgrade_guard import refuse_dropping_rows
 
 revision: str = "0004"
 down_revision: str | None = "0003"

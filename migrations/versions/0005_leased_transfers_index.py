@@ -32,5 +32,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     # Inside the downgrade's one transaction (not CONCURRENTLY, which would commit the steps
     # before it): a downgrade refused by a later step must undo this one and every one before
-    # it (worker.downgrade_guard). Dropping an index is quick whatever the table's size.
+    # it (worker.process.downgrade_guard). Dropping an index is quick whatever the table's size.
     op.drop_index("ix_transfers_leased", table_name="transfers", postgresql_where=LEASED)

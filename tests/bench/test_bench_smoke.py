@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from worker.settings import get_settings
+from worker.process.settings import get_settings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 

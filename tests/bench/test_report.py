@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from worker.bench import report, scale
+from resolver_tools.bench import report, scale
 
 
 def _run(contender: str, round_: int, per_s: float, duplicates: int = 0) -> dict[str, object]:

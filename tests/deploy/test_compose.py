@@ -9,9 +9,9 @@ from typing import Any
 
 import yaml
 
-from worker import health
 from worker.admin.api import health as health_routes
-from worker.config_files import _VAR
+from worker.process import health
+from worker.process.config_files import _VAR
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -22,13 +22,13 @@ from models import LedgerEntry, OutboxEvent, Transfer
 from tests.e2e.test_wallet_tasks import wait_for
 from tests.integration.events.examples import load_example
 from tests.integration.helpers import count, events, request
-from worker import sweep
-from worker.celery import DEFAULT_QUEUE, INTAKE_QUEUE, app
-from worker.db import transaction
 from worker.domain.policy import PollState
 from worker.domain.types import Direction, TransferRef
-from worker.resolution import send_to_review
-from worker.tasks import dispatch_checks
+from worker.engine.resolve.resolution import send_to_review
+from worker.engine.sweep import due
+from worker.process.celery_app import DEFAULT_QUEUE, INTAKE_QUEUE, app
+from worker.process.db import transaction
+from worker.process.tasks import dispatch_checks
 
 pytestmark = pytest.mark.e2e
 
@@ -48,9 +48,9 @@ def resolver_worker(queues: list[str] | None = None) -> Iterator[None]:
 
 
 @pytest.fixture
-def wallet(rt):
+def wallet(runtime):
     # The wallet knows only the broker and where replies are: here the tests' Redis database.
-    return wallet_intake.connect(rt.settings.broker, rt.settings.results)
+    return wallet_intake.connect(runtime.settings.broker, runtime.settings.results)
 
 
 def in_background(wallet, handovers, **timing) -> threading.Thread:
@@ -66,7 +66,7 @@ def stored(engine) -> dict[str, tuple[int, str]]:
     return {tx_id: (transfer_id, state) for tx_id, transfer_id, state in rows}
 
 
-def test_registrations_the_broker_lost_land_once_the_wallet_resends(rt, engine, wallet,
+def test_registrations_the_broker_lost_land_once_the_wallet_resends(runtime, engine, wallet,
                                                                      redis_client):
     # Given no worker runs, and the wallet hands over five timed-out transfers
     handovers = [wallet_intake.register(request(tx_id=f"wiped-{n}")) for n in range(5)]
@@ -87,7 +87,7 @@ def test_registrations_the_broker_lost_land_once_the_wallet_resends(rt, engine, 
     assert set(rows) == {f"wiped-{n}" for n in range(5)}
 
 
-def test_a_refusal_reaches_the_wallet_with_its_field_and_message(rt, engine, wallet):
+def test_a_refusal_reaches_the_wallet_with_its_field_and_message(runtime, engine, wallet):
     def hand_over(*handovers):
         return wallet_intake.hand_over(wallet, list(handovers), wait_s=3.0, tries=3)
 
@@ -136,13 +136,13 @@ def test_a_refusal_reaches_the_wallet_with_its_field_and_message(rt, engine, wal
                               "lost": (failed.reply["id"], "failed")}
 
 
-def test_an_intake_worker_registers_while_checks_wait_on_their_own_queue(rt, engine, wallet,
+def test_an_intake_worker_registers_while_checks_wait_on_their_own_queue(runtime, engine, wallet,
                                                                          redis_client):
     # Given a check is waiting on the default queue and a registration is on its way
     now = datetime.now(UTC)
     ref = TransferRef("scripted-a", "waiting", Direction.DEPOSIT, "p-1", None, Decimal("1"), "USD",
                       now)
-    dispatch_checks([sweep.Claim(transfer_id=1, lease_token=uuid.uuid4(), provider="scripted-a",
+    dispatch_checks([due.Claim(transfer_id=1, lease_token=uuid.uuid4(), provider="scripted-a",
                                  ref=ref, poll=PollState(now, 0, 0), lease_until=now)])
     [handover] = handovers = [wallet_intake.register(request(tx_id="routed"))]
     thread = in_background(wallet, handovers, wait_s=0.5, max_wait_s=1.0, tries=20)
@@ -159,9 +159,10 @@ def test_an_intake_worker_registers_while_checks_wait_on_their_own_queue(rt, eng
         assert redis_client.llen(DEFAULT_QUEUE) == 1
 
 
-def test_the_example_tells_accepted_refused_and_unanswered_apart_by_exit_status(rt, capsys):
+def test_the_example_tells_accepted_refused_and_unanswered_apart_by_exit_status(runtime, capsys):
     def run(*extra: str) -> int:
-        return wallet_intake.main(["--broker", rt.settings.broker, "--backend", rt.settings.results,
+        return wallet_intake.main(["--broker", runtime.settings.broker, "--backend",
+                                   runtime.settings.results,
                                    "--provider", "scripted-a", *extra])
 
     # Given no worker yet, when the example runs, then it gives up with status 1
@@ -178,7 +179,7 @@ def test_the_example_tells_accepted_refused_and_unanswered_apart_by_exit_status(
     assert refusal.startswith("refused (invalid): amount: ")
 
 
-def test_a_task_that_fails_is_not_taken_for_an_answer(rt, engine, wallet):
+def test_a_task_that_fails_is_not_taken_for_an_answer(runtime, engine, wallet):
     # Given a call the resolver cannot run (the payload is missing)
     broken = wallet_intake.Handover("resolver.register_transfer", [])
     first_id = broken.task_id

@@ -32,11 +32,12 @@ from tests.integration.admin.support import (
     stuck,
 )
 from tests.integration.helpers import register
-from worker import handlers, heartbeat
-from worker.db import transaction
 from worker.domain.types import Outcome
+from worker.engine.intake import service
+from worker.process import heartbeat
+from worker.process.db import transaction
+from worker.process.runtime import Runtime
 from worker.providers.scripted import SCRIPTS
-from worker.runtime import Runtime
 
 pytestmark = pytest.mark.e2e
 
@@ -55,8 +56,8 @@ def providers():
 
 
 @pytest.fixture
-def server(rt: Runtime) -> Iterator[str]:
-    with serving_admin(rt) as url:
+def server(runtime: Runtime) -> Iterator[str]:
+    with serving_admin(runtime) as url:
         yield url
 
 
@@ -76,32 +77,32 @@ def page() -> Iterator[Page]:
         browser.close()
 
 
-def some_history(rt: Runtime) -> int:
+def some_history(runtime: Runtime) -> int:
     """A queue worth looking at: one transfer under review, others settled, pending, in flight."""
-    review = in_review(rt, tx_id="dep-20931", amount="250.00")
-    settled(rt, tx_id="dep-20925")
-    settled(rt, tx_id="wd-7781", outcome=Outcome.FAILED)
+    review = in_review(runtime, tx_id="dep-20931", amount="250.00")
+    settled(runtime, tx_id="dep-20925")
+    settled(runtime, tx_id="wd-7781", outcome=Outcome.FAILED)
     ages = {"dep-20940": timedelta(minutes=4), "dep-20941": timedelta(seconds=20),
             "wd-7790": timedelta(minutes=35)}
     for tx_id, age in ages.items():
-        transfer_id = register(rt, tx_id=tx_id, direction="withdraw" if "wd" in tx_id
+        transfer_id = register(runtime, tx_id=tx_id, direction="withdraw" if "wd" in tx_id
                                else "deposit")
-        with transaction(rt.engine) as session:
+        with transaction(runtime.engine) as session:
             session.execute(update(Transfer).where(Transfer.id == transfer_id).values(
                 created_at=datetime.now(UTC) - age,
                 next_check_at=datetime.now(UTC) + timedelta(seconds=30)))
-    old = register(rt, provider="scripted-b", tx_id="b-118", amount="75.5")
-    with transaction(rt.engine) as session:
+    old = register(runtime, provider="scripted-b", tx_id="b-118", amount="75.5")
+    with transaction(runtime.engine) as session:
         session.execute(update(Transfer).where(Transfer.id == old).values(
             created_at=datetime.now(UTC) - timedelta(hours=3)))
-    handlers.begin(rt, {"provider": "scripted-b", "tx_id": "b-119", "direction": "deposit",
+    service.begin(runtime, {"provider": "scripted-b", "tx_id": "b-119", "direction": "deposit",
                         "player_id": "player-9", "amount": "20", "currency": "EUR"}, by="wallet")
-    heartbeat.beat(rt.redis, heartbeat.SWEEP, datetime.now(UTC))
+    heartbeat.beat(runtime.redis, heartbeat.SWEEP, datetime.now(UTC))
     return review
 
 
-def test_an_operator_resolves_a_reviewed_transfer_in_the_browser(rt, server, page):
-    review = some_history(rt)
+def test_an_operator_resolves_a_reviewed_transfer_in_the_browser(runtime, server, page):
+    review = some_history(runtime)
     ARTIFACTS.mkdir(exist_ok=True)
 
     # Sign in from the keyboard: the token field has the focus, Enter submits.
@@ -195,11 +196,11 @@ def test_an_operator_resolves_a_reviewed_transfer_in_the_browser(rt, server, pag
     page.screenshot(path=str(ARTIFACTS / "admin-docs.png"), full_page=False)
 
 
-def test_an_operator_rechecks_a_filtered_set_from_the_bulk_page(rt, server, page):
+def test_an_operator_rechecks_a_filtered_set_from_the_bulk_page(runtime, server, page):
     # Given three transfers in review because scripted-a refused our credentials, and others
-    ids = [stuck(rt, f"auth-{n}", amount="12.50") for n in (1, 2, 3)]
-    other_cause = stuck(rt, "aged-1", cause="max_age")
-    other_instance = stuck(rt, "b-auth", provider="scripted-b")
+    ids = [stuck(runtime, f"auth-{n}", amount="12.50") for n in (1, 2, 3)]
+    other_cause = stuck(runtime, "aged-1", cause="max_age")
+    other_instance = stuck(runtime, "b-auth", provider="scripted-b")
     ARTIFACTS.mkdir(exist_ok=True)
 
     # When the operator opens the bulk page from a cause group's link and signs in
@@ -221,7 +222,7 @@ def test_an_operator_rechecks_a_filtered_set_from_the_bulk_page(rt, server, page
     # Then each was rechecked, with one audit record each under one bulk id
     expect(page.get_by_role("status")).to_contain_text("3 rechecked, 0 refused, 0 not found")
     page.screenshot(path=str(ARTIFACTS / "admin-bulk-done.png"), full_page=True)
-    with transaction(rt.engine) as session:
+    with transaction(runtime.engine) as session:
         records = list(session.execute(select(AuditRecord).order_by(AuditRecord.id)).scalars())
         states = dict(session.execute(select(Transfer.id, Transfer.state)).all())
     assert [(a.transfer_id, a.actor, a.action) for a in records] == [
@@ -245,9 +246,9 @@ def resolve_and_confirm(page: Page, outcome: str, reason: str) -> None:
     page.get_by_role("button", name="Confirm").click()
 
 
-def test_a_proposal_needs_a_second_operator_in_the_browser(rt, server, page):
+def test_a_proposal_needs_a_second_operator_in_the_browser(runtime, server, page):
     # given a transfer in review above the instance's four-eyes limit (1000 USD)
-    transfer_id = in_review(rt, tx_id="dep-big", amount="4800.00")
+    transfer_id = in_review(runtime, tx_id="dep-big", amount="4800.00")
     ARTIFACTS.mkdir(exist_ok=True)
 
     # olga resolves it: the confirmation says a second operator is needed, and it is proposed
@@ -288,11 +289,11 @@ def test_a_proposal_needs_a_second_operator_in_the_browser(rt, server, page):
     expect(audit).to_contain_text("admin")
 
 
-def test_a_mismatch_is_settled_at_the_provider_amount_in_the_browser(rt, server, page):
+def test_a_mismatch_is_settled_at_the_provider_amount_in_the_browser(runtime, server, page):
     # given a deposit of 250 the provider recorded as 240
     SCRIPTS.record("scripted-a", "dep-mm", Decimal("240.00"), "USD")
-    transfer_id = register(rt, tx_id="dep-mm", amount="250.00")
-    checked(rt, transfer_id, "dep-mm", [Outcome.MISMATCH])
+    transfer_id = register(runtime, tx_id="dep-mm", amount="250.00")
+    checked(runtime, transfer_id, "dep-mm", [Outcome.MISMATCH])
 
     sign_in(page, server, OPERATOR_TOKEN, "olga")
     page.goto(f"{server}/transfers/{transfer_id}")

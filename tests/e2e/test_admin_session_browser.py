@@ -12,14 +12,14 @@ from playwright.sync_api import Page, expect
 from tests.e2e.test_admin_browser import page as page  # the browser fixture, re-exported
 from tests.integration.admin.support import OPERATOR_TOKEN, serving_admin
 from worker.admin.app import SESSION_COOKIE
-from worker.runtime import Runtime
+from worker.process.runtime import Runtime
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def server(rt: Runtime) -> Iterator[str]:
-    with serving_admin(rt) as url:
+def server(runtime: Runtime) -> Iterator[str]:
+    with serving_admin(runtime) as url:
         yield url
 
 
@@ -46,11 +46,11 @@ def test_signing_out_in_the_browser_ends_the_session_on_the_server(server, page)
 
 
 @pytest.fixture
-def guarded_server(rt: Runtime) -> Iterator[str]:
+def guarded_server(runtime: Runtime) -> Iterator[str]:
     """The server with a day-long window: the guard's windows follow the clock, and eleven
     sign-ins must not straddle two of them, however slow the machine."""
-    settings = rt.settings.model_copy(update={"admin_failed_token_window_s": 86_400})
-    with serving_admin(dataclasses.replace(rt, settings=settings)) as url:
+    settings = runtime.settings.model_copy(update={"admin_failed_token_window_s": 86_400})
+    with serving_admin(dataclasses.replace(runtime, settings=settings)) as url:
         yield url
 
 

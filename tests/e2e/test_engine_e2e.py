@@ -20,11 +20,12 @@ from sqlalchemy import func, select
 from models import Check, Transfer
 from tests.conftest import scripted_instance
 from tests.integration.helpers import entries, load, register
-from worker import ledger, tasks
-from worker.celery import app
-from worker.db import transaction
 from worker.domain.policy import Policy
 from worker.domain.types import Outcome
+from worker.engine.resolve import ledger
+from worker.process import tasks
+from worker.process.celery_app import app
+from worker.process.db import transaction
 from worker.providers.scripted import SCRIPTS
 
 pytestmark = pytest.mark.e2e
@@ -49,14 +50,14 @@ def checks_per_transfer(engine) -> dict[int, list[str]]:
     return found
 
 
-def test_the_engine_settles_every_kind_of_answer(rt, engine, redis_client):
+def test_the_engine_settles_every_kind_of_answer(runtime, engine, redis_client):
     # Given
     ids = {
-        "slow-success": register(rt, tx_id="slow-success", amount="25.50"),
-        "failed": register(rt, tx_id="failed", amount="5"),
-        "never-found": register(rt, tx_id="never-found", amount="7.7"),
-        "mismatch": register(rt, tx_id="mismatch", amount="3"),
-        "withdraw": register(rt, tx_id="withdraw", direction="withdraw", amount="12"),
+        "slow-success": register(runtime, tx_id="slow-success", amount="25.50"),
+        "failed": register(runtime, tx_id="failed", amount="5"),
+        "never-found": register(runtime, tx_id="never-found", amount="7.7"),
+        "mismatch": register(runtime, tx_id="mismatch", amount="3"),
+        "withdraw": register(runtime, tx_id="withdraw", direction="withdraw", amount="12"),
     }
     SCRIPTS.load("scripted-a", "slow-success", [P, P, S])
     SCRIPTS.load("scripted-a", "failed", [F])
@@ -104,7 +105,7 @@ def test_the_engine_settles_every_kind_of_answer(rt, engine, redis_client):
 
     # one event per resolution on the stream
     published = [json.loads(fields[b"event"])
-                 for _, fields in redis_client.xrange(rt.settings.events_stream)]
+                 for _, fields in redis_client.xrange(runtime.settings.events_stream)]
     by_subject = {}
     for event in published:
         by_subject.setdefault(int(event["subject"]), []).append(event["type"])
@@ -118,9 +119,9 @@ def test_the_engine_settles_every_kind_of_answer(rt, engine, redis_client):
     assert len({event["id"] for event in published}) == len(published)
 
 
-def test_lost_messages_are_found_again_when_the_lease_runs_out(rt, engine, redis_client):
+def test_lost_messages_are_found_again_when_the_lease_runs_out(runtime, engine, redis_client):
     """Redis restarting empty drops every queued check; Postgres still knows what is due."""
-    transfer_id = register(rt, tx_id="lost")
+    transfer_id = register(runtime, tx_id="lost")
     SCRIPTS.load("scripted-a", "lost", [S])
     tasks.sweep_due()  # claims it and sends a check message...
     redis_client.flushdb()  # ...which Redis loses
@@ -132,7 +133,7 @@ def test_lost_messages_are_found_again_when_the_lease_runs_out(rt, engine, redis
         tasks.sweep_due()  # still leased: nothing to claim yet
         time.sleep(0.3)
         assert load(engine, transfer_id).state == "pending"
-        deadline = time.monotonic() + rt.settings.lease_s + 10
+        deadline = time.monotonic() + runtime.settings.lease_s + 10
         while load(engine, transfer_id).state == "pending" and time.monotonic() < deadline:
             tasks.sweep_due()
             time.sleep(0.2)
@@ -140,11 +141,11 @@ def test_lost_messages_are_found_again_when_the_lease_runs_out(rt, engine, redis
     assert SCRIPTS.queries[("scripted-a", "lost")] == 1
 
 
-def test_a_free_slot_takes_the_next_due_transfer_without_waiting_for_a_sweep(rt, engine):
+def test_a_free_slot_takes_the_next_due_transfer_without_waiting_for_a_sweep(runtime, engine):
     # Given ten due transfers of an instance that allows two checks at a time
-    rt.providers = {"scripted-a": scripted_instance(
+    runtime.providers = {"scripted-a": scripted_instance(
         policy=Policy(initial_delay=timedelta(0), concurrency=2, rate_limit_per_s=1000))}
-    ids = [register(rt, tx_id=f"tx-{n}") for n in range(10)]
+    ids = [register(runtime, tx_id=f"tx-{n}") for n in range(10)]
     for n in range(10):
         SCRIPTS.load("scripted-a", f"tx-{n}", [S])
 

@@ -20,15 +20,15 @@ from celery.contrib.testing.worker import start_worker
 from sqlalchemy import func, select
 
 from models import Check, Transfer
+from resolver_tools.sim import Simulator, running_simulator
+from resolver_tools.sim.merchants import make_merchant
 from tests.integration.against_sim.conftest import CREDENTIALS, sim_transaction
 from tests.integration.helpers import register
-from worker import tasks
-from worker.celery import app
-from worker.db import transaction
+from worker.process import tasks
+from worker.process.celery_app import app
+from worker.process.db import transaction
 from worker.providers.config import parse_providers
 from worker.providers.instance import ProviderInstance
-from worker.sim import Simulator, running_simulator
-from worker.sim.merchants import make_merchant
 
 pytestmark = pytest.mark.e2e
 
@@ -65,8 +65,8 @@ def providers(simulator_url: str) -> dict[str, ProviderInstance]:
 class CallCounter:
     """Wraps the runtime's adapters to count the calls to one instance under way at once."""
 
-    def __init__(self, rt, instance: str) -> None:
-        self.adapter_for = rt.adapter_for
+    def __init__(self, runtime, instance: str) -> None:
+        self.adapter_for = runtime.adapter_for
         self.instance = instance
         self.now = 0
         self.most = 0
@@ -99,13 +99,13 @@ def unsettled(engine, provider: str) -> int:
         ).scalar_one()
 
 
-def load_healthy(rt, simulator_url: str, batch: str) -> None:
+def load_healthy(runtime, simulator_url: str, batch: str) -> None:
     tx_ids = [f"{batch}-{n}" for n in range(HEALTHY_TRANSFERS)]
     requests.post(f"{simulator_url}/_sim/transactions", timeout=10, json=[
         sim_transaction("minigame", tx_id, ["pending", "succeeded"]) for tx_id in tx_ids
     ]).raise_for_status()
     for tx_id in tx_ids:
-        register(rt, provider=HEALTHY, tx_id=tx_id, amount="12.50", player_id="player-1")
+        register(runtime, provider=HEALTHY, tx_id=tx_id, amount="12.50", player_id="player-1")
 
 
 def load_dripping(simulator_url: str, script: list[Any]) -> None:
@@ -123,21 +123,21 @@ def settle_healthy(engine, limit_s: float) -> float:
     return time.monotonic() - started
 
 
-def test_a_dripping_provider_does_not_slow_a_healthy_one(rt, engine, simulator_url):
-    calls = rt.adapter_for = CallCounter(rt, DRIPPING)  # what the worker's checks use
+def test_a_dripping_provider_does_not_slow_a_healthy_one(runtime, engine, simulator_url):
+    calls = runtime.adapter_for = CallCounter(runtime, DRIPPING)  # what the worker's checks use
     with start_worker(app, pool="threads", concurrency=THREADS, perform_ping_check=False,
                       loglevel="WARNING", shutdown_timeout=10):
         # Given the healthy instance's time alone
-        load_healthy(rt, simulator_url, "alone")
+        load_healthy(runtime, simulator_url, "alone")
         alone = settle_healthy(engine, limit_s=30)
         assert unsettled(engine, HEALTHY) == 0
 
         # and a dripping instance, whose checks are under way
         load_dripping(simulator_url, [{"answer": "drip", "delay_s": 0.5, "then": "pending"}])
         for n in range(DRIPPING_TRANSFERS):
-            register(rt, provider=DRIPPING, tx_id=f"drip-{n}", amount="12.50",
+            register(runtime, provider=DRIPPING, tx_id=f"drip-{n}", amount="12.50",
                      player_id="player-1")
-        load_healthy(rt, simulator_url, "beside")
+        load_healthy(runtime, simulator_url, "beside")
         waited = time.monotonic()
         while calls.now < 2 and time.monotonic() - waited < 5:
             tasks.sweep_due()

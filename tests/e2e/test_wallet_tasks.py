@@ -9,8 +9,8 @@ from celery import Celery
 from celery.contrib.testing.worker import start_worker
 
 from tests.integration.helpers import entries, events, request
-from worker.celery import app
-from worker.db import transaction
+from worker.process.celery_app import app
+from worker.process.db import transaction
 
 pytestmark = pytest.mark.e2e
 
@@ -34,10 +34,10 @@ def transfer_state(engine, tx_id: str) -> str | None:
         return session.execute(select(Transfer.state).where(Transfer.tx_id == tx_id)).scalar()
 
 
-def test_register_begin_and_complete_by_task_name(rt, engine):
+def test_register_begin_and_complete_by_task_name(runtime, engine):
     # Knows only the broker and the names, not even the intake queue: the messages land on the
     # default queue, which a worker started without -Q consumes as well.
-    wallet = Celery("wallet", broker=rt.settings.redis_url)
+    wallet = Celery("wallet", broker=runtime.settings.redis_url)
     with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False,
                       loglevel="WARNING", shutdown_timeout=10):
         wallet.send_task("resolver.register_transfer", args=[request(tx_id="timed-out")])

@@ -10,9 +10,9 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from models import LedgerEntry, OutboxEvent, Transfer
-from worker import handlers
-from worker.db import transaction
-from worker.runtime import Runtime
+from worker.engine.intake import service
+from worker.process.db import transaction
+from worker.process.runtime import Runtime
 
 
 def request(**overrides: Any) -> dict[str, Any]:
@@ -28,8 +28,8 @@ def request(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
-def register(rt: Runtime, **overrides: Any) -> int:
-    return int(handlers.register(rt, request(**overrides), by="test")["id"])
+def register(runtime: Runtime, **overrides: Any) -> int:
+    return int(service.register(runtime, request(**overrides), by="test")["id"])
 
 
 def load(engine: Engine, transfer_id: int) -> Transfer:

@@ -1,7 +1,7 @@
 """The four ways a transfer comes in, behind one face, so one test can send the same request
 each way and read the answer the same way: accepted with its summary, or refused naming a field.
 
-- `Function`: worker.handlers, as a Python caller uses them;
+- `Function`: worker.engine.intake.service, as a Python caller uses them;
 - `Task`: the Celery tasks run in process, the message first through JSON as on the wire;
 - `Http`: POST /api/v1/transfers on the admin app (register only; `by` is the token's name);
 - `Cli`: `resolver enqueue|begin|complete` through click's runner (text only; `--direction` and
@@ -19,11 +19,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, text
 
 from tests.integration.admin.support import OPERATOR_TOKEN, bearer, with_tokens
-from worker import handlers, tasks
 from worker.admin.app import create_app
 from worker.cli import main
-from worker.intake import ConflictError, IntakeError
-from worker.runtime import Runtime
+from worker.engine.intake import service
+from worker.engine.intake.registration import ConflictError, IntakeError
+from worker.process import tasks
+from worker.process.runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -61,18 +62,18 @@ def count_written(connection: Connection) -> tuple[int, ...]:
 class Function:
     name = "function"
 
-    def __init__(self, rt: Runtime) -> None:
-        self.rt = rt
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
 
     def register(self, payload: object, by: object = "test") -> Answer:
-        return self._call(handlers.register, self.rt, payload, by=by)
+        return self._call(service.register, self.runtime, payload, by=by)
 
     def begin(self, payload: object, deadline_s: object = None, by: object = "test") -> Answer:
-        return self._call(handlers.begin, self.rt, payload, by=by, deadline_s=deadline_s)
+        return self._call(service.begin, self.runtime, payload, by=by, deadline_s=deadline_s)
 
     def complete(self, provider: object, tx_id: object, outcome: object,
                  by: object = "test") -> Answer:
-        return self._call(handlers.complete, self.rt, provider, tx_id, outcome, by=by)
+        return self._call(service.complete, self.runtime, provider, tx_id, outcome, by=by)
 
     @staticmethod
     def _call(handler: Any, *args: Any, **kwargs: Any) -> Answer:
@@ -111,8 +112,8 @@ class Task:
 class Http:
     name = "http"
 
-    def __init__(self, rt: Runtime) -> None:
-        self.client = TestClient(create_app(lambda: with_tokens(rt)))
+    def __init__(self, runtime: Runtime) -> None:
+        self.client = TestClient(create_app(lambda: with_tokens(runtime)))
         # Entered once: one event loop for every request, instead of one started per request.
         self.client.__enter__()
 

@@ -10,26 +10,26 @@ import pytest
 from sqlalchemy import text
 
 from models import Transfer
+from resolver_tools.chaos import verify
+from resolver_tools.chaos.intake import Acknowledged
+from resolver_tools.chaos.scenario import Planned
+from resolver_tools.demo.scenario import DemoInstance, DemoTransfer
 from tests.integration.helpers import register
-from worker.chaos import verify
-from worker.chaos.intake import Acknowledged
-from worker.chaos.scenario import Planned
-from worker.db import transaction
-from worker.demo.scenario import DemoInstance, DemoTransfer
 from worker.domain.types import State
-from worker.resolution import resolve
+from worker.engine.resolve.resolution import resolve
+from worker.process.db import transaction
 
 pytestmark = pytest.mark.integration
 
 SCRIPTED = DemoInstance("scripted-a", "scripted", {}, {}, "USD")
 
 
-def settled_pair(rt, engine) -> tuple[list[Planned], dict]:
+def settled_pair(runtime, engine) -> tuple[list[Planned], dict]:
     """A deposit that succeeded and a withdrawal that failed, each with a check on record."""
     planned, acked = [], {}
     for tx_id, direction, state in (("d-1", "deposit", State.SUCCEEDED),
                                     ("w-1", "withdraw", State.FAILED)):
-        transfer_id = register(rt, tx_id=tx_id, direction=direction)
+        transfer_id = register(runtime, tx_id=tx_id, direction=direction)
         now = datetime.now(UTC)
         with transaction(engine) as session:
             session.execute(text(
@@ -47,16 +47,16 @@ def settled_pair(rt, engine) -> tuple[list[Planned], dict]:
     return planned, acked
 
 
-def test_a_settled_database_written_by_the_engine_keeps_every_invariant(rt, engine):
-    planned, acked = settled_pair(rt, engine)
+def test_a_settled_database_written_by_the_engine_keeps_every_invariant(runtime, engine):
+    planned, acked = settled_pair(runtime, engine)
 
     found = verify.verify(engine, planned, acked, {})
 
     assert found == {name: [] for name in verify.INVARIANTS}
 
 
-def test_rows_changed_behind_the_engines_back_break_the_invariants(rt, engine):
-    planned, acked = settled_pair(rt, engine)
+def test_rows_changed_behind_the_engines_back_break_the_invariants(runtime, engine):
+    planned, acked = settled_pair(runtime, engine)
     deposit = acked[("scripted-a", "d-1")].transfer_id
     withdrawal = acked[("scripted-a", "w-1")].transfer_id
     with transaction(engine) as session:

@@ -12,9 +12,9 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from worker import runtime
 from worker.cli import main
-from worker.settings import get_settings
+from worker.process.runtime import build_runtime, use_runtime
+from worker.process.settings import get_settings
 
 pytestmark = pytest.mark.integration
 
@@ -73,7 +73,7 @@ def test_every_command_has_a_representative_refusal():
 
 
 @pytest.fixture
-def refusing_rt(rt, tmp_path, monkeypatch):
+def refusing_rt(runtime, tmp_path, monkeypatch):
     """The test runtime with no admin token, a webhooks file that is missing, and a providers
     file (for `probe`, which reads it itself) with the test's one instance."""
     providers = tmp_path / "providers.toml"
@@ -81,10 +81,10 @@ def refusing_rt(rt, tmp_path, monkeypatch):
                          'base_url = "http://scripted.invalid"\nallow_insecure_http = true\n')
     monkeypatch.setenv("RESOLVER_PROVIDERS_FILE", str(providers))
     get_settings.cache_clear()
-    settings = rt.settings.model_copy(update={
+    settings = runtime.settings.model_copy(update={
         "admin_token": None, "admin_tokens": None,
         "webhooks_file": str(tmp_path / "webhooks.toml")})
-    runtime.use(dataclasses.replace(rt, settings=settings))
+    use_runtime(dataclasses.replace(runtime, settings=settings))
     yield
     get_settings.cache_clear()
 
@@ -107,10 +107,10 @@ def test_version_and_help_exit_0():
     ("resolver_no_such_database", "cannot reach the database"),
     ("postgres", "run `resolver migrate`"),  # there, but without the schema
 ])
-def test_a_store_out_of_reach_exits_1_with_one_line(rt, database, said):
-    server = rt.settings.database_url.rsplit("/", 1)[0]
-    settings = rt.settings.model_copy(update={"database_url": f"{server}/{database}"})
-    runtime.use(runtime.build_runtime(settings, rt.providers))
+def test_a_store_out_of_reach_exits_1_with_one_line(runtime, database, said):
+    server = runtime.settings.database_url.rsplit("/", 1)[0]
+    settings = runtime.settings.model_copy(update={"database_url": f"{server}/{database}"})
+    use_runtime(build_runtime(settings, runtime.providers))
     result = CliRunner().invoke(main, ["pending"])
     assert result.exit_code == 1, result.output
     assert isinstance(result.exception, SystemExit)  # a message, not a traceback

@@ -19,14 +19,14 @@ from click.testing import CliRunner
 from rich.console import Console
 from sqlalchemy import create_engine, text
 
+from resolver_tools.demo import run as demo
 from tests.integration.events.receivers import scripted_receiver
 from tests.integration.events.support import outbox, settle
 from tests.integration.helpers import register
-from worker import runtime
 from worker.cli import main
-from worker.demo import run as demo
 from worker.domain.types import Outcome
-from worker.settings import get_settings
+from worker.process.runtime import build_runtime, use_runtime
+from worker.process.settings import get_settings
 
 pytestmark = pytest.mark.integration
 
@@ -48,24 +48,24 @@ def invoke(*args: str) -> tuple[int, str]:
 @pytest.fixture
 def fresh_settings():
     """Commands here build their runtime from the environment, as a shell would."""
-    runtime.use(None)
+    use_runtime(None)
     get_settings.cache_clear()
     yield
-    runtime.use(None)
+    use_runtime(None)
     get_settings.cache_clear()
 
 
 @pytest.fixture
-def secretless(rt, tmp_path, monkeypatch, fresh_settings):
+def secretless(runtime, tmp_path, monkeypatch, fresh_settings):
     """The test database, with a providers file whose secret variable is not set."""
-    settle(rt, {"tx-done": Outcome.SUCCEEDED})
-    waiting = register(rt, tx_id="tx-waiting")
+    settle(runtime, {"tx-done": Outcome.SUCCEEDED})
+    waiting = register(runtime, tx_id="tx-waiting")
     providers = tmp_path / "providers.toml"
     providers.write_text(PROVIDERS)
     monkeypatch.setenv("RESOLVER_PROVIDERS_FILE", str(providers))
-    monkeypatch.setenv("RESOLVER_DATABASE_URL", rt.settings.database_url)
+    monkeypatch.setenv("RESOLVER_DATABASE_URL", runtime.settings.database_url)
     monkeypatch.delenv("FIRST_USE_VCT_SECRET", raising=False)
-    runtime.use(None)
+    use_runtime(None)
     return waiting
 
 
@@ -76,8 +76,8 @@ def test_readers_work_without_the_provider_secrets(secretless):
     assert code == 0, listed
     assert [t["id"] for t in json.loads(listed)["items"]] == [secretless]
     assert invoke("pending", "--provider", "vct-main")[0] == 0
-    code, story = invoke("show", str(secretless))
-    assert code == 0 and "tx-waiting" in story, story
+    code, history = invoke("show", str(secretless))
+    assert code == 0 and "tx-waiting" in history, history
     code, replayed = invoke("events", "replay")
     assert code == 0 and "transfer.resolved" in replayed, replayed
     assert invoke("webhooks", "list")[0] == 0
@@ -98,11 +98,11 @@ def test_asking_a_provider_without_its_secret_is_refused_naming_the_variable(sec
 
 def test_the_engine_still_refuses_to_start_without_the_secret(secretless):
     # The worker builds its runtime strictly: the first provider call can never go unsigned.
-    from worker.config_files import ConfigError
+    from worker.process.config_files import ConfigError
 
     with pytest.raises(ConfigError, match="FIRST_USE_VCT_SECRET is not set"):
-        runtime.build_runtime()
-    lenient = runtime.build_runtime(secrets_required=False)
+        build_runtime()
+    lenient = build_runtime(secrets_required=False)
     with pytest.raises(ConfigError, match="FIRST_USE_VCT_SECRET is not set"):
         lenient.adapter_for(lenient.providers["vct-main"])
 
@@ -161,9 +161,9 @@ def test_version_prints_the_package_version():
     assert code == 0 and output.strip() == f"resolver, version {version('transfer-resolver')}"
 
 
-def test_tail_says_it_is_waiting(rt):
+def test_tail_says_it_is_waiting(runtime):
     # In a process: tail blocks until an event or a signal, so it is stopped from outside.
-    env = {**os.environ, "RESOLVER_DATABASE_URL": rt.settings.database_url}
+    env = {**os.environ, "RESOLVER_DATABASE_URL": runtime.settings.database_url}
     process = subprocess.Popen([sys.executable, "-m", "worker.cli", "events", "tail",
                                 "--stream", f"first-use:{uuid.uuid4().hex[:8]}"],
                                env=env, stderr=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -177,19 +177,19 @@ def test_tail_says_it_is_waiting(rt):
     assert first.startswith("waiting for events on first-use:") and "Ctrl-C" in first
 
 
-def test_deliveries_counts_every_post_of_a_delivery(rt, tmp_path, monkeypatch):
+def test_deliveries_counts_every_post_of_a_delivery(runtime, tmp_path, monkeypatch):
     # Given a delivery that failed three times, was redelivered and then went through
-    settle(rt, {"a": Outcome.SUCCEEDED})
-    [event] = outbox(rt)
+    settle(runtime, {"a": Outcome.SUCCEEDED})
+    [event] = outbox(runtime)
     monkeypatch.setenv("FIRST_USE_HOOK_SECRET", "whsec_" + "Zmlyc3QtdXNlLXNlY3JldC0yNC1ieXRlcyEh")
     hooks = tmp_path / "webhooks.toml"
     with scripted_receiver([500, 500, 500], then=200) as receiver:
         hooks.write_text(f'[subscribers.finance]\nurl = "{receiver.url}"\n'
                          f'secret = "${{FIRST_USE_HOOK_SECRET}}"\n'
                          f'types = ["transfer.resolved"]\ntimeout_s = 2\n')
-        settings = rt.settings.model_copy(update={"webhooks_file": str(hooks),
-                                                  "webhook_schedule": "20ms,20ms"})
-        runtime.use(dataclasses.replace(rt, settings=settings))
+        settings = runtime.settings.model_copy(update={"webhooks_file": str(hooks),
+                                                       "webhook_schedule": "20ms,20ms"})
+        use_runtime(dataclasses.replace(runtime, settings=settings))
         for _ in range(3):
             assert invoke("webhooks", "deliver")[0] == 0
             time.sleep(0.05)
@@ -204,7 +204,7 @@ def test_deliveries_counts_every_post_of_a_delivery(rt, tmp_path, monkeypatch):
     assert "attempts=4" in invoke("webhooks", "deliveries")[1]
 
 
-def test_deliveries_says_when_there_are_none(rt):
+def test_deliveries_says_when_there_are_none(runtime):
     assert invoke("webhooks", "deliveries")[1].strip() == "no webhook deliveries"
     assert invoke("webhooks", "deliveries", "--status", "failed")[1].strip() == (
         "no failed webhook deliveries")

@@ -14,22 +14,23 @@ from sqlalchemy import text
 
 from tests.conftest import unreachable_redis
 from tests.integration.helpers import register
-from worker import handlers, health, heartbeat
 from worker.cli import main
-from worker.db import transaction
-from worker.settings import get_settings
+from worker.engine.intake import service
+from worker.process import health, heartbeat
+from worker.process.db import transaction
+from worker.process.settings import get_settings
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def environment(rt, monkeypatch, tmp_path):
+def environment(runtime, monkeypatch, tmp_path):
     """The test's database and Redis, and a providers file that does not exist."""
-    monkeypatch.setenv("RESOLVER_DATABASE_URL", rt.settings.database_url)
-    monkeypatch.setenv("RESOLVER_REDIS_URL", rt.settings.redis_url)
+    monkeypatch.setenv("RESOLVER_DATABASE_URL", runtime.settings.database_url)
+    monkeypatch.setenv("RESOLVER_REDIS_URL", runtime.settings.redis_url)
     monkeypatch.setenv("RESOLVER_PROVIDERS_FILE", str(tmp_path / "missing.toml"))
     get_settings.cache_clear()
-    yield rt
+    yield runtime
     get_settings.cache_clear()
 
 
@@ -42,14 +43,15 @@ def checks(body: dict) -> dict[str, bool]:
     return {check["name"]: check["ok"] for check in body["checks"]}
 
 
-def swept(rt, seconds_ago: float) -> None:
-    heartbeat.beat(rt.redis, heartbeat.SWEEP, datetime.now(UTC) - timedelta(seconds=seconds_ago))
+def swept(runtime, seconds_ago: float) -> None:
+    heartbeat.beat(runtime.redis, heartbeat.SWEEP,
+                   datetime.now(UTC) - timedelta(seconds=seconds_ago))
 
 
-def unpublished_event(rt, age: timedelta) -> None:
-    register(rt)
-    handlers.complete(rt, "scripted-a", "tx-1", "succeeded", by="wallet")
-    with transaction(rt.engine) as session:
+def unpublished_event(runtime, age: timedelta) -> None:
+    register(runtime)
+    service.complete(runtime, "scripted-a", "tx-1", "succeeded", by="wallet")
+    with transaction(runtime.engine) as session:
         session.execute(text("UPDATE outbox_events SET created_at = now() - :age"), {"age": age})
 
 
@@ -103,8 +105,8 @@ def test_a_fresh_unpublished_event_is_no_failure(environment):
     assert (code, checks(body)["outbox"]) == (0, True)
 
 
-def test_redis_down_fails_redis_and_what_depends_on_it(rt):
-    report = health.run(rt.engine, unreachable_redis(), "all")
+def test_redis_down_fails_redis_and_what_depends_on_it(runtime):
+    report = health.run(runtime.engine, unreachable_redis(), "all")
     assert not report.healthy
     assert report.failed == ["redis", "sweep"]
     assert report.checks[2].detail == "not known: Redis is unreachable"

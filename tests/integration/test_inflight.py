@@ -1,4 +1,4 @@
-"""Calls in flight per instance: the Redis semaphore behind Guard.admit/settle, on a real Redis."""
+"""Calls in flight per instance: the Redis semaphore behind Throttle.admit/settle (real Redis)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 
 from tests.conftest import scripted_instance, unreachable_redis
 from worker.domain.policy import Policy
-from worker.inflight import InFlight
-from worker.throttle import SLOT_WAIT_S, Guard
+from worker.engine.check.inflight import InFlight
+from worker.engine.check.throttle import SLOT_WAIT_S, Throttle
 
 pytestmark = pytest.mark.integration
 
@@ -105,7 +105,7 @@ def test_a_batch_takes_only_the_slots_that_are_free(redis_client):
 
 
 def test_the_guard_puts_a_batch_off_when_every_slot_is_taken(redis_client):
-    guard = Guard(redis_client)
+    guard = Throttle(redis_client)
     one = instance_allowing(1)
     held = guard.admit(one, 1, 5)
     assert held.granted == 1 and held.slots
@@ -121,7 +121,7 @@ def test_the_guard_puts_a_batch_off_when_every_slot_is_taken(redis_client):
 
 
 def test_a_batch_larger_than_the_free_slots_is_admitted_in_part(redis_client):
-    guard = Guard(redis_client)
+    guard = Throttle(redis_client)
     two = instance_allowing(2)
     admitted = guard.admit(two, 5, 5)
     assert (admitted.granted, len(admitted.slots)) == (2, 2)
@@ -131,7 +131,7 @@ def test_a_batch_larger_than_the_free_slots_is_admitted_in_part(redis_client):
 
 
 def test_without_redis_the_guard_lets_the_calls_through():
-    guard = Guard(unreachable_redis())
+    guard = Throttle(unreachable_redis())
     admitted = guard.admit(instance_allowing(1), 4, 5)
     assert (admitted.granted, admitted.slots) == (4, ())
     guard.settle(instance_allowing(1), admitted, [True] * 4)  # nothing to give back, no error

@@ -12,20 +12,20 @@ from sqlalchemy import select
 
 from models import AuditRecord, Contradiction, LedgerEntry, OutboxEvent, Transfer
 from tests.integration.helpers import count, entries, events, load, register, request
-from worker import handlers
 from worker.cli import main
-from worker.db import transaction
 from worker.domain.types import State
-from worker.intake import ConflictError, Contradicted, IntakeError
-from worker.resolution import NotResolvable, resolve, send_to_review
-from worker.sweep import expire_in_flight
+from worker.engine.intake import service
+from worker.engine.intake.registration import ConflictError, Contradicted, IntakeError
+from worker.engine.resolve.resolution import NotResolvable, resolve, send_to_review
+from worker.engine.sweep.due import expire_in_flight
+from worker.process.db import transaction
 
 pytestmark = pytest.mark.integration
 
 
-def test_a_timed_out_deposit_is_pending_with_its_hold_posted(rt, engine):
+def test_a_timed_out_deposit_is_pending_with_its_hold_posted(runtime, engine):
     before = datetime.now(UTC)
-    result = handlers.register(rt, request(amount="12.5", currency="usd"), by="test")
+    result = service.register(runtime, request(amount="12.5", currency="usd"), by="test")
 
     transfer = load(engine, result["id"])
     assert result["created"] is True
@@ -40,14 +40,14 @@ def test_a_timed_out_deposit_is_pending_with_its_hold_posted(rt, engine):
     ]
 
 
-def test_a_withdraw_moves_no_money_when_registered(rt, engine):
-    transfer_id = register(rt, direction="withdraw")
+def test_a_withdraw_moves_no_money_when_registered(runtime, engine):
+    transfer_id = register(runtime, direction="withdraw")
     assert entries(engine, transfer_id) == []
 
 
-def test_registering_twice_gives_one_transfer(rt, engine):
-    first = handlers.register(rt, request(), by="test")
-    second = handlers.register(rt, request(amount="10.0000", currency="USD"), by="test")
+def test_registering_twice_gives_one_transfer(runtime, engine):
+    first = service.register(runtime, request(), by="test")
+    second = service.register(runtime, request(amount="10.0000", currency="USD"), by="test")
     assert second["id"] == first["id"]
     assert second["created"] is False
     assert count(engine, Transfer) == 1
@@ -60,10 +60,10 @@ def test_registering_twice_gives_one_transfer(rt, engine):
     ("currency", "EUR"),
     ("player_id", "player-8"),
 ])
-def test_the_same_tx_id_with_other_facts_is_refused(rt, engine, field, value):
-    register(rt)
+def test_the_same_tx_id_with_other_facts_is_refused(runtime, engine, field, value):
+    register(runtime)
     with pytest.raises(ConflictError, match=f"{field} .* differs from registered"):
-        handlers.register(rt, request(**{field: value}), by="test")
+        service.register(runtime, request(**{field: value}), by="test")
     assert count(engine, Transfer) == 1
     assert count(engine, LedgerEntry) == 1
 
@@ -89,31 +89,31 @@ def test_the_same_tx_id_with_other_facts_is_refused(rt, engine, field, value):
     ({"sent_at": "2001-01-01T00:00:00Z"}, "sent_at", "more than a year ago"),
     ({"colour": "red"}, "colour", "unknown field"),
 ])
-def test_bad_input_names_the_field_and_writes_nothing(rt, engine, overrides, field, message):
+def test_bad_input_names_the_field_and_writes_nothing(runtime, engine, overrides, field, message):
     with pytest.raises(IntakeError) as error:
-        handlers.register(rt, request(**overrides), by="test")
+        service.register(runtime, request(**overrides), by="test")
     assert error.value.field == field
     assert message in error.value.message
     assert count(engine, Transfer) == 0
     assert count(engine, LedgerEntry) == 0
 
 
-def test_a_missing_amount_is_named(rt):
+def test_a_missing_amount_is_named(runtime):
     payload = request()
     del payload["amount"]
     with pytest.raises(IntakeError, match="amount: is required"):
-        handlers.register(rt, payload, by="test")
+        service.register(runtime, payload, by="test")
 
 
-def test_write_ahead_begin_then_complete_resolves_through_the_engine_path(rt, engine):
-    begun = handlers.begin(rt, request(), by="wallet", deadline_s=30)
+def test_write_ahead_begin_then_complete_resolves_through_the_engine_path(runtime, engine):
+    begun = service.begin(runtime, request(), by="wallet", deadline_s=30)
     assert begun["state"] == "in_flight"
     assert entries(engine, begun["id"])[0][0] == "hold"
 
-    again = handlers.begin(rt, request(), by="wallet", deadline_s=30)
+    again = service.begin(runtime, request(), by="wallet", deadline_s=30)
     assert (again["id"], again["created"]) == (begun["id"], False)
 
-    done = handlers.complete(rt, "scripted-a", "tx-1", "succeeded", by="wallet")
+    done = service.complete(runtime, "scripted-a", "tx-1", "succeeded", by="wallet")
     transfer = load(engine, begun["id"])
     assert done["state"] == transfer.state == "succeeded"
     assert transfer.resolved_by == "caller:wallet"
@@ -121,13 +121,13 @@ def test_write_ahead_begin_then_complete_resolves_through_the_engine_path(rt, en
     assert [event.type for event in events(engine, transfer.id)] == ["transfer.resolved"]
 
     # Reporting the same answer again changes nothing.
-    handlers.complete(rt, "scripted-a", "tx-1", "succeeded", by="wallet")
+    service.complete(runtime, "scripted-a", "tx-1", "succeeded", by="wallet")
     assert count(engine, OutboxEvent) == 1
 
 
-def test_a_caller_contradicting_a_final_state_is_recorded_not_applied(rt, engine):
+def test_a_caller_contradicting_a_final_state_is_recorded_not_applied(runtime, engine):
     # Given a deposit the engine settled as failed (the player was refunded)
-    transfer_id = register(rt)
+    transfer_id = register(runtime)
     with transaction(engine) as session:
         settled = session.get_one(Transfer, transfer_id, with_for_update=True)
         resolve(session, settled, State.FAILED, by="engine", reason="provider said failed",
@@ -135,7 +135,7 @@ def test_a_caller_contradicting_a_final_state_is_recorded_not_applied(rt, engine
 
     # When the wallet then reports that it succeeded
     with pytest.raises(Contradicted) as refused:
-        handlers.complete(rt, "scripted-a", "tx-1", "succeeded", by="wallet")
+        service.complete(runtime, "scripted-a", "tx-1", "succeeded", by="wallet")
 
     # Then the caller hears of the conflict, naming the outcome and the final state
     assert refused.value.field == "outcome"
@@ -158,42 +158,42 @@ def test_a_caller_contradicting_a_final_state_is_recorded_not_applied(rt, engine
 
     # When the wallet repeats itself, then it is refused again but recorded once
     with pytest.raises(Contradicted):
-        handlers.complete(rt, "scripted-a", "tx-1", "succeeded", by="wallet")
+        service.complete(runtime, "scripted-a", "tx-1", "succeeded", by="wallet")
     assert count(engine, Contradiction) == 1 and count(engine, OutboxEvent) == 2
 
 
-def test_a_caller_answer_for_a_transfer_in_review_is_left_to_the_admins(rt, engine):
+def test_a_caller_answer_for_a_transfer_in_review_is_left_to_the_admins(runtime, engine):
     # Given a transfer in review
-    transfer_id = register(rt)
+    transfer_id = register(runtime)
     with transaction(engine) as session:
         reviewed = session.get_one(Transfer, transfer_id, with_for_update=True)
         send_to_review(session, reviewed, reason="mismatch", by="engine", now=datetime.now(UTC))
     # When the wallet reports an answer, then it is refused and nothing changes
     with pytest.raises(NotResolvable, match="an admin decides"):
-        handlers.complete(rt, "scripted-a", "tx-1", "succeeded", by="wallet")
+        service.complete(runtime, "scripted-a", "tx-1", "succeeded", by="wallet")
     assert load(engine, transfer_id).state == "needs_review"
     assert count(engine, Contradiction) == 0
 
 
-def test_a_failed_deposit_reported_by_the_caller_is_refunded(rt, engine):
-    begun = handlers.begin(rt, request(), by="wallet")
-    handlers.complete(rt, "scripted-a", "tx-1", "failed", by="wallet")
+def test_a_failed_deposit_reported_by_the_caller_is_refunded(runtime, engine):
+    begun = service.begin(runtime, request(), by="wallet")
+    service.complete(runtime, "scripted-a", "tx-1", "failed", by="wallet")
     assert entries(engine, begun["id"]) == [
         ("hold", "player:player-7", "transit:scripted-a", Decimal("10.0000")),
         ("refund", "transit:scripted-a", "player:player-7", Decimal("10.0000")),
     ]
 
 
-def test_registering_a_timeout_for_an_in_flight_transfer_makes_it_pending(rt, engine):
-    begun = handlers.begin(rt, request(), by="wallet", deadline_s=300)
-    registered = handlers.register(rt, request(), by="wallet")
+def test_registering_a_timeout_for_an_in_flight_transfer_makes_it_pending(runtime, engine):
+    begun = service.begin(runtime, request(), by="wallet", deadline_s=300)
+    registered = service.register(runtime, request(), by="wallet")
     assert registered["id"] == begun["id"]
     assert load(engine, begun["id"]).state == "pending"
     assert len(entries(engine, begun["id"])) == 1  # still one hold
 
 
-def test_an_in_flight_transfer_past_its_deadline_becomes_pending_by_itself(rt, engine):
-    begun = handlers.begin(rt, request(), by="wallet", deadline_s=1)
+def test_an_in_flight_transfer_past_its_deadline_becomes_pending_by_itself(runtime, engine):
+    begun = service.begin(runtime, request(), by="wallet", deadline_s=1)
     assert expire_in_flight(engine, datetime.now(UTC), limit=100) == 0
     later = datetime.now(UTC) + timedelta(seconds=2)
     assert expire_in_flight(engine, later, limit=100) == 1
@@ -202,15 +202,15 @@ def test_an_in_flight_transfer_past_its_deadline_becomes_pending_by_itself(rt, e
     assert transfer.next_check_at == later
 
 
-def test_complete_refuses_unknown_transfers_and_outcomes(rt):
+def test_complete_refuses_unknown_transfers_and_outcomes(runtime):
     with pytest.raises(IntakeError, match="no transfer 'nope'"):
-        handlers.complete(rt, "scripted-a", "nope", "succeeded", by="wallet")
-    handlers.begin(rt, request(), by="wallet")
+        service.complete(runtime, "scripted-a", "nope", "succeeded", by="wallet")
+    service.begin(runtime, request(), by="wallet")
     with pytest.raises(IntakeError, match="succeeded or failed"):
-        handlers.complete(rt, "scripted-a", "tx-1", "pending", by="wallet")
+        service.complete(runtime, "scripted-a", "tx-1", "pending", by="wallet")
 
 
-def test_enqueue_on_the_command_line(rt, engine):
+def test_enqueue_on_the_command_line(runtime, engine):
     runner = CliRunner()
     args = ["enqueue", "--provider", "scripted-a", "--tx-id", "cli-1", "--direction", "deposit",
             "--player-id", "p1", "--amount", "10.00", "--currency", "USD"]

@@ -29,10 +29,10 @@ def providers():
 
 
 @pytest.fixture
-def ways(rt):
+def ways(runtime):
     """Every way in, by name; a test takes the ones that can carry its case."""
-    http = Http(rt)
-    yield {"function": Function(rt), "task": Task(), "http": http, "cli": Cli()}
+    http = Http(runtime)
+    yield {"function": Function(runtime), "task": Task(), "http": http, "cli": Cli()}
     http.close()
 
 
@@ -160,8 +160,8 @@ def test_a_deadline_of_exactly_the_maximum_is_kept(ways, engine):
         assert before + hour <= deadline <= datetime.now(UTC) + hour, name
 
 
-def test_the_maximum_is_a_setting(rt, engine):
-    shorter = Function(dataclasses.replace(rt, settings=rt.settings.model_copy(
+def test_the_maximum_is_a_setting(runtime, engine):
+    shorter = Function(dataclasses.replace(runtime, settings=runtime.settings.model_copy(
         update={"max_in_flight_deadline_s": 60.0})))
     refused_by_each({"function": shorter}, ["function"], engine,
                     lambda way: way.begin(request(), deadline_s=61),

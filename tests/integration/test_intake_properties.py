@@ -48,8 +48,8 @@ def providers():
 
 
 @pytest.fixture(params=WAYS)
-def way(request, rt):
-    chosen = {"function": lambda: Function(rt), "task": Task, "http": lambda: Http(rt),
+def way(request, runtime):
+    chosen = {"function": lambda: Function(runtime), "task": Task, "http": lambda: Http(runtime),
               "cli": Cli}[request.param]()
     yield chosen
     if isinstance(chosen, Http):
@@ -57,13 +57,13 @@ def way(request, rt):
 
 
 @pytest.fixture
-def begun(rt, engine):
+def begun(runtime, engine):
     """One transfer in flight, tx-1 (what a `complete` with one wrong field would otherwise
     settle); yields how to read what is written, and what is written now."""
-    assert rt.settings.max_in_flight_deadline_s == MAX_DEADLINE_S
-    assert Function(rt).begin({"provider": "scripted-a", "tx_id": "tx-1",
-                               "direction": "deposit", "player_id": "p", "amount": "1",
-                               "currency": "USD"}).accepted
+    assert runtime.settings.max_in_flight_deadline_s == MAX_DEADLINE_S
+    assert Function(runtime).begin({"provider": "scripted-a", "tx_id": "tx-1",
+                                    "direction": "deposit", "player_id": "p", "amount": "1",
+                                    "currency": "USD"}).accepted
     with engine.connect() as connection:
         yield lambda: count_written(connection), count_written(connection)
 

@@ -10,10 +10,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from tests.integration.helpers import register
-from worker import ledger
-from worker.db import transaction
 from worker.domain.types import State
-from worker.resolution import NotResolvable, resolve
+from worker.engine.resolve import ledger
+from worker.engine.resolve.resolution import NotResolvable, resolve
+from worker.process.db import transaction
 
 pytestmark = pytest.mark.integration
 
@@ -31,8 +31,8 @@ def post_by_hand(engine, transfer_id: int, kind: str, currency: str = "USD",
         ), {"t": transfer_id, "kind": kind, "a": source, "b": target, "currency": currency})
 
 
-def resolved_deposit(rt, engine, tx_id="tx-1", state=State.SUCCEEDED) -> int:
-    transfer_id = register(rt, tx_id=tx_id)
+def resolved_deposit(runtime, engine, tx_id="tx-1", state=State.SUCCEEDED) -> int:
+    transfer_id = register(runtime, tx_id=tx_id)
     with transaction(engine) as session:
         from models import Transfer
 
@@ -41,20 +41,20 @@ def resolved_deposit(rt, engine, tx_id="tx-1", state=State.SUCCEEDED) -> int:
     return transfer_id
 
 
-def test_a_second_resolution_posting_is_impossible(rt, engine):
-    transfer_id = resolved_deposit(rt, engine)
+def test_a_second_resolution_posting_is_impossible(runtime, engine):
+    transfer_id = resolved_deposit(runtime, engine)
     with pytest.raises(IntegrityError, match="uq_ledger_entries_one_resolution"):
         post_by_hand(engine, transfer_id, "refund", "USD", reverse=True)
 
 
-def test_a_second_posting_of_the_same_kind_is_impossible(rt, engine):
-    transfer_id = register(rt)
+def test_a_second_posting_of_the_same_kind_is_impossible(runtime, engine):
+    transfer_id = register(runtime)
     with pytest.raises(IntegrityError, match="uq_ledger_entries_transfer_id_kind"):
         post_by_hand(engine, transfer_id, "hold", "USD", reverse=False)
 
 
-def test_an_entry_cannot_cross_currencies(rt, engine):
-    transfer_id = register(rt)
+def test_an_entry_cannot_cross_currencies(runtime, engine):
+    transfer_id = register(runtime)
     with pytest.raises(IntegrityError, match="fk_ledger_entries"):
         post_by_hand(engine, transfer_id, "settle", "EUR", reverse=True)
 
@@ -63,15 +63,15 @@ def test_an_entry_cannot_cross_currencies(rt, engine):
     "UPDATE ledger_entries SET amount = 1",
     "DELETE FROM ledger_entries",
 ])
-def test_entries_are_never_updated_or_deleted(rt, engine, statement):
-    register(rt)
+def test_entries_are_never_updated_or_deleted(runtime, engine, statement):
+    register(runtime)
     with pytest.raises(DBAPIError, match="never updated or deleted"), \
             transaction(engine) as session:
         session.execute(text(statement))
 
 
-def test_a_terminal_transfer_never_changes_again(rt, engine):
-    transfer_id = resolved_deposit(rt, engine)
+def test_a_terminal_transfer_never_changes_again(runtime, engine):
+    transfer_id = resolved_deposit(runtime, engine)
     with pytest.raises(DBAPIError, match="never changes again"), transaction(engine) as session:
         session.execute(text("UPDATE transfers SET state = 'failed' WHERE id = :id"),
                         {"id": transfer_id})
@@ -84,10 +84,10 @@ def test_a_terminal_transfer_never_changes_again(rt, engine):
                     now=datetime.now(UTC))
 
 
-def test_balances_sum_to_zero_per_currency(rt, engine):
-    resolved_deposit(rt, engine, "a", State.SUCCEEDED)
-    resolved_deposit(rt, engine, "b", State.FAILED)
-    register(rt, tx_id="c", currency="EUR", amount="3.3333")
+def test_balances_sum_to_zero_per_currency(runtime, engine):
+    resolved_deposit(runtime, engine, "a", State.SUCCEEDED)
+    resolved_deposit(runtime, engine, "b", State.FAILED)
+    register(runtime, tx_id="c", currency="EUR", amount="3.3333")
     with transaction(engine) as session:
         balances = {(code, currency): balance
                     for code, _kind, currency, balance in ledger.balances(session)}

@@ -15,10 +15,10 @@ from sqlalchemy.exc import DBAPIError
 from tests.integration.admin.support import in_review, mismatched
 from tests.integration.helpers import entries, events, register
 from tests.unit.events.schemas import problems
-from worker import ledger
 from worker.admin import actions
 from worker.admin.inputs import InvalidInput
-from worker.db import transaction
+from worker.engine.resolve import ledger
+from worker.process.db import transaction
 
 pytestmark = pytest.mark.integration
 
@@ -33,9 +33,9 @@ def totals(engine) -> dict[str, Decimal]:
         return ledger.currency_totals(session)
 
 
-def test_a_deposit_the_provider_recorded_less_of_parks_the_difference_in_suspense(rt, engine):
+def test_a_deposit_the_provider_recorded_less_of_parks_the_difference_in_suspense(runtime, engine):
     # given a deposit of 100 the provider recorded as 90
-    transfer_id = mismatched(rt, "dep-less", "100.00", "90.00")
+    transfer_id = mismatched(runtime, "dep-less", "100.00", "90.00")
 
     # when an admin settles it at the provider's amount
     actions.resolve_by_hand(engine, transfer_id, "succeeded", actor="olga",
@@ -54,9 +54,10 @@ def test_a_deposit_the_provider_recorded_less_of_parks_the_difference_in_suspens
     assert totals(engine) == {"USD": Decimal("0")}
 
 
-def test_a_deposit_the_provider_recorded_more_of_draws_the_difference_from_suspense(rt, engine):
+def test_a_deposit_the_provider_recorded_more_of_draws_the_difference_from_suspense(runtime,
+                                                                                    engine):
     # given a deposit of 100 the provider recorded as 120
-    transfer_id = mismatched(rt, "dep-more", "100.00", "120.00")
+    transfer_id = mismatched(runtime, "dep-more", "100.00", "120.00")
 
     actions.resolve_by_hand(engine, transfer_id, "succeeded", actor="olga",
                             reason="provider credited 120", at_provider_amount=True)
@@ -73,9 +74,9 @@ def test_a_deposit_the_provider_recorded_more_of_draws_the_difference_from_suspe
 
 
 def test_a_withdraw_pays_the_player_what_the_provider_released_and_needs_no_suspense(
-        rt, engine):
+        runtime, engine):
     # given a withdraw of 100 the provider recorded as 80 (nothing was held at registration)
-    transfer_id = mismatched(rt, "wd-less", "100.00", "80.00", direction="withdraw")
+    transfer_id = mismatched(runtime, "wd-less", "100.00", "80.00", direction="withdraw")
 
     actions.resolve_by_hand(engine, transfer_id, "succeeded", actor="olga",
                             reason="provider released 80", at_provider_amount=True)
@@ -87,8 +88,8 @@ def test_a_withdraw_pays_the_player_what_the_provider_released_and_needs_no_susp
     assert totals(engine) == {"USD": Decimal("0")}
 
 
-def test_the_event_carries_both_amounts_and_the_audit_who_why_and_both(rt, engine):
-    transfer_id = mismatched(rt, "dep-event", "100.00", "90.00")
+def test_the_event_carries_both_amounts_and_the_audit_who_why_and_both(runtime, engine):
+    transfer_id = mismatched(runtime, "dep-event", "100.00", "90.00")
 
     applied = actions.resolve_by_hand(engine, transfer_id, "succeeded", actor="olga",
                                       reason="statement shows 90", at_provider_amount=True)
@@ -111,13 +112,13 @@ def test_the_event_carries_both_amounts_and_the_audit_who_why_and_both(rt, engin
     ("pending", "only a transfer in needs_review"),
 ])
 def test_settling_at_the_provider_amount_is_refused_unless_it_is_an_amount_mismatch(
-        rt, engine, setup, refusal):
+        runtime, engine, setup, refusal):
     if setup == "no_amount":
-        transfer_id = in_review(rt, tx_id="no-amount")
+        transfer_id = in_review(runtime, tx_id="no-amount")
     elif setup == "other_currency":
-        transfer_id = mismatched(rt, "other-cur", "100.00", "90.00", currency="EUR")
+        transfer_id = mismatched(runtime, "other-cur", "100.00", "90.00", currency="EUR")
     else:
-        transfer_id = register(rt, tx_id="still-pending")
+        transfer_id = register(runtime, tx_id="still-pending")
 
     with pytest.raises(actions.ActionRefused, match=refusal):
         actions.resolve_by_hand(engine, transfer_id, "succeeded", actor="olga", reason="x",
@@ -126,16 +127,16 @@ def test_settling_at_the_provider_amount_is_refused_unless_it_is_an_amount_misma
     assert [kind for kind, *_ in entries(engine, transfer_id)] in ([], ["hold"])
 
 
-def test_settling_at_the_provider_amount_as_failed_is_refused_naming_the_field(rt, engine):
-    transfer_id = mismatched(rt, "dep-failed", "100.00", "90.00")
+def test_settling_at_the_provider_amount_as_failed_is_refused_naming_the_field(runtime, engine):
+    transfer_id = mismatched(runtime, "dep-failed", "100.00", "90.00")
     with pytest.raises(InvalidInput) as refusal:
         actions.resolve_by_hand(engine, transfer_id, "failed", actor="olga", reason="x",
                                 at_provider_amount=True)
     assert refusal.value.field == "at_provider_amount"
 
 
-def test_the_database_refuses_an_adjustment_that_does_not_touch_a_suspense_account(rt, engine):
-    transfer_id = register(rt, tx_id="adj")
+def test_the_database_refuses_an_adjustment_that_does_not_touch_a_suspense_account(runtime, engine):
+    transfer_id = register(runtime, tx_id="adj")
     with pytest.raises(DBAPIError, match="suspense account"), transaction(engine) as session:
         first, second = session.execute(
             text("SELECT id FROM ledger_accounts ORDER BY id LIMIT 2")).scalars()

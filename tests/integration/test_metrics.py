@@ -19,16 +19,17 @@ from sqlalchemy import func, select
 from models import OutboxEvent
 from tests.integration.admin.support import with_tokens
 from tests.integration.helpers import register
-from worker import handlers, tasks
 from worker.admin import actions
 from worker.admin.app import create_app
-from worker.check import NoGuard, run_batch
-from worker.db import transaction
 from worker.domain.types import Outcome
+from worker.engine.check.batch import NoGuard, run_batch
+from worker.engine.intake import service
+from worker.engine.sweep.due import Claim
 from worker.metrics import exported_names
+from worker.process import tasks
+from worker.process.db import transaction
+from worker.process.runtime import Runtime
 from worker.providers.scripted import SCRIPTS
-from worker.runtime import Runtime
-from worker.sweep import Claim
 from worker.webhooks import runner
 from worker.webhooks.config import EVENT_TYPES, Subscriber
 
@@ -48,10 +49,10 @@ STATE_FAMILIES = (
 )
 
 
-def scrape_admin(rt: Runtime) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+def scrape_admin(runtime: Runtime) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     """The admin app's /metrics as Prometheus reads it. A new app each time: its gauges are
     cached a few seconds, and these tests change the database between scrapes."""
-    with TestClient(create_app(lambda: with_tokens(rt))) as client:
+    with TestClient(create_app(lambda: with_tokens(runtime))) as client:
         answer = client.get("/metrics")
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/plain")
@@ -73,15 +74,15 @@ def worker_value(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-def test_a_scrape_of_the_admin_app_and_a_worker_shows_every_metric(rt, monkeypatch):
+def test_a_scrape_of_the_admin_app_and_a_worker_shows_every_metric(runtime, monkeypatch):
     # Given three transfers registered (and due at once) and one in flight
     for n, amount in enumerate(("10.50", "20.00", "30.25")):
-        register(rt, tx_id=f"m-{n}", amount=amount)
-    handlers.begin(rt, {"provider": "scripted-a", "tx_id": "m-flight", "direction": "deposit",
+        register(runtime, tx_id=f"m-{n}", amount=amount)
+    service.begin(runtime, {"provider": "scripted-a", "tx_id": "m-flight", "direction": "deposit",
                         "player_id": "player-7", "amount": "5", "currency": "EUR"}, by="wallet")
 
     # When the admin app is scraped
-    before_work = scrape_admin(rt)
+    before_work = scrape_admin(runtime)
 
     # Then it counts them by state, sums the money at risk and ages the oldest
     assert value(before_work, "resolver_transfers", provider="scripted-a", state="pending") == 3
@@ -128,10 +129,10 @@ def test_a_scrape_of_the_admin_app_and_a_worker_shows_every_metric(rt, monkeypat
     tasks.sweep_due()
     [claims] = dispatched
     assert all(claim.due_at is not None for claim in claims)
-    run_batch(rt.engine, rt.providers, claims, rt.adapter_for, NoGuard())
-    handlers.complete(rt, "scripted-a", "m-flight", "succeeded", by="wallet")
+    run_batch(runtime.engine, runtime.providers, claims, runtime.adapter_for, NoGuard())
+    service.complete(runtime, "scripted-a", "m-flight", "succeeded", by="wallet")
     reviewed = next(claim.transfer_id for claim in claims if claim.ref.tx_id == "m-2")
-    actions.resolve_by_hand(rt.engine, reviewed, "failed", actor="olga",
+    actions.resolve_by_hand(runtime.engine, reviewed, "failed", actor="olga",
                             reason="the provider's back office has no such deposit")
     unreachable = Subscriber(name="finance", url="http://127.0.0.1:1/hooks",
                              secret="whsec_" + "x" * 32,
@@ -141,7 +142,7 @@ def test_a_scrape_of_the_admin_app_and_a_worker_shows_every_metric(rt, monkeypat
     setup = runner.WebhookSetup(subscribers={"finance": unreachable},
                                 schedule=(timedelta(seconds=30),), lease=timedelta(seconds=5),
                                 batch=10)
-    runner.run_once(rt.engine, setup, runner.inline(rt.engine, setup))
+    runner.run_once(runtime.engine, setup, runner.inline(runtime.engine, setup))
 
     # Then the worker's registry counted each check, call, lag, resolution and sweep once
     for outcome in checks_before:
@@ -176,8 +177,8 @@ def test_a_scrape_of_the_admin_app_and_a_worker_shows_every_metric(rt, monkeypat
     assert set(ENGINE_FAMILIES) <= served
 
     # When the admin app is scraped again, with the instance's breaker open
-    rt.redis.set("resolver:breaker:scripted-a:open_until", repr(time.time() + 30))
-    after_work = scrape_admin(rt)
+    runtime.redis.set("resolver:breaker:scripted-a:open_until", repr(time.time() + 30))
+    after_work = scrape_admin(runtime)
 
     # Then only the rate-limited transfer is still at risk, the events wait for the relay,
     # the breaker shows open and the sweep's heartbeat is seen
@@ -188,7 +189,7 @@ def test_a_scrape_of_the_admin_app_and_a_worker_shows_every_metric(rt, monkeypat
                  currency="USD", state="pending") == pytest.approx(20.0)
     assert value(after_work, "resolver_unsettled_amount", provider="scripted-a",
                  currency="EUR", state="in_flight") is None
-    with transaction(rt.engine) as session:
+    with transaction(runtime.engine) as session:
         unpublished = session.execute(select(func.count()).select_from(OutboxEvent)
                                       .where(OutboxEvent.published_at.is_(None))).scalar_one()
     assert unpublished == 4  # resolved, to review, completed, resolved by hand
@@ -203,28 +204,28 @@ def test_a_scrape_of_the_admin_app_and_a_worker_shows_every_metric(rt, monkeypat
     assert names - {n for n in names if not n.startswith("resolver_")} <= exported_names()
 
 
-def test_the_admin_gauges_are_read_once_per_cache_period(rt):
+def test_the_admin_gauges_are_read_once_per_cache_period(runtime):
     # Given an admin app scraped once with a pending transfer
-    register(rt, tx_id="cached")
-    with TestClient(create_app(lambda: with_tokens(rt))) as client:
+    register(runtime, tx_id="cached")
+    with TestClient(create_app(lambda: with_tokens(runtime))) as client:
         first = samples(client.get("/metrics").text)
         # When another transfer arrives and the app is scraped again at once
-        register(rt, tx_id="cached-2")
+        register(runtime, tx_id="cached-2")
         second = samples(client.get("/metrics").text)
     # Then the second scrape is answered from the cache, not from Postgres
     assert value(first, "resolver_transfers", provider="scripted-a", state="pending") == 1
     assert value(second, "resolver_transfers", provider="scripted-a", state="pending") == 1
 
 
-def test_a_batch_that_does_not_commit_counts_nothing(rt, monkeypatch):
+def test_a_batch_that_does_not_commit_counts_nothing(runtime, monkeypatch):
     # Given a due transfer, claimed, and a database that fails the batch's apply
-    register(rt, tx_id="rolled-back")
+    register(runtime, tx_id="rolled-back")
     SCRIPTS.load("scripted-a", "rolled-back", [Outcome.SUCCEEDED])
     dispatched: list[list[Claim]] = []
     monkeypatch.setattr(tasks, "dispatch_checks", dispatched.append)
     tasks.sweep_due()
     [claims] = dispatched
-    from worker import apply_batch
+    from worker.engine.resolve import apply_batch
 
     def broken(*args, **kwargs):
         raise RuntimeError("the database went away mid-batch")
@@ -236,7 +237,7 @@ def test_a_batch_that_does_not_commit_counts_nothing(rt, monkeypatch):
 
     # When the batch is checked and its transaction rolls back
     with pytest.raises(RuntimeError):
-        run_batch(rt.engine, rt.providers, claims, rt.adapter_for, NoGuard(),
+        run_batch(runtime.engine, runtime.providers, claims, runtime.adapter_for, NoGuard(),
                   clock=lambda: datetime.now(UTC))
 
     # Then neither the check nor the resolution was counted

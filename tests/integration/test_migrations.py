@@ -12,8 +12,8 @@ from sqlalchemy import create_engine, inspect, text
 
 from tests.conftest import SERVER, _admin
 from tests.integration.helpers import register
-from worker import migrate
-from worker.downgrade_guard import ALLOW_VARIABLE, DestructiveDowngrade
+from worker.process import migrate
+from worker.process.downgrade_guard import ALLOW_VARIABLE, DestructiveDowngrade
 
 pytestmark = pytest.mark.integration
 
@@ -63,9 +63,9 @@ def schema_and_rows(url: str) -> tuple[set[str], str, int]:
 
 
 def test_downgrade_of_a_database_with_a_transfer_refuses_and_changes_nothing(
-        rt, database_url, monkeypatch):
+        runtime, database_url, monkeypatch):
     monkeypatch.delenv(ALLOW_VARIABLE, raising=False)
-    register(rt)
+    register(runtime)
     before = schema_and_rows(database_url)
 
     with pytest.raises(DestructiveDowngrade) as refusal:
@@ -80,8 +80,8 @@ def test_downgrade_of_a_database_with_a_transfer_refuses_and_changes_nothing(
     assert schema_and_rows(database_url) == before
 
 
-def test_downgrade_with_the_variable_drops_the_rows_too(rt, database_url, monkeypatch):
-    register(rt)
+def test_downgrade_with_the_variable_drops_the_rows_too(runtime, database_url, monkeypatch):
+    register(runtime)
     monkeypatch.setenv(ALLOW_VARIABLE, "1")
 
     migrate.downgrade(database_url, "base")

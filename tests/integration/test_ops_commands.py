@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from worker.cli import main
-from worker.settings import get_settings
+from worker.process.settings import get_settings
 
 pytestmark = pytest.mark.integration
 
@@ -32,11 +32,10 @@ def providers_file(tmp_path, monkeypatch):
     monkeypatch.setenv("RESOLVER_PROVIDERS_FILE", str(path))
     monkeypatch.setenv("TEST_VCT_SECRET", "very-secret-value-42")
     get_settings.cache_clear()
-    from worker import runtime
-
-    runtime.use(None)
+    from worker.process.runtime import use_runtime
+    use_runtime(None)
     yield path
-    runtime.use(None)
+    use_runtime(None)
     get_settings.cache_clear()
 
 

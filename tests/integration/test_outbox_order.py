@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from models import OutboxEvent, Transfer
 from tests.integration.helpers import register
-from worker import events
-from worker.db import transaction
+from worker.engine.resolve import events
+from worker.process.db import transaction
 
 pytestmark = pytest.mark.integration
 
@@ -26,8 +26,8 @@ def write_event(engine, transfer_id: int, hold_open: threading.Event | None = No
             hold_open.wait(5)
 
 
-def test_a_second_writer_waits_for_the_first_to_commit(rt, engine):
-    first, second = register(rt, tx_id="first"), register(rt, tx_id="second")
+def test_a_second_writer_waits_for_the_first_to_commit(runtime, engine):
+    first, second = register(runtime, tx_id="first"), register(runtime, tx_id="second")
     release = threading.Event()
     slow = threading.Thread(target=write_event, args=(engine, first, release))
     slow.start()

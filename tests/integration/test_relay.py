@@ -10,37 +10,38 @@ import pytest
 from models import OutboxEvent
 from tests.conftest import unreachable_redis
 from tests.integration.helpers import events, register
-from worker import relay
-from worker.check import NoGuard, run_check
-from worker.db import transaction
 from worker.domain.types import Outcome
+from worker.engine.check.batch import NoGuard, run_check
+from worker.engine.relay.publish import relay
+from worker.engine.sweep.due import claim_due
+from worker.process.db import transaction
 from worker.providers.scripted import SCRIPTS
-from worker.sweep import claim_due
 
 pytestmark = pytest.mark.integration
 
 
-def resolve_some(rt, engine, outcomes: dict[str, Outcome]) -> None:
+def resolve_some(runtime, engine, outcomes: dict[str, Outcome]) -> None:
     for tx_id, outcome in outcomes.items():
-        register(rt, tx_id=tx_id)
+        register(runtime, tx_id=tx_id)
         SCRIPTS.load("scripted-a", tx_id, [outcome])
-    for claim in claim_due(engine, rt.providers["scripted-a"], datetime.now(UTC),
+    for claim in claim_due(engine, runtime.providers["scripted-a"], datetime.now(UTC),
                            timedelta(seconds=30), 100):
-        run_check(engine, rt.providers, claim.transfer_id, claim.lease_token, rt.adapter_for,
+        run_check(engine, runtime.providers, claim.transfer_id, claim.lease_token,
+                  runtime.adapter_for,
                   NoGuard())
 
 
-def publish(rt, client=None) -> int:
-    return relay.relay(rt.engine, client or rt.redis, rt.settings.events_stream, 1000, 100)
+def publish(runtime, client=None) -> int:
+    return relay(runtime.engine, client or runtime.redis, runtime.settings.events_stream, 1000, 100)
 
 
-def test_events_reach_the_stream_as_cloudevents_in_outbox_order(rt, engine, redis_client):
-    resolve_some(rt, engine, {"a": Outcome.SUCCEEDED, "b": Outcome.FAILED,
-                              "c": Outcome.MISMATCH})
-    assert publish(rt) == 3
-    assert publish(rt) == 0  # nothing left
+def test_events_reach_the_stream_as_cloudevents_in_outbox_order(runtime, engine, redis_client):
+    resolve_some(runtime, engine, {"a": Outcome.SUCCEEDED, "b": Outcome.FAILED,
+                                   "c": Outcome.MISMATCH})
+    assert publish(runtime) == 3
+    assert publish(runtime) == 0  # nothing left
 
-    entries = redis_client.xrange(rt.settings.events_stream)
+    entries = redis_client.xrange(runtime.settings.events_stream)
     published = [json.loads(fields[b"event"]) for _id, fields in entries]
     assert [event["type"] for event in published] == [
         "transfer.resolved", "transfer.resolved", "transfer.needs_review"]
@@ -62,31 +63,31 @@ def test_events_reach_the_stream_as_cloudevents_in_outbox_order(rt, engine, redi
         assert [str(row.id) for row in rows] == [event["id"] for event in published]
 
 
-def test_a_redis_failure_leaves_events_for_the_next_run(rt, engine, redis_client):
-    resolve_some(rt, engine, {"a": Outcome.SUCCEEDED})
+def test_a_redis_failure_leaves_events_for_the_next_run(runtime, engine, redis_client):
+    resolve_some(runtime, engine, {"a": Outcome.SUCCEEDED})
     unreachable = unreachable_redis()
-    assert publish(rt, unreachable) == 0
+    assert publish(runtime, unreachable) == 0
     [event] = events(engine, 1)
     assert event.published_at is None
 
-    assert publish(rt) == 1
-    assert redis_client.xlen(rt.settings.events_stream) == 1
+    assert publish(runtime) == 1
+    assert redis_client.xlen(runtime.settings.events_stream) == 1
 
 
-def test_redis_restarting_empty_loses_nothing(rt, engine, redis_client):
-    resolve_some(rt, engine, {"a": Outcome.SUCCEEDED})
-    assert publish(rt) == 1
+def test_redis_restarting_empty_loses_nothing(runtime, engine, redis_client):
+    resolve_some(runtime, engine, {"a": Outcome.SUCCEEDED})
+    assert publish(runtime) == 1
     redis_client.flushdb()  # the stream is gone; the outbox in Postgres is the record
     with transaction(engine) as session:
         assert session.query(OutboxEvent).count() == 1
 
 
-def test_one_relay_at_a_time(rt, engine, redis_client):
+def test_one_relay_at_a_time(runtime, engine, redis_client):
     from sqlalchemy import text
 
-    resolve_some(rt, engine, {"a": Outcome.SUCCEEDED})
+    resolve_some(runtime, engine, {"a": Outcome.SUCCEEDED})
     with engine.connect() as holder:
-        holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": relay.RELAY_LOCK})
-        assert publish(rt) == 0
-        holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": relay.RELAY_LOCK})
-    assert publish(rt) == 1
+        holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": publish.RELAY_LOCK})
+        assert publish(runtime) == 0
+        holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": publish.RELAY_LOCK})
+    assert publish(runtime) == 1

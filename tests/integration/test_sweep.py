@@ -11,50 +11,50 @@ from sqlalchemy import create_engine, text
 from tests.conftest import scripted_instance
 from tests.integration.helpers import events, load, register
 from worker.domain.policy import Policy
-from worker.sweep import claim_due, sweep
+from worker.engine.sweep.due import claim_due, sweep
 
 pytestmark = pytest.mark.integration
 LEASE = timedelta(seconds=30)
 
 
-def due_and_later(rt, engine) -> tuple[int, int]:
+def due_and_later(runtime, engine) -> tuple[int, int]:
     """Two pending transfers: one due now, one due in an hour."""
-    due = register(rt, tx_id="due")
-    later = register(rt, tx_id="later")
+    due = register(runtime, tx_id="due")
+    later = register(runtime, tx_id="later")
     with engine.begin() as connection:
         connection.execute(text("UPDATE transfers SET next_check_at = now() + interval '1 hour' "
                                 "WHERE id = :id"), {"id": later})
     return due, later
 
 
-def test_only_due_pending_transfers_are_claimed_and_leased(rt, engine):
-    due, _later = due_and_later(rt, engine)
+def test_only_due_pending_transfers_are_claimed_and_leased(runtime, engine):
+    due, _later = due_and_later(runtime, engine)
     now = datetime.now(UTC)
-    claims = claim_due(engine, rt.providers["scripted-a"], now, LEASE, limit=10)
+    claims = claim_due(engine, runtime.providers["scripted-a"], now, LEASE, limit=10)
 
     assert [claim.transfer_id for claim in claims] == [due]
     leased = load(engine, due)
     assert leased.lease_token == claims[0].lease_token
     assert leased.next_check_at == now + LEASE
     # Until the lease runs out the transfer is not due again.
-    assert claim_due(engine, rt.providers["scripted-a"], now, LEASE, limit=10) == []
-    again = claim_due(engine, rt.providers["scripted-a"], now + LEASE, LEASE, limit=10)
+    assert claim_due(engine, runtime.providers["scripted-a"], now, LEASE, limit=10) == []
+    again = claim_due(engine, runtime.providers["scripted-a"], now + LEASE, LEASE, limit=10)
     assert [claim.transfer_id for claim in again] == [due]
     assert again[0].lease_token != claims[0].lease_token
 
 
-def test_concurrency_caps_the_checks_under_way(rt, engine):
+def test_concurrency_caps_the_checks_under_way(runtime, engine):
     instance = scripted_instance(policy=Policy(initial_delay=timedelta(0), concurrency=3))
     for n in range(5):
-        register(rt, tx_id=f"tx-{n}")
+        register(runtime, tx_id=f"tx-{n}")
     now = datetime.now(UTC)
     assert len(claim_due(engine, instance, now, LEASE, limit=100)) == 3
     assert claim_due(engine, instance, now, LEASE, limit=100) == []
 
 
-def test_two_sweeps_at_once_claim_each_transfer_once(rt, database_url):
+def test_two_sweeps_at_once_claim_each_transfer_once(runtime, database_url):
     for n in range(200):
-        register(rt, tx_id=f"tx-{n}")
+        register(runtime, tx_id=f"tx-{n}")
     now = datetime.now(UTC) + timedelta(seconds=1)
     instance = scripted_instance(policy=Policy(concurrency=1000))
     claimed: list[list[int]] = [[], []]
@@ -82,9 +82,9 @@ def test_two_sweeps_at_once_claim_each_transfer_once(rt, database_url):
     assert len(claimed[0]) == len(claimed[1]) == 100
 
 
-def test_transfers_of_a_removed_instance_go_to_review_and_come_back_on_recheck(rt, engine):
+def test_transfers_of_a_removed_instance_go_to_review_and_come_back_on_recheck(runtime, engine):
     # Given two pending transfers of an instance, one due and one not yet due
-    due, later = due_and_later(rt, engine)
+    due, later = due_and_later(runtime, engine)
     # When the instance is taken out of the providers file and the sweep runs
     dispatched: list = []
     counts = sweep(engine, {}, datetime.now(UTC), LEASE, limit=10, dispatch=dispatched.append)
@@ -102,12 +102,12 @@ def test_transfers_of_a_removed_instance_go_to_review_and_come_back_on_recheck(r
     from worker.admin.actions import recheck
 
     recheck(engine, due, actor="admin:alice", reason="instance restored")
-    counts = sweep(engine, rt.providers, datetime.now(UTC), LEASE, limit=10,
+    counts = sweep(engine, runtime.providers, datetime.now(UTC), LEASE, limit=10,
                    dispatch=dispatched.append)
     assert counts["scripted-a"] == 1 and load(engine, due).state == "pending"
 
 
-def test_one_pass_claims_every_instance_within_its_own_concurrency(rt, engine):
+def test_one_pass_claims_every_instance_within_its_own_concurrency(runtime, engine):
     # Given four due transfers at instance a (concurrency 2) and three at b (concurrency 5)
     providers = {
         "scripted-a": scripted_instance("scripted-a", Policy(initial_delay=timedelta(0),
@@ -115,7 +115,7 @@ def test_one_pass_claims_every_instance_within_its_own_concurrency(rt, engine):
         "scripted-b": scripted_instance("scripted-b", Policy(initial_delay=timedelta(0),
                                                              concurrency=5)),
     }
-    ids = [register(rt, tx_id=f"tx-{n}", amount=f"{n + 1}.25") for n in range(7)]
+    ids = [register(runtime, tx_id=f"tx-{n}", amount=f"{n + 1}.25") for n in range(7)]
     with engine.begin() as connection:
         connection.execute(text("UPDATE transfers SET provider = 'scripted-b' WHERE id > :id"),
                            {"id": ids[3]})

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from tests.conftest import scripted_instance
-from worker.check import call_budget
+from worker.engine.check.batch import call_budget
 
 INSTANCE = replace(scripted_instance(), deadline_s=12.0)
 

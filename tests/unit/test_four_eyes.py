@@ -9,9 +9,9 @@ import pytest
 
 from tests.conftest import scripted_instance
 from worker.admin.four_eyes import gate
-from worker.config_files import ConfigError
 from worker.domain.types import Direction
-from worker.ledger import provider_amount_moves
+from worker.engine.resolve.ledger import provider_amount_moves
+from worker.process.config_files import ConfigError
 from worker.providers.config import parse_providers
 
 EUR_1000 = dataclasses.replace(scripted_instance(), four_eyes_from=(("EUR", Decimal("1000")),))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from tests.conftest import scripted_instance
-from worker.runtime import instance_session
+from worker.process.runtime import instance_session
 
 INSTANCE = replace(scripted_instance(), base_url="https://api.provider.example")
 

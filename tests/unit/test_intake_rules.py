@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import scripted_instance
 from worker.domain.types import Direction, State
-from worker.intake import (
+from worker.engine.intake.registration import (
     IntakeError,
     actor,
     in_flight_deadline,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from worker.config_files import ConfigError
+from worker.process.config_files import ConfigError
 from worker.providers.config import parse_providers
 from worker.providers.registry import adapter_for
 

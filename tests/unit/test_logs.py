@@ -9,10 +9,10 @@ import os
 
 import pytest
 
-from worker import logs
-from worker.logs import SecretMask, formatter, secret_source
-from worker.runtime import build_runtime
-from worker.settings import Settings
+from worker.process import logs
+from worker.process.logs import SecretMask, formatter, secret_source
+from worker.process.runtime import build_runtime
+from worker.process.settings import Settings
 
 
 def logger_writing_to(stream: io.StringIO, *, as_json: bool) -> logging.Logger:
@@ -59,7 +59,7 @@ def root_logger_kept():
 def test_the_admin_servers_log_handlers_mask_secrets(root_logger_kept):
     import logging.config
 
-    from worker.logs import uvicorn_config
+    from worker.process.logs import uvicorn_config
 
     config = uvicorn_config(["tok-123456"], as_json=False)
     stream = io.StringIO()
@@ -90,9 +90,9 @@ def masked_by(mask: SecretMask, text: str) -> str:
 
 def test_webhook_secrets_join_the_mask_and_follow_the_subscribers_file(tmp_path):
     webhooks_file = subscribers_file(tmp_path / "webhooks.toml", ["first-token-111"])
-    rt = build_runtime(Settings(webhooks_file=str(webhooks_file), admin_token="admin-tok-42"),
-                       providers={})
-    mask = SecretMask(secret_source(rt))
+    runtime = build_runtime(Settings(webhooks_file=str(webhooks_file), admin_token="admin-tok-42"),
+                            providers={})
+    mask = SecretMask(secret_source(runtime))
     line = ('"POST /in?token={} HTTP/1.1" 204 0 whsec_0012345678901234567890123456789A '
             'admin-tok-42')
 
@@ -114,11 +114,11 @@ def test_webhook_secrets_join_the_mask_and_follow_the_subscribers_file(tmp_path)
 def test_the_admin_servers_handlers_mask_webhook_url_tokens(tmp_path, root_logger_kept):
     import logging.config
 
-    from worker.logs import uvicorn_config
+    from worker.process.logs import uvicorn_config
 
     webhooks_file = subscribers_file(tmp_path / "webhooks.toml", ["abc123secret"])
-    rt = build_runtime(Settings(webhooks_file=str(webhooks_file)), providers={})
-    config = uvicorn_config(secret_source(rt), as_json=False)
+    runtime = build_runtime(Settings(webhooks_file=str(webhooks_file)), providers={})
+    config = uvicorn_config(secret_source(runtime), as_json=False)
     stream = io.StringIO()
     config["handlers"]["default"]["stream"] = stream
     logging.config.dictConfig(config)
@@ -210,7 +210,7 @@ def test_lines_below_the_loggers_level_are_dropped(engine_lines):
 def test_the_admin_servers_json_lines_include_the_applications_own(root_logger_kept):
     import logging.config
 
-    from worker.logs import uvicorn_config
+    from worker.process.logs import uvicorn_config
 
     config = uvicorn_config(["tok-123456"], as_json=True)
     stream = io.StringIO()

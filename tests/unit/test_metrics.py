@@ -11,7 +11,7 @@ import fakeredis
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
-from worker import throttle
+from worker.engine.check import throttle
 from worker.metrics import engine, exported_names, state
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)

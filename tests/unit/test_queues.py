@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-import worker.tasks  # noqa: F401  (registers the tasks on the app)
-from worker.celery import DEFAULT_QUEUE, INTAKE_QUEUE, INTAKE_TASKS, VISIBILITY_TIMEOUT_S, app
-from worker.settings import get_settings
+import worker.process.tasks  # noqa: F401  (registers the tasks on the app)
+from worker.process.celery_app import (
+    DEFAULT_QUEUE,
+    INTAKE_QUEUE,
+    INTAKE_TASKS,
+    VISIBILITY_TIMEOUT_S,
+    app,
+)
+from worker.process.settings import get_settings
 
 
 def queue_of(task_name: str) -> str:

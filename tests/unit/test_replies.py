@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from worker.intake import ConflictError, Contradicted, IntakeError
-from worker.replies import answer
-from worker.resolution import NotResolvable
+from worker.engine.intake.registration import ConflictError, Contradicted, IntakeError
+from worker.engine.intake.replies import answer
+from worker.engine.resolve.resolution import NotResolvable
 
 SUMMARY = {"id": 7, "provider": "naga-main", "tx_id": "W-1", "state": "pending",
            "created": True, "amount": "25.0000", "currency": "EUR", "direction": "deposit",

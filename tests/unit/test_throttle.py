@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import scripted_instance, unreachable_redis
 from worker.domain.policy import Policy
-from worker.throttle import Admission, Guard
+from worker.engine.check.throttle import Admission, Throttle
 
 
 class Clock:
@@ -26,15 +26,15 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def guard(clock: Clock) -> Guard:
-    return Guard(fakeredis.FakeRedis(), clock=clock)
+def guard(clock: Clock) -> Throttle:
+    return Throttle(fakeredis.FakeRedis(), clock=clock)
 
 
 INSTANCE = scripted_instance(policy=Policy(rate_limit_per_s=3, breaker_threshold=2,
                                            breaker_cooldown=timedelta(seconds=30)))
 
 
-def admitted(guard: Guard, wanted: int = 1) -> int:
+def admitted(guard: Throttle, wanted: int = 1) -> int:
     """How many of a batch of `wanted` the guard lets ask now."""
     admission = guard.admit(INSTANCE, wanted, 10)
     return admission.granted
@@ -61,7 +61,7 @@ def test_a_batch_gets_what_is_left_of_the_window(guard, clock):
 
 
 def test_slow_rates_get_a_longer_window(clock):
-    guard = Guard(fakeredis.FakeRedis(), clock=clock)
+    guard = Throttle(fakeredis.FakeRedis(), clock=clock)
     slow = scripted_instance(policy=Policy(rate_limit_per_s=0.5))
     assert guard.admit(slow, 1, 10).granted == 1
     assert guard.admit(slow, 1, 10).granted == 0
@@ -116,6 +116,6 @@ def test_only_errors_after_the_last_answer_of_a_batch_count(guard):
 
 
 def test_without_redis_the_check_goes_through():
-    guard = Guard(unreachable_redis())
+    guard = Throttle(unreachable_redis())
     assert guard.admit(INSTANCE, 2, 10).granted == 2
     guard.settle(INSTANCE, Admission(2), [True, True])  # does not raise

@@ -10,8 +10,8 @@ import sys
 import pytest
 from opentelemetry import trace
 
-from worker import tracing
-from worker.settings import Settings
+from worker.process import tracing
+from worker.process.settings import Settings
 
 OTEL_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
                   "OTEL_SDK_DISABLED", "RESOLVER_OTEL_ENDPOINT")
@@ -58,8 +58,8 @@ def test_our_setting_is_a_base_url_as_the_standard_one_is():
 SETUP_TWICE = """
 import json
 from opentelemetry import trace
-from worker import tracing
-from worker.settings import Settings
+from worker.process import tracing
+from worker.process.settings import Settings
 
 settings = Settings()
 first = tracing.setup(settings, "resolver-beat")

@@ -2,8 +2,8 @@
 
 Each action is one unit of work with the transfer row locked, and leaves an audit record in
 the same transaction, so the change and the record of who made it cannot part. A manual
-resolution goes through `worker.resolution.resolve`, the path the engine uses, so the ledger,
-the event and the state change are exactly what an automatic resolution would write.
+resolution goes through `worker.engine.resolve.resolution.resolve`, the path the engine uses,
+so the ledger, the event and the state change are exactly what an automatic resolution would write.
 """
 
 from __future__ import annotations
@@ -16,14 +16,15 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from models import AuditRecord, Transfer
-from worker import events, logs
 from worker.admin.inputs import InvalidInput
 from worker.admin.queries import MAX_ID
 from worker.admin.schemas import MAX_REASON_CHARS
-from worker.db import transaction
 from worker.domain.types import State
+from worker.engine.resolve import events
+from worker.engine.resolve.resolution import resolve
 from worker.metrics import engine as metrics
-from worker.resolution import resolve
+from worker.process import logs
+from worker.process.db import transaction
 
 MAX_ACTOR_CHARS = 120  # resolved_by holds "admin:" + the name in 128 characters
 log = logs.get(__name__)

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from worker import handlers, heartbeat, ledger, replay
+from resolver_consumer import outbox
 from worker.admin import actions, inputs, proposals, queries, review_queries
 from worker.admin.auth import Operator, Reader
 from worker.admin.proposal_schemas import ProposalOut, proposal_out
@@ -40,9 +40,12 @@ from worker.admin.schemas import (
     transfer_detail,
     transfer_page,
 )
-from worker.db import transaction
-from worker.intake import ConflictError, IntakeError
-from worker.runtime import Runtime
+from worker.engine.intake import service
+from worker.engine.intake.registration import ConflictError, IntakeError
+from worker.engine.resolve import ledger
+from worker.process import heartbeat
+from worker.process.db import transaction
+from worker.process.runtime import Runtime
 
 
 class ApiProblem(Exception):
@@ -112,7 +115,7 @@ def register_transfer(request: Request, who: Operator,
                       body: Annotated[Any, Body()] = None) -> JSONResponse:
     """Register a transfer whose call timed out: the same rules as every other intake."""
     try:
-        result = handlers.register(runtime_of(request), body, by=f"api:{who.name}")
+        result = service.register(runtime_of(request), body, by=f"api:{who.name}")
     except IntakeError as exc:
         raise ApiProblem(422, exc.message, exc.field) from None
     except ConflictError as exc:
@@ -177,10 +180,10 @@ def get_transfer(transfer_id: TransferId, request: Request, who: Reader) -> Tran
     """A transfer with its checks, ledger entries, events and audit records."""
     now = _now()
     with transaction(runtime_of(request).engine) as session:
-        story = queries.story(session, transfer_id)
-        if story is None:
+        history = queries.history(session, transfer_id)
+        if history is None:
             raise ApiProblem(404, f"no transfer with id {transfer_id}")
-        return transfer_detail(story, now)
+        return transfer_detail(history, now)
 
 
 @api.post("/transfers/{transfer_id}/recheck", response_model=ActionResult,
@@ -203,11 +206,11 @@ def resolve_transfer(transfer_id: TransferId, body: ResolveBody, request: Reques
     """Settle a pending or needs_review transfer by hand; the token's name is the actor.
 
     200 when applied; 202 with the proposal when a second operator must approve it."""
-    rt = runtime_of(request)
+    runtime = runtime_of(request)
     result = refusals_answered(lambda: proposals.request_resolution(
-        rt.engine, rt.providers, transfer_id, body.outcome, actor=who.name,
+        runtime.engine, runtime.providers, transfer_id, body.outcome, actor=who.name,
         reason=body.reason, at_provider_amount=body.at_provider_amount,
-        ttl=rt.settings.proposal_ttl))
+        ttl=runtime.settings.proposal_ttl))
     if isinstance(result, proposals.ProposalView):
         return JSONResponse(proposal_out(result).model_dump(mode="json"), status_code=202)
     return _act(request, lambda: result)
@@ -247,10 +250,10 @@ def list_events(
     who: Reader,
     after: Annotated[int, Query(ge=0, le=queries.MAX_ID,
                                 description="The last seq already handled.")] = 0,
-    limit: Annotated[int, Query(ge=1, le=replay.MAX_PAGE)] = 100,
+    limit: Annotated[int, Query(ge=1, le=outbox.MAX_PAGE)] = 100,
 ) -> EventsPage:
     """The outbox in order, for consumers that replay what they missed."""
-    found = replay.events_after(runtime_of(request).engine, after, limit)
+    found = outbox.events_after(runtime_of(request).engine, after, limit)
     return EventsPage.model_validate({
         "items": found,
         "next_after": found[-1]["seq"] if found else after,
@@ -298,15 +301,15 @@ def healthz() -> Liveness:
 def readyz(request: Request) -> JSONResponse:
     """Readiness, no token needed: are Postgres and Redis reachable (503 if not), and when did
     the sweep last run (reported, not judged: the sweep is beat's business, not the admin's)."""
-    rt = runtime_of(request)
+    runtime = runtime_of(request)
     try:
-        with transaction(rt.engine) as session:
+        with transaction(runtime.engine) as session:
             postgres = queries.database_reachable(session)
     except Exception:  # any failure to reach the database is the answer, not an error
         postgres = False
     try:
-        redis_up = bool(rt.redis.ping())
-        since = heartbeat.seconds_since(rt.redis, heartbeat.SWEEP)
+        redis_up = bool(runtime.redis.ping())
+        since = heartbeat.seconds_since(runtime.redis, heartbeat.SWEEP)
     except Exception:
         redis_up, since = False, None
     ok = postgres and redis_up

@@ -18,7 +18,6 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from worker import runtime, tracing
 from worker.admin import (
     api,
     auth,
@@ -36,16 +35,18 @@ from worker.admin.schemas import ErrorBody
 from worker.admin.sessions import ServerSessions, SessionStore
 from worker.admin.tokens import TokenBook, parse_tokens
 from worker.metrics import state
+from worker.process import tracing
+from worker.process.runtime import Runtime, current_runtime
 
 SESSION_COOKIE = "resolver_session"
 SESSION_MAX_AGE_S = 8 * 3600
 SECURE_COOKIE_ENV = "RESOLVER_SESSION_SECURE"
 
 
-def create_app(runtime_factory: Callable[[], runtime.Runtime] = runtime.current,
+def create_app(runtime_factory: Callable[[], Runtime] = current_runtime,
                tokens: TokenBook | None = None) -> FastAPI:
-    rt = runtime_factory()
-    tracing.setup(rt.settings, "resolver-admin", rt.engine)
+    runtime = runtime_factory()
+    tracing.setup(runtime.settings, "resolver-admin", runtime.engine)
     app = FastAPI(
         title="transfer-resolver admin API",
         version="1",
@@ -57,11 +58,12 @@ def create_app(runtime_factory: Callable[[], runtime.Runtime] = runtime.current,
         docs_url=None,
         redoc_url=None,
     )
-    app.state.runtime = rt
-    app.state.tokens = tokens or parse_tokens(rt.settings.admin_token, rt.settings.admin_tokens)
-    app.state.metrics = state.admin_registry(rt.engine, rt.redis, list(rt.providers))
-    app.state.login_guard = LoginGuard(rt.redis, rt.settings.admin_failed_token_limit,
-                                       rt.settings.admin_failed_token_window_s)
+    app.state.runtime = runtime
+    app.state.tokens = tokens or parse_tokens(runtime.settings.admin_token,
+                                              runtime.settings.admin_tokens)
+    app.state.metrics = state.admin_registry(runtime.engine, runtime.redis, list(runtime.providers))
+    app.state.login_guard = LoginGuard(runtime.redis, runtime.settings.admin_failed_token_limit,
+                                       runtime.settings.admin_failed_token_window_s)
     app.state.session_max_age_s = SESSION_MAX_AGE_S
 
     app.include_router(api.health)
@@ -87,12 +89,12 @@ def create_app(runtime_factory: Callable[[], runtime.Runtime] = runtime.current,
     app.middleware("http")(_protective_headers)
     app.add_middleware(
         ServerSessions,
-        store=SessionStore(rt.redis),
+        store=SessionStore(runtime.redis),
         cookie=SESSION_COOKIE,
         secure=os.environ.get(SECURE_COOKIE_ENV, "").lower() in {"1", "true", "yes"},
     )
     # Outermost but for Starlette's own error handler: no body is read before it is checked.
-    app.add_middleware(BodyLimit, max_bytes=rt.settings.admin_max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=runtime.settings.admin_max_body_bytes)
     return app
 
 

@@ -31,7 +31,7 @@ from typing import Any, Literal
 from sqlalchemy import Engine, RowMapping
 
 from worker.admin import actions, inputs, proposals, queries
-from worker.db import transaction
+from worker.process.db import transaction
 
 # `settle_at_provider_amount` resolves amount mismatches as succeeded at the amount each
 # provider recorded (worker.admin.proposals), the action an amount_mismatch group offers.

@@ -146,11 +146,11 @@ def preview(body: PreviewBody, request: Request, who: Reader) -> PreviewOut:
     """What a bulk action would act on: count, totals per currency, the first rows, and the
     fingerprint that /bulk/confirm needs. 409 past RESOLVER_BULK_MAX. Writes nothing."""
     filters, act = _parse(body)
-    rt = runtime_of(request)
+    runtime = runtime_of(request)
     now = datetime.now(UTC)
-    found = refusals_answered(lambda: bulk.preview(rt.engine, filters, act,
-                                                   limit=rt.settings.bulk_max, now=now))
-    return preview_out(found, rt.settings.bulk_max, now)
+    found = refusals_answered(lambda: bulk.preview(runtime.engine, filters, act,
+                                                   limit=runtime.settings.bulk_max, now=now))
+    return preview_out(found, runtime.settings.bulk_max, now)
 
 
 @api.post("/confirm", response_model=RunOut, responses=_errors(403, 409))
@@ -161,8 +161,8 @@ def confirm(body: ConfirmBody, request: Request, who: Operator) -> RunOut:
     becomes one four-eyes proposal for the whole set (409 when one of them cannot be
     proposed, naming it)."""
     filters, act = _parse(body)
-    rt = runtime_of(request)
+    runtime = runtime_of(request)
     # 409 when the set changed since the preview, or one of it cannot be proposed
     return run_out(refusals_answered(lambda: bulk.confirm(
-        rt.engine, filters, act, body.fingerprint, actor=who.name, reason=body.reason,
-        limit=rt.settings.bulk_max, ttl=rt.settings.proposal_ttl)))
+        runtime.engine, filters, act, body.fingerprint, actor=who.name, reason=body.reason,
+        limit=runtime.settings.bulk_max, ttl=runtime.settings.proposal_ttl)))

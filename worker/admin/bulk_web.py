@@ -80,10 +80,10 @@ def bulk_page(request: Request, who: Person) -> Response:
     if chosen["action"] == "resolve" and not chosen["outcome"]:
         return render(request, "bulk.html", {**context, "note": "Choose the outcome to see "
                                                                 "what a resolution would take."})
-    rt = runtime_of(request)
+    runtime = runtime_of(request)
     try:
         filters, act = _parse(chosen)
-        found = bulk.preview(rt.engine, filters, act, limit=rt.settings.bulk_max)
+        found = bulk.preview(runtime.engine, filters, act, limit=runtime.settings.bulk_max)
     except (inputs.InvalidInput, bulk.BulkRefused) as exc:
         status = 409 if isinstance(exc, bulk.BulkRefused) else 400
         return render(request, "bulk.html", {**context, "error": str(exc)}, status=status)
@@ -110,23 +110,23 @@ def bulk_confirm(request: Request, who: Person, posted: Annotated[dict[str, str]
     if not who.role.may_write:
         raise Forbidden(f"{who.name} holds a viewer token: only operators act on transfers.")
     context = _context(request, posted)
-    rt = runtime_of(request)
+    runtime = runtime_of(request)
     try:
         filters, act = _parse(posted)
     except inputs.InvalidInput as exc:
         return render(request, "bulk.html", {**context, "error": str(exc)}, status=400)
     try:
-        confirmation = bulk.confirmed(rt.engine, filters, act, fingerprint, actor=who.name,
-                                      reason=reason, limit=rt.settings.bulk_max)
+        confirmation = bulk.confirmed(runtime.engine, filters, act, fingerprint, actor=who.name,
+                                      reason=reason, limit=runtime.settings.bulk_max)
         if act.kind == "recheck":
             return _stream_rechecks(request, context, confirmation)
-        run = bulk.execute(rt.engine, confirmation, ttl=rt.settings.proposal_ttl)
+        run = bulk.execute(runtime.engine, confirmation, ttl=runtime.settings.proposal_ttl)
     except (inputs.InvalidInput, actions.ActionRefused) as exc:
         status = 400 if isinstance(exc, inputs.InvalidInput) else 409
         fresh: dict[str, Any] = {}
         with contextlib.suppress(bulk.BulkRefused):  # the set now, with a new fingerprint
-            fresh = _preview_context(bulk.preview(rt.engine, filters, act,
-                                                  limit=rt.settings.bulk_max))
+            fresh = _preview_context(bulk.preview(runtime.engine, filters, act,
+                                                  limit=runtime.settings.bulk_max))
         return render(request, "bulk.html", {**context, **fresh, "error": str(exc),
                                              "reason": reason}, status=status)
     return render(request, "bulk_done.html", {**context, **_shown(run)})

@@ -7,12 +7,11 @@ row to row. This module maps a transfer's row to a short cause code, in SQL, so 
 and filtering by cause run in the database over any number of rows.
 
 Causes of `needs_review` come from the reason the engine wrote when it sent the transfer there
-(`worker.domain.policy` and `worker.sweep.unconfigured_reason`) and from the last answer it
-saw; causes of a `pending` transfer that waits too long come from its last answer. The texts
-matched here are the engine's own; `tests/integration/admin/test_causes.py` builds each one
-through the engine's functions, so a reworded reason fails a test instead of falling into
-`other`.
-"""
+(`worker.domain.policy` and `worker.engine.sweep.due.unconfigured_reason`) and from the last
+answer it saw; causes of a `pending` transfer that waits too long come from its last answer. The
+texts matched here are the engine's own; `tests/integration/admin/test_causes.py` builds each
+one through the engine's functions, so a reworded reason fails a test instead of falling into
+`other`."""
 
 from __future__ import annotations
 
@@ -62,7 +61,7 @@ CAUSES: tuple[Cause, ...] = (
           "OR t.review_reason LIKE 'provider''s record disagrees%'",
           "compare the provider's record with ours; resolve by hand"),
     Cause("other_review", _REVIEW, "other reason", "TRUE",
-          "read the transfer's story"),
+          "read the transfer's history"),
     Cause("unchecked", _PENDING, "never answered", "t.last_outcome IS NULL",
           "check that the worker and beat run and the instance is reachable"),
     Cause("provider_pending", _PENDING, "provider still processing",
@@ -78,7 +77,7 @@ CAUSES: tuple[Cause, ...] = (
           f"t.last_outcome IN ('{Outcome.RETRY}', '{Outcome.AUTH_ERROR}')",
           "see the provider health panel and the last error"),
     Cause("other_pending", _PENDING, "other answer", "TRUE",
-          "read the transfer's story"),
+          "read the transfer's history"),
 )
 
 BY_CODE = {cause.code: cause for cause in CAUSES}

@@ -34,21 +34,21 @@ def resolve(request: Request, who: Person, transfer_id: int,
             confirmed: Annotated[str, Form()] = "") -> Response:
     check_csrf(request, csrf_token)
     _operator(who)
-    rt = runtime_of(request)
+    runtime = runtime_of(request)
     at_provider = bool(at_provider_amount)
     back = RedirectResponse(f"/transfers/{transfer_id}", status_code=303)
     try:
         actions.reason_text(reason, required=True)  # refused before the confirmation, not after
-        seen = proposals.preview(rt.engine, rt.providers, transfer_id, outcome,
+        seen = proposals.preview(runtime.engine, runtime.providers, transfer_id, outcome,
                                  at_provider_amount=at_provider)
         if not confirmed:
             return render(request, "resolve_confirm.html", {
                 "p": seen, "reason": reason, "at_provider_amount": at_provider,
-                "ttl": rt.settings.proposal_ttl,
+                "ttl": runtime.settings.proposal_ttl,
             })
         result = proposals.request_resolution(
-            rt.engine, rt.providers, transfer_id, outcome, actor=who.name, reason=reason,
-            at_provider_amount=at_provider, ttl=rt.settings.proposal_ttl,
+            runtime.engine, runtime.providers, transfer_id, outcome, actor=who.name, reason=reason,
+            at_provider_amount=at_provider, ttl=runtime.settings.proposal_ttl,
             expected_provider_amount=_amount(provider_amount) if at_provider else None)
     except actions.TransferNotFound:
         return not_found(request, f"No transfer {transfer_id}.")

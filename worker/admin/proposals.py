@@ -25,14 +25,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import AuditRecord, Proposal, ProposalItem, Transfer
-from worker import logs
 from worker.admin import actions, four_eyes
 from worker.admin.actions import ActionRefused, Applied, TransferNotFound
 from worker.admin.inputs import InvalidInput
 from worker.admin.queries import MAX_ID
-from worker.db import transaction
 from worker.domain.types import Direction, State
-from worker.ledger import provider_amount_moves, resolution_move
+from worker.engine.resolve.ledger import provider_amount_moves, resolution_move
+from worker.process import logs
+from worker.process.db import transaction
 from worker.providers.instance import ProviderInstance
 
 DEFAULT_TTL = timedelta(hours=24)

@@ -112,7 +112,7 @@ class Page:
     next_cursor: str | None = None
 
 
-# A caller's answer contradicted the transfer's final state (see worker.resolution).
+# A caller's answer contradicted the transfer's final state (see worker.engine.resolve.resolution).
 CONTRADICTED = "EXISTS (SELECT 1 FROM contradictions c WHERE c.transfer_id = t.id)"
 TRANSFER_COLUMNS = f"""
     id, provider, direction, tx_id, player_id, player_ref, amount, currency, sent_at, state,
@@ -297,7 +297,7 @@ def audit_record(session: Session, record_id: int) -> RowMapping:
 
 
 @dataclass(frozen=True)
-class TransferStory:
+class TransferHistory:
     """A transfer and everything that happened to it."""
 
     transfer: RowMapping
@@ -309,13 +309,13 @@ class TransferStory:
     contradictions: list[RowMapping]
 
 
-def story(session: Session, transfer_id: int, check_limit: int | None = 1000
-          ) -> TransferStory | None:
+def history(session: Session, transfer_id: int, check_limit: int | None = 1000
+            ) -> TransferHistory | None:
     row = transfer(session, transfer_id)
     if row is None:
         return None
     params = {"id": transfer_id}
-    return TransferStory(
+    return TransferHistory(
         transfer=row,
         checks=list(session.execute(CHECKS, {**params, "limit": check_limit}).mappings()),
         checks_total=int(session.execute(CHECK_COUNT, params).scalar_one()),

@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from worker.admin import queries, review_queries
 from worker.domain.money import MAX_DECIMALS, MAX_INTEGER_DIGITS
-from worker.intake import MAX_LENGTHS
+from worker.engine.intake.registration import MAX_LENGTHS
 
 MONEY_PATTERN = r"^-?[0-9]+\.[0-9]{4}$"
 Money = Annotated[str, Field(pattern=MONEY_PATTERN, examples=["10.0000"])]
@@ -140,25 +140,25 @@ class TransferDetail(TransferOut):
     audit: list[AuditOut]
 
 
-def transfer_detail(story: queries.TransferStory, now: datetime) -> TransferDetail:
+def transfer_detail(history: queries.TransferHistory, now: datetime) -> TransferDetail:
     checks = [
         CheckOut.model_validate({
             **row,
             "provider_amount": (money(row["provider_amount"])
                                 if row["provider_amount"] is not None else None),
         })
-        for row in story.checks
+        for row in history.checks
     ]
     entries = [LedgerEntryOut.model_validate({**row, "amount": money(row["amount"])})
-               for row in story.ledger_entries]
+               for row in history.ledger_entries]
     return TransferDetail(
-        **transfer_out(story.transfer, now).model_dump(),
+        **transfer_out(history.transfer, now).model_dump(),
         checks=checks,
-        checks_total=story.checks_total,
+        checks_total=history.checks_total,
         ledger_entries=entries,
-        events=[EventOut.model_validate({**row, "id": str(row["id"])}) for row in story.events],
-        audit=[AuditOut.model_validate(row) for row in story.audit],
-        contradictions=[ContradictionOut.model_validate(row) for row in story.contradictions],
+        events=[EventOut.model_validate({**row, "id": str(row["id"])}) for row in history.events],
+        audit=[AuditOut.model_validate(row) for row in history.audit],
+        contradictions=[ContradictionOut.model_validate(row) for row in history.contradictions],
     )
 
 

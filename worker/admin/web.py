@@ -20,7 +20,6 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from worker import heartbeat, throttle
 from worker.admin import (
     actions,
     auth,
@@ -41,8 +40,10 @@ from worker.admin.schemas import (
     transfer_out,
 )
 from worker.admin.tokens import Principal
-from worker.db import transaction
-from worker.runtime import Runtime
+from worker.engine.check import throttle
+from worker.process import heartbeat
+from worker.process.db import transaction
+from worker.process.runtime import Runtime
 
 REFRESH_S = 15
 PAGE_SIZE = 50
@@ -168,8 +169,8 @@ def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Respons
 @pages.get("/")
 def dashboard(request: Request, who: Person) -> Response:
     now = datetime.now(UTC)
-    rt = runtime_of(request)
-    with transaction(rt.engine) as session:
+    runtime = runtime_of(request)
+    with transaction(runtime.engine) as session:
         stats = stats_out(queries.stats(session, now), now)
         review = queries.list_transfers(
             session, queries.TransferFilter(states=("needs_review",)), now, limit=100)
@@ -178,39 +179,39 @@ def dashboard(request: Request, who: Person) -> Response:
                               review_queries.STUCK_AFTER, now)
         oldest_open = oldest.oldest_open(session, now)
     try:
-        since_sweep = heartbeat.seconds_since(rt.redis, heartbeat.SWEEP)
+        since_sweep = heartbeat.seconds_since(runtime.redis, heartbeat.SWEEP)
         breakers: dict[str, throttle.BreakerState] | None = throttle.breaker_states(
-            rt.redis, sorted(rt.providers), now.timestamp())
+            runtime.redis, sorted(runtime.providers), now.timestamp())
     except Exception:  # Redis down: the page still shows what Postgres knows
         since_sweep, breakers = None, None
     return render(request, "dashboard.html", {
         "stats": stats,
         "oldest_open": oldest_open,
-        "table": _pivot(stats.counts, rt),
+        "table": _pivot(stats.counts, runtime),
         "review": [transfer_out(row, now) for row in review.items],
         "review_more": review.next_cursor is not None,
         "biggest_bucket": max([b.count for b in stats.pending_by_age] + [1]),
         "since_sweep": since_sweep,
-        "health": _health(rt, checks, breakers),
+        "health": _health(runtime, checks, breakers),
         "health_window": queries.HEALTH_WINDOW,
         "refresh_s": REFRESH_S,
         "by_cause": by_cause,
     })
 
 
-def _health(rt: Runtime, checks: dict[str, queries.CheckHealth],
+def _health(runtime: Runtime, checks: dict[str, queries.CheckHealth],
             breakers: dict[str, throttle.BreakerState] | None) -> list[dict[str, Any]]:
     """A row per instance, configured or with checks in the window: breaker, outcomes, p95."""
     empty = queries.CheckHealth(0, {}, None)
-    return [{"provider": name, "configured": name in rt.providers,
+    return [{"provider": name, "configured": name in runtime.providers,
              "checks": checks.get(name, empty),
              "breaker": None if breakers is None else breakers.get(name)}
-            for name in sorted(set(rt.providers) | set(checks))]
+            for name in sorted(set(runtime.providers) | set(checks))]
 
 
-def _pivot(counts: list[Any], rt: Runtime) -> dict[str, Any]:
+def _pivot(counts: list[Any], runtime: Runtime) -> dict[str, Any]:
     """Counts as a table: a row per provider (every configured one), a column per state."""
-    rows: dict[str, dict[str, int]] = {name: {} for name in sorted(rt.providers)}
+    rows: dict[str, dict[str, int]] = {name: {} for name in sorted(runtime.providers)}
     for count in counts:
         rows.setdefault(count.provider, {})[count.state] = count.count
     totals = {state: sum(row.get(state, 0) for row in rows.values())
@@ -275,11 +276,11 @@ def transfer_page(request: Request, who: Person, transfer_id: str) -> Response:
     now = datetime.now(UTC)
     number = inputs.transfer_id(transfer_id) or 0
     with transaction(runtime_of(request).engine) as session:
-        story = queries.story(session, number)
-    if story is None:
+        history = queries.history(session, number)
+    if history is None:
         return not_found(request, f"No transfer {transfer_id}.")
     return render(request, "transfer.html", {
-        "t": transfer_detail(story, now),
+        "t": transfer_detail(history, now),
         "max_reason": MAX_REASON_CHARS,
         "error": request.session.pop("form_error", None),
         # Four-eyes: the transfer's open proposal, and the provider's amount it may settle at.

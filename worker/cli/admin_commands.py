@@ -1,4 +1,4 @@
-"""Admin commands: what is stuck and why, a transfer's whole story, recheck, resolve by hand,
+"""Admin commands: what is stuck and why, a transfer's whole history, recheck, resolve by hand,
 figures, and the admin server."""
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from worker.admin.schemas import (
 from worker.admin.tokens import TokenConfigError, parse_tokens
 from worker.cli import layout
 from worker.cli.base import Refused, current_runtime, emit, main, refuse_on
-from worker.db import transaction
-from worker.runtime import Runtime
+from worker.process.db import transaction
+from worker.process.runtime import Runtime
 
 REFUSALS = (inputs.InvalidInput, actions.TransferNotFound, actions.ActionRefused)
 
@@ -54,12 +54,12 @@ def transfer_ref_options(command: Any) -> Any:
     return click.argument("ref", required=False)(command)
 
 
-def _find(rt: Runtime, ref: str | None, provider: str | None, tx_id: str | None) -> int:
+def _find(runtime: Runtime, ref: str | None, provider: str | None, tx_id: str | None) -> int:
     wanted = inputs.transfer_ref(ref, provider, tx_id)
     if wanted.id is not None:
         return wanted.id
     assert wanted.provider is not None and wanted.tx_id is not None
-    with transaction(rt.engine) as session:
+    with transaction(runtime.engine) as session:
         found = queries.transfer_id_for(session, wanted.provider, wanted.tx_id)
     if found is None:
         raise actions.TransferNotFound(f"no transfer {wanted}")
@@ -91,7 +91,7 @@ def pending(provider: str | None, state: str | None, older_than: str | None,
             limit: int, cursor: str | None, as_json: bool) -> None:
     """Transfers not yet final, oldest first: age, amount, checks, last outcome, next check,
     and under a transfer in review the whole reason why."""
-    rt = current_runtime()
+    runtime = current_runtime()
     filters = inputs.transfer_filter(
         (state,) if state else queries.OPEN_STATES, provider=provider,
         older_than_text=older_than, cause_text=cause, currency_text=currency,
@@ -99,9 +99,9 @@ def pending(provider: str | None, state: str | None, older_than: str | None,
         min_amount=min_amount, max_amount=max_amount)
     after = inputs.cursor(cursor)
     now = datetime.now(UTC)
-    with transaction(rt.engine) as session:
+    with transaction(runtime.engine) as session:
         if provider is not None:
-            known_provider(session, rt, provider)
+            known_provider(session, runtime, provider)
         page = transfer_page(queries.list_transfers(session, filters, now, limit=limit,
                                                     cursor=after), now)
 
@@ -128,16 +128,16 @@ def pending(provider: str | None, state: str | None, older_than: str | None,
 PROVIDER_ON_RECORD = text("SELECT 1 FROM transfers WHERE provider = :provider LIMIT 1")
 
 
-def known_provider(session: Session, rt: Runtime, provider: str) -> None:
+def known_provider(session: Session, runtime: Runtime, provider: str) -> None:
     """Refuse a provider name nobody knows. A name counts when the providers file has it, or
     when transfers of it are on record: an instance taken out of the file may still have
     transfers to settle by hand, and they must stay listable."""
-    if provider in rt.providers or session.execute(PROVIDER_ON_RECORD,
+    if provider in runtime.providers or session.execute(PROVIDER_ON_RECORD,
                                                     {"provider": provider}).first():
         return
     raise inputs.InvalidInput(
         "provider", f"no instance {provider!r} is configured or has transfers "
-                    f"(configured: {', '.join(sorted(rt.providers)) or 'none'})")
+                    f"(configured: {', '.join(sorted(runtime.providers)) or 'none'})")
 
 
 def _next(t: Any, now: datetime) -> str:
@@ -157,14 +157,14 @@ def show(ref: str | None, provider: str | None, tx_id: str | None, as_json: bool
 
     REF is a transfer id or PROVIDER:TX_ID.
     """
-    rt = current_runtime()
-    transfer_id = _find(rt, ref, provider, tx_id)
+    runtime = current_runtime()
+    transfer_id = _find(runtime, ref, provider, tx_id)
     now = datetime.now(UTC)
-    with transaction(rt.engine) as session:
-        story = queries.story(session, transfer_id, check_limit=None)
-    if story is None:
+    with transaction(runtime.engine) as session:
+        history = queries.history(session, transfer_id, check_limit=None)
+    if history is None:
         raise actions.TransferNotFound(f"no transfer with id {transfer_id}")
-    detail = transfer_detail(story, now)
+    detail = transfer_detail(history, now)
     emit(_dump(detail), as_json, lambda _: _print_story(detail, now))
 
 
@@ -228,8 +228,8 @@ def _print_action(result: ActionResult) -> None:
                f"({audit.action} by {audit.actor}, audit record {audit.id})")
 
 
-def _report(rt: Runtime, applied: actions.Applied, as_json: bool) -> None:
-    with transaction(rt.engine) as session:
+def _report(runtime: Runtime, applied: actions.Applied, as_json: bool) -> None:
+    with transaction(runtime.engine) as session:
         row = queries.transfer(session, applied.transfer_id)
         assert row is not None
         result = action_result(row, queries.audit_record(session, applied.audit_id),
@@ -246,10 +246,10 @@ def _report(rt: Runtime, applied: actions.Applied, as_json: bool) -> None:
 def recheck(ref: str | None, provider: str | None, tx_id: str | None, by: str,
             reason: str | None, as_json: bool) -> None:
     """Make a transfer due now (one under review goes back to pending)."""
-    rt = current_runtime()
-    applied = actions.recheck(rt.engine, _find(rt, ref, provider, tx_id), actor=by,
+    runtime = current_runtime()
+    applied = actions.recheck(runtime.engine, _find(runtime, ref, provider, tx_id), actor=by,
                               reason=reason)
-    _report(rt, applied, as_json)
+    _report(runtime, applied, as_json)
 
 
 @main.command()
@@ -271,11 +271,11 @@ def resolve(ref: str | None, provider: str | None, tx_id: str | None, outcome: s
     from worker.admin import proposals
     from worker.cli.proposal_commands import print_proposal, proposal_out
 
-    rt = current_runtime()
+    runtime = current_runtime()
     result = proposals.request_resolution(
-        rt.engine, rt.providers, _find(rt, ref, provider, tx_id), outcome, actor=by,
+        runtime.engine, runtime.providers, _find(runtime, ref, provider, tx_id), outcome, actor=by,
         reason=reason, at_provider_amount=at_provider_amount,
-        ttl=rt.settings.proposal_ttl)
+        ttl=runtime.settings.proposal_ttl)
     if isinstance(result, proposals.ProposalView):
         shown = proposal_out(result)
 
@@ -286,16 +286,16 @@ def resolve(ref: str | None, provider: str | None, tx_id: str | None, outcome: s
 
         emit({"proposal": shown.model_dump(mode="json")}, as_json, told)
         return
-    _report(rt, result, as_json)
+    _report(runtime, result, as_json)
 
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def stats(as_json: bool) -> None:
     """Counts by provider and state, the oldest pending, resolutions in the last hour."""
-    rt = current_runtime()
+    runtime = current_runtime()
     now = datetime.now(UTC)
-    with transaction(rt.engine) as session:
+    with transaction(runtime.engine) as session:
         figures = stats_out(queries.stats(session, now), now)
 
     def table(figures: StatsOut) -> None:
@@ -324,23 +324,23 @@ def admin(host: str, port: int) -> None:
     """Serve the admin API and web page (uvicorn)."""
     import uvicorn
 
-    from worker import logs
     from worker.admin.app import create_app
     from worker.admin.login_guard import proxy_options
+    from worker.process import logs
 
-    rt = current_runtime()
+    runtime = current_runtime()
     try:
-        tokens = parse_tokens(rt.settings.admin_token, rt.settings.admin_tokens)
+        tokens = parse_tokens(runtime.settings.admin_token, runtime.settings.admin_tokens)
     except TokenConfigError as exc:
         raise Refused(str(exc)) from None
     if not len(tokens):
         raise Refused("no admin token: set RESOLVER_ADMIN_TOKEN or "
                                    "RESOLVER_ADMIN_TOKENS (name:role:token,...)")
     click.echo(f"admin console on http://{host}:{port}/ ({len(tokens)} token(s))")
-    as_json = rt.settings.log_format == "json"
-    log_config = logs.uvicorn_config(logs.secret_source(rt), as_json=as_json)
+    as_json = runtime.settings.log_format == "json"
+    log_config = logs.uvicorn_config(logs.secret_source(runtime), as_json=as_json)
     # Behind a reverse proxy, the client's address (what wrong tokens are counted against)
     # comes from X-Forwarded-For, but only when the proxy's own address is a trusted one.
-    uvicorn.run(create_app(lambda: rt, tokens), host=host, port=port, server_header=False,
+    uvicorn.run(create_app(lambda: runtime, tokens), host=host, port=port, server_header=False,
                 log_config=log_config,
-                **proxy_options(rt.settings.admin_forwarded_allow_ips))
+                **proxy_options(runtime.settings.admin_forwarded_allow_ips))

@@ -18,7 +18,8 @@ import click
 import redis
 from sqlalchemy import exc as sql_errors
 
-from worker import runtime
+from worker.process import runtime as process
+from worker.process.runtime import Runtime
 from worker.providers.config import ConfigError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -72,12 +73,12 @@ def main() -> None:
     """
 
 
-def current_runtime() -> runtime.Runtime:
+def current_runtime() -> Runtime:
     """The runtime for a command that never calls a provider: the providers file is read
     without its `${VAR}` secrets, so `pending` or `show` work where only the database is known.
     An instance whose variables were unset refuses a provider call, naming the variable."""
     try:
-        return runtime.current(secrets_required=False)
+        return process.current_runtime(secrets_required=False)
     except ConfigError as exc:
         raise Refused(str(exc)) from None
 

@@ -95,8 +95,8 @@ def _run(provider: str | None, act: bulk.Action, by: str, reason: str | None, as
     With --json a script reads the preview as JSON and nothing is done; with --json --yes
     --fingerprint it gets the results as JSON (the API's shapes).
     """
-    rt = current_runtime()
-    limit = rt.settings.bulk_max
+    runtime = current_runtime()
+    limit = runtime.settings.bulk_max
     filters = _filters(provider, options)
     if not (reason or "").strip():
         raise inputs.InvalidInput("reason", "is required for a bulk action: say why, for the "
@@ -105,7 +105,7 @@ def _run(provider: str | None, act: bulk.Action, by: str, reason: str | None, as
         raise inputs.InvalidInput("fingerprint", "--yes needs --fingerprint: run without --yes "
                                                  "first, read the preview, then confirm its "
                                                  "fingerprint")
-    found = bulk.preview(rt.engine, filters, act, limit=limit)
+    found = bulk.preview(runtime.engine, filters, act, limit=limit)
     if as_json:
         from worker.admin import bulk_api
 
@@ -126,8 +126,8 @@ def _run(provider: str | None, act: bulk.Action, by: str, reason: str | None, as
             click.echo("nothing done")
             return
     if act.kind != "recheck":
-        run = bulk.confirm(rt.engine, filters, act, expected, actor=by, reason=reason or "",
-                           limit=limit, ttl=rt.settings.proposal_ttl)
+        run = bulk.confirm(runtime.engine, filters, act, expected, actor=by, reason=reason or "",
+                           limit=limit, ttl=runtime.settings.proposal_ttl)
         assert run.proposal is not None
         if as_json:
             from worker.admin import bulk_api
@@ -141,7 +141,7 @@ def _run(provider: str | None, act: bulk.Action, by: str, reason: str | None, as
         return
     # On stderr, so that stdout holds only the preview and the results.
     with click.progressbar(length=found.count, label="rechecking", file=sys.stderr) as bar:
-        run = bulk.confirm(rt.engine, filters, act, expected, actor=by, reason=reason or "",
+        run = bulk.confirm(runtime.engine, filters, act, expected, actor=by, reason=reason or "",
                            limit=limit, progress=lambda _: bar.update(1))
     if as_json:
         from worker.admin import bulk_api

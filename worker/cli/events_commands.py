@@ -13,10 +13,10 @@ import click
 import redis
 from sqlalchemy import text
 
-from worker import consumer as stream
+import resolver_consumer as stream
 from worker.cli.base import Refused, current_runtime, emit, main, refuse_on
+from worker.process.settings import get_settings
 from worker.providers.config import ConfigError
-from worker.settings import get_settings
 from worker.webhooks import runner
 from worker.webhooks.redelivery import RedeliveryError, redeliver
 
@@ -30,7 +30,7 @@ def events() -> None:
 @click.option("--group", required=True, help="Consumer group; each group gets every event.")
 @click.option("--consumer", default=None, help="This consumer's name (default: host-pid).")
 @click.option("--handler", "handler_path", default=None, metavar="MODULE:FUNCTION",
-              help="Called with each event (a worker.consumer.ReceivedEvent); "
+              help="Called with each event (a resolver_consumer.ReceivedEvent); "
                    "default: print it as one JSON line.")
 @click.option("--stream", "stream_name", default=None, help="Default: RESOLVER_EVENTS_STREAM.")
 @click.option("--block-ms", type=click.IntRange(min=1), default=None)

@@ -10,9 +10,9 @@ import sys
 
 import click
 
-from worker import health
 from worker.cli.base import emit, main
-from worker.settings import get_settings
+from worker.process import health
+from worker.process.settings import get_settings
 
 
 @main.command("health")

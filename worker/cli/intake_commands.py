@@ -6,10 +6,10 @@ from typing import Any
 
 import click
 
-from worker import handlers
 from worker.cli.base import current_runtime, emit, main, refuse_on
-from worker.intake import ConflictError, IntakeError
-from worker.resolution import NotResolvable
+from worker.engine.intake import service
+from worker.engine.intake.registration import ConflictError, IntakeError
+from worker.engine.resolve.resolution import NotResolvable
 
 
 def transfer_options(command: Any) -> Any:
@@ -44,7 +44,7 @@ def _print_summary(result: dict[str, Any]) -> None:
 @refuse_on(IntakeError, ConflictError)
 def enqueue(as_json: bool, by: str, **fields: Any) -> None:
     """Register a transfer whose call timed out; prints its id."""
-    result = handlers.register(current_runtime(), _payload(**fields), by=by)
+    result = service.register(current_runtime(), _payload(**fields), by=by)
     emit(result, as_json, _print_summary)
 
 
@@ -58,7 +58,7 @@ def enqueue(as_json: bool, by: str, **fields: Any) -> None:
 @refuse_on(IntakeError, ConflictError)
 def begin(as_json: bool, by: str, deadline_s: float | None, **fields: Any) -> None:
     """Write-ahead: record a transfer before the provider is called; prints its id."""
-    result = handlers.begin(current_runtime(), _payload(**fields), by=by, deadline_s=deadline_s)
+    result = service.begin(current_runtime(), _payload(**fields), by=by, deadline_s=deadline_s)
     emit(result, as_json, _print_summary)
 
 
@@ -71,5 +71,5 @@ def begin(as_json: bool, by: str, deadline_s: float | None, **fields: Any) -> No
 @refuse_on(IntakeError, ConflictError, NotResolvable)
 def complete(provider: str, tx_id: str, outcome: str, by: str, as_json: bool) -> None:
     """Report the provider's clear answer for a transfer begun in write-ahead mode."""
-    result = handlers.complete(current_runtime(), provider, tx_id, outcome, by=by)
+    result = service.complete(current_runtime(), provider, tx_id, outcome, by=by)
     emit(result, as_json, lambda r: click.echo(f"{r['id']} {r['state']}"))

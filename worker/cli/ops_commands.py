@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from worker import migrate as migrations
 from worker.cli.base import current_runtime, emit, main
-from worker.settings import get_settings
+from worker.process import migrate as migrations
+from worker.process.settings import get_settings
 
 
 @main.command()

@@ -33,9 +33,9 @@ def proposal_group() -> None:
 @refuse_on(*REFUSALS)
 def list_command(status: str, limit: int, as_json: bool) -> None:
     """Proposals, newest first (open ones by default)."""
-    rt = current_runtime()
+    runtime = current_runtime()
     found = [proposal_out(view) for view in proposals.list_proposals(
-        rt.engine, status=None if status == "any" else status, limit=limit)]
+        runtime.engine, status=None if status == "any" else status, limit=limit)]
     now = datetime.now(UTC)
 
     def table() -> None:
@@ -58,8 +58,8 @@ def list_command(status: str, limit: int, as_json: bool) -> None:
 @refuse_on(*REFUSALS)
 def show_command(proposal_id: int, as_json: bool) -> None:
     """A proposal and each of its transfers."""
-    rt = current_runtime()
-    shown = proposal_out(proposals.get(rt.engine, proposal_id))
+    runtime = current_runtime()
+    shown = proposal_out(proposals.get(runtime.engine, proposal_id))
     emit(shown.model_dump(mode="json"), as_json, lambda _: print_proposal(shown))
 
 
@@ -70,8 +70,8 @@ def show_command(proposal_id: int, as_json: bool) -> None:
 @refuse_on(*REFUSALS)
 def approve_command(proposal_id: int, by: str, as_json: bool) -> None:
     """Approve as the second operator: each transfer is resolved now, one at a time."""
-    rt = current_runtime()
-    shown = proposal_out(proposals.approve(rt.engine, proposal_id, actor=by))
+    runtime = current_runtime()
+    shown = proposal_out(proposals.approve(runtime.engine, proposal_id, actor=by))
     emit(shown.model_dump(mode="json"), as_json, lambda _: print_proposal(shown))
 
 
@@ -83,8 +83,8 @@ def approve_command(proposal_id: int, by: str, as_json: bool) -> None:
 @refuse_on(*REFUSALS)
 def reject_command(proposal_id: int, by: str, reason: str, as_json: bool) -> None:
     """Turn an open proposal down (the proposer may withdraw their own); nothing moves."""
-    rt = current_runtime()
-    shown = proposal_out(proposals.reject(rt.engine, proposal_id, actor=by, reason=reason))
+    runtime = current_runtime()
+    shown = proposal_out(proposals.reject(runtime.engine, proposal_id, actor=by, reason=reason))
     emit(shown.model_dump(mode="json"), as_json, lambda _: print_proposal(shown))
 
 

@@ -10,9 +10,9 @@ import click
 from worker.cli.base import emit, main, refuse_on
 from worker.domain.money import InvalidMoney, parse_amount, parse_currency
 from worker.domain.types import Direction, TransferRef
+from worker.process.settings import get_settings
 from worker.providers.config import ConfigError, load_providers
 from worker.providers.registry import adapter_for
-from worker.settings import get_settings
 
 
 class ProbeRefused(click.ClickException):

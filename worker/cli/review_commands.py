@@ -16,7 +16,7 @@ from worker.admin.formatting import span
 from worker.admin.review_queries import CauseGroup
 from worker.admin.schemas import review_out
 from worker.cli.base import current_runtime, emit, main, refuse_on
-from worker.db import transaction
+from worker.process.db import transaction
 
 WIDTH = 100  # a terminal's usual width: the table never runs past it
 HEADERS = ("INSTANCE", "STATE", "CAUSE", "COUNT", "TOTAL", "OLDEST")
@@ -32,9 +32,9 @@ def review(pending_older_than: str, as_json: bool) -> None:
     """What waits for a person, by instance and cause: count, totals per currency, the oldest,
     and the `resolver recheck` command that acts on each group."""
     stuck_after = review_queries.stuck_after(pending_older_than)
-    rt = current_runtime()
+    runtime = current_runtime()
     now = datetime.now(UTC)
-    with transaction(rt.engine) as session:
+    with transaction(runtime.engine) as session:
         groups = review_queries.review_groups(session, now, stuck_after)
     shaped = review_out(groups, stuck_after, now)
     emit(shaped.model_dump(mode="json"), as_json,

@@ -30,8 +30,9 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, text
 
-from worker import heartbeat, throttle
 from worker.domain import types
+from worker.engine.check import throttle
+from worker.process import heartbeat
 
 log = logging.getLogger(__name__)
 

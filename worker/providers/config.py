@@ -23,9 +23,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from worker.config_files import ConfigError, named_table, read_toml
 from worker.domain.money import InvalidMoney, parse_amount, parse_currency
 from worker.domain.policy import Policy
+from worker.process.config_files import ConfigError, named_table, read_toml
 from worker.providers.instance import ProviderInstance
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")

@@ -8,8 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, SecretStr
 
-from worker.config_files import ConfigError
 from worker.domain.policy import Policy
+from worker.process.config_files import ConfigError
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, text
 
-from worker.db import transaction
+from worker.process.db import transaction
 
 
 @dataclass(frozen=True)

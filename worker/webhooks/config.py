@@ -27,8 +27,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from requests.utils import requote_uri
 
-from worker import events
-from worker.config_files import ConfigError, named_table, read_toml
+from worker.engine.resolve import events
+from worker.process.config_files import ConfigError, named_table, read_toml
 from worker.webhooks.signing import SECRET_PREFIX, secret_problem
 
 EVENT_TYPES = frozenset({events.RESOLVED, events.MANUALLY_RESOLVED, events.NEEDS_REVIEW})

@@ -21,9 +21,9 @@ import requests
 from sqlalchemy import Engine, text
 
 from models import WebhookAttempt
-from worker import logs
-from worker.db import transaction
 from worker.metrics import engine as metrics
+from worker.process import logs
+from worker.process.db import transaction
 from worker.webhooks.claims import DeliveryClaim
 from worker.webhooks.config import Subscriber
 from worker.webhooks.schedule import wait_after

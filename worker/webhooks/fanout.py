@@ -15,7 +15,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.dialects.postgresql import insert
 
 from models import WebhookDelivery
-from worker.db import transaction
+from worker.process.db import transaction
 from worker.webhooks.config import Subscriber
 
 QUEUED = text(

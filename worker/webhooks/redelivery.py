@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import Engine, select
 
 from models import AuditRecord, OutboxEvent, WebhookDelivery
-from worker.db import transaction
+from worker.process.db import transaction
 from worker.webhooks.config import Subscriber
 
 

@@ -17,7 +17,7 @@ from functools import lru_cache
 import requests
 from sqlalchemy import Engine
 
-from worker.settings import Settings
+from worker.process.settings import Settings
 from worker.webhooks.claims import DeliveryClaim, claim_due
 from worker.webhooks.config import Subscriber, load_subscribers
 from worker.webhooks.delivery import attempt

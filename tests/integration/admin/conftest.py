@@ -8,12 +8,12 @@ from fastapi.testclient import TestClient
 
 from tests.integration.admin.support import with_tokens
 from worker.admin.app import create_app
-from worker.runtime import Runtime
+from worker.process.runtime import Runtime
 
 
 @pytest.fixture
-def admin_rt(rt: Runtime) -> Runtime:
-    return with_tokens(rt)
+def admin_rt(runtime: Runtime) -> Runtime:
+    return with_tokens(runtime)
 
 
 @pytest.fixture

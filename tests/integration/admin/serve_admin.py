@@ -10,14 +10,14 @@ import sys
 
 import uvicorn
 
-from worker import runtime
 from worker.admin.app import create_app
+from worker.process.runtime import build_runtime
 
 
 def main() -> None:
     port = int(sys.argv[1])
-    rt = runtime.build_runtime(providers={})
-    uvicorn.run(create_app(lambda: rt), host="127.0.0.1", port=port, log_level="warning",
+    runtime = build_runtime(providers={})
+    uvicorn.run(create_app(lambda: runtime), host="127.0.0.1", port=port, log_level="warning",
                 server_header=False, proxy_headers=False)
 
 

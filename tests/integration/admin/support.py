@@ -14,12 +14,12 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import text
 
 from tests.integration.helpers import register
-from worker.check import NoGuard, run_check
-from worker.db import transaction
 from worker.domain.types import Outcome
+from worker.engine.check.batch import NoGuard, run_check
+from worker.engine.sweep.due import claim_due
+from worker.process.db import transaction
+from worker.process.runtime import Runtime
 from worker.providers.scripted import SCRIPTS
-from worker.runtime import Runtime
-from worker.sweep import claim_due
 
 ADMIN_TOKEN = "admin-token-0123456789abcdef"
 OPERATOR_TOKEN = "olga-operator-0123456789abcdef"
@@ -27,44 +27,44 @@ VIEWER_TOKEN = "vic-viewer-0123456789abcdef"
 TOKENS = f"olga:operator:{OPERATOR_TOKEN}, vic:viewer:{VIEWER_TOKEN}"
 
 
-def with_tokens(rt: Runtime) -> Runtime:
+def with_tokens(runtime: Runtime) -> Runtime:
     """The test runtime with admin tokens configured as the environment would set them."""
-    settings = rt.settings.model_copy(update={"admin_token": ADMIN_TOKEN,
-                                              "admin_tokens": TOKENS})
-    return dataclasses.replace(rt, settings=settings)
+    settings = runtime.settings.model_copy(update={"admin_token": ADMIN_TOKEN,
+                                                   "admin_tokens": TOKENS})
+    return dataclasses.replace(runtime, settings=settings)
 
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def checked(rt: Runtime, transfer_id: int, tx_id: str, answers: list[Outcome]) -> None:
+def checked(runtime: Runtime, transfer_id: int, tx_id: str, answers: list[Outcome]) -> None:
     """Claim the due transfers and run one check of `transfer_id` with scripted answers.
 
     Register the transfer to check last: every due transfer is claimed at once.
     """
     SCRIPTS.load("scripted-a", tx_id, answers)
-    claims = claim_due(rt.engine, rt.providers["scripted-a"], datetime.now(UTC),
+    claims = claim_due(runtime.engine, runtime.providers["scripted-a"], datetime.now(UTC),
                        timedelta(seconds=30), limit=100)
     token = {claim.transfer_id: claim.lease_token for claim in claims}[transfer_id]
-    run_check(rt.engine, rt.providers, transfer_id, token, rt.adapter_for, NoGuard())
+    run_check(runtime.engine, runtime.providers, transfer_id, token, runtime.adapter_for, NoGuard())
 
 
-def in_review(rt: Runtime, tx_id: str = "tx-review", **overrides: str) -> int:
+def in_review(runtime: Runtime, tx_id: str = "tx-review", **overrides: str) -> int:
     """A transfer the provider's record disagrees with: the machine sent it to review."""
-    transfer_id = register(rt, tx_id=tx_id, **overrides)
-    checked(rt, transfer_id, tx_id, [Outcome.MISMATCH])
+    transfer_id = register(runtime, tx_id=tx_id, **overrides)
+    checked(runtime, transfer_id, tx_id, [Outcome.MISMATCH])
     return transfer_id
 
 
-def stuck(rt: Runtime, tx_id: str, cause: str = "auth", **overrides: str) -> int:
+def stuck(runtime: Runtime, tx_id: str, cause: str = "auth", **overrides: str) -> int:
     """A transfer under review for this cause, as the engine leaves one."""
-    transfer_id = register(rt, tx_id=tx_id, **overrides)
+    transfer_id = register(runtime, tx_id=tx_id, **overrides)
     outcome, reason = {
         "auth": ("AUTH_ERROR", "provider refused our credentials 3 times"),
         "max_age": ("PENDING", "no final answer within max age 3d"),
     }[cause]
-    with transaction(rt.engine) as session:
+    with transaction(runtime.engine) as session:
         session.execute(text(
             "UPDATE transfers SET state = 'needs_review', last_outcome = :outcome, "
             "review_reason = :reason, updated_at = now() WHERE id = :id"),
@@ -72,23 +72,24 @@ def stuck(rt: Runtime, tx_id: str, cause: str = "auth", **overrides: str) -> int
     return transfer_id
 
 
-def mismatched(rt: Runtime, tx_id: str, ours: str, theirs: str, direction: str = "deposit",
+def mismatched(runtime: Runtime, tx_id: str, ours: str, theirs: str, direction: str = "deposit",
                currency: str | None = "USD") -> int:
     """A transfer in review because the provider recorded `theirs` where we have `ours`."""
     SCRIPTS.record("scripted-a", tx_id, Decimal(theirs), currency)
-    transfer_id = register(rt, tx_id=tx_id, amount=ours, direction=direction)
-    checked(rt, transfer_id, tx_id, [Outcome.MISMATCH])
+    transfer_id = register(runtime, tx_id=tx_id, amount=ours, direction=direction)
+    checked(runtime, transfer_id, tx_id, [Outcome.MISMATCH])
     return transfer_id
 
 
-def settled(rt: Runtime, tx_id: str = "tx-settled", outcome: Outcome = Outcome.SUCCEEDED) -> int:
-    transfer_id = register(rt, tx_id=tx_id)
-    checked(rt, transfer_id, tx_id, [outcome])
+def settled(runtime: Runtime, tx_id: str = "tx-settled",
+            outcome: Outcome = Outcome.SUCCEEDED) -> int:
+    transfer_id = register(runtime, tx_id=tx_id)
+    checked(runtime, transfer_id, tx_id, [outcome])
     return transfer_id
 
 
 @contextmanager
-def serving_admin(rt: Runtime, **options: Any) -> Iterator[str]:
+def serving_admin(runtime: Runtime, **options: Any) -> Iterator[str]:
     """The real admin app, with the test tokens, on a free local port (uvicorn in a thread).
 
     `options` go to uvicorn.Config (proxy_headers=..., say)."""
@@ -99,7 +100,7 @@ def serving_admin(rt: Runtime, **options: Any) -> Iterator[str]:
 
     from worker.admin.app import create_app
 
-    app = create_app(lambda: with_tokens(rt))
+    app = create_app(lambda: with_tokens(runtime))
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]

@@ -1,4 +1,4 @@
-"""The admin API against the real Postgres: intake, lists, a transfer's story, the actions,
+"""The admin API against the real Postgres: intake, lists, a transfer's history, the actions,
 the ledger, the event replay, the figures and the health check."""
 
 from __future__ import annotations
@@ -21,12 +21,13 @@ from tests.integration.admin.support import (
     settled,
 )
 from tests.integration.helpers import count, entries, events, load, register, request
-from worker import handlers, heartbeat
 from worker.admin import actions
 from worker.admin.app import create_app
-from worker.db import transaction
 from worker.domain.types import Outcome
-from worker.intake import Contradicted
+from worker.engine.intake import service
+from worker.engine.intake.registration import Contradicted
+from worker.process import heartbeat
+from worker.process.db import transaction
 
 pytestmark = pytest.mark.integration
 OPERATOR = bearer(OPERATOR_TOKEN)
@@ -92,10 +93,10 @@ def test_the_registrant_is_the_token_holder(client, engine):
 
 # Listing
 
-def test_the_list_filters_by_state_provider_age_and_tx_id(rt, client, engine):
-    review = in_review(rt, tx_id="r-1")
-    old = register(rt, tx_id="p-old")
-    new = register(rt, tx_id="p-new")
+def test_the_list_filters_by_state_provider_age_and_tx_id(runtime, client, engine):
+    review = in_review(runtime, tx_id="r-1")
+    old = register(runtime, tx_id="p-old")
+    new = register(runtime, tx_id="p-new")
     backdate(engine, old, timedelta(hours=2))
 
     def ids(**params):
@@ -112,8 +113,8 @@ def test_the_list_filters_by_state_provider_age_and_tx_id(rt, client, engine):
     assert ids(provider="elsewhere") == []
 
 
-def test_keyset_pages_walk_every_transfer_once_in_order(rt, client):
-    registered = [register(rt, tx_id=f"t-{n}") for n in range(5)]
+def test_keyset_pages_walk_every_transfer_once_in_order(runtime, client):
+    registered = [register(runtime, tx_id=f"t-{n}") for n in range(5)]
     seen, cursor, pages = [], None, 0
     while True:
         params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
@@ -143,28 +144,28 @@ def test_invalid_list_parameters_are_422(client):
         assert (answer.status_code, answer.json().get("field")) == (422, field), params
 
 
-# One transfer's story
+# One transfer's history
 
-def test_a_transfer_comes_with_checks_ledger_events_and_audit(rt, client):
-    transfer_id = in_review(rt)
+def test_a_transfer_comes_with_checks_ledger_events_and_audit(runtime, client):
+    transfer_id = in_review(runtime)
     client.post(f"/api/v1/transfers/{transfer_id}/resolve", headers=OPERATOR,
                 json={"outcome": "failed", "reason": "provider support: never arrived"})
 
-    story = client.get(f"/api/v1/transfers/{transfer_id}", headers=VIEWER).json()
-    assert story["state"] == "failed"
-    assert [(c["outcome"], c["http_status"]) for c in story["checks"]] == [("MISMATCH", 200)]
-    assert story["checks"][0]["latency_ms"] >= 0
+    history = client.get(f"/api/v1/transfers/{transfer_id}", headers=VIEWER).json()
+    assert history["state"] == "failed"
+    assert [(c["outcome"], c["http_status"]) for c in history["checks"]] == [("MISMATCH", 200)]
+    assert history["checks"][0]["latency_ms"] >= 0
     assert [(e["kind"], e["from_account"], e["to_account"], e["amount"])
-            for e in story["ledger_entries"]] == [
+            for e in history["ledger_entries"]] == [
         ("hold", "player:player-7", "transit:scripted-a", "10.0000"),
         ("refund", "transit:scripted-a", "player:player-7", "10.0000"),
     ]
-    assert [e["type"] for e in story["events"]] == ["transfer.needs_review",
+    assert [e["type"] for e in history["events"]] == ["transfer.needs_review",
                                                     "transfer.manually_resolved"]
-    [audit] = story["audit"]
+    [audit] = history["audit"]
     assert (audit["actor"], audit["action"], audit["reason"]) == (
         "olga", "resolve", "provider support: never arrived")
-    assert story["created_at"].endswith("Z")
+    assert history["created_at"].endswith("Z")
 
 
 def test_an_unknown_transfer_is_404(client):
@@ -174,8 +175,8 @@ def test_an_unknown_transfer_is_404(client):
 
 # Resolving by hand
 
-def test_resolving_goes_through_the_engines_path_and_is_audited(rt, client, engine):
-    transfer_id = in_review(rt)
+def test_resolving_goes_through_the_engines_path_and_is_audited(runtime, client, engine):
+    transfer_id = in_review(runtime)
     answer = client.post(f"/api/v1/transfers/{transfer_id}/resolve", headers=OPERATOR,
                          json={"outcome": "succeeded", "reason": "  seen in provider back office "})
     assert answer.status_code == 200, answer.text
@@ -195,16 +196,16 @@ def test_resolving_goes_through_the_engines_path_and_is_audited(rt, client, engi
     assert event.payload["data"]["resolved_by"] == "admin:olga"
 
 
-def test_a_pending_transfer_can_be_resolved_too(rt, client, engine):
-    transfer_id = register(rt, direction="withdraw")
+def test_a_pending_transfer_can_be_resolved_too(runtime, client, engine):
+    transfer_id = register(runtime, direction="withdraw")
     answer = client.post(f"/api/v1/transfers/{transfer_id}/resolve", headers=OPERATOR,
                          json={"outcome": "succeeded", "reason": "player confirmed"})
     assert answer.status_code == 200
     assert [kind for kind, *_ in entries(engine, transfer_id)] == ["payout"]
 
 
-def test_a_final_transfer_is_refused_with_409_and_nothing_written(rt, client, engine):
-    transfer_id = settled(rt)
+def test_a_final_transfer_is_refused_with_409_and_nothing_written(runtime, client, engine):
+    transfer_id = settled(runtime)
     answer = client.post(f"/api/v1/transfers/{transfer_id}/resolve", headers=OPERATOR,
                          json={"outcome": "failed", "reason": "second thoughts"})
     assert answer.status_code == 409
@@ -213,8 +214,8 @@ def test_a_final_transfer_is_refused_with_409_and_nothing_written(rt, client, en
     assert count(engine, AuditRecord) == 0
 
 
-def test_an_in_flight_transfer_is_left_to_its_caller(rt, client, engine):
-    transfer_id = handlers.begin(rt, request(), by="wallet")["id"]
+def test_an_in_flight_transfer_is_left_to_its_caller(runtime, client, engine):
+    transfer_id = service.begin(runtime, request(), by="wallet")["id"]
     answer = client.post(f"/api/v1/transfers/{transfer_id}/resolve", headers=OPERATOR,
                          json={"outcome": "failed", "reason": "impatient"})
     assert answer.status_code == 409
@@ -232,8 +233,8 @@ INVALID_RESOLUTIONS = [
 ]
 
 
-def test_resolve_needs_an_outcome_and_a_real_reason(rt, client, engine):
-    transfer_id = in_review(rt)
+def test_resolve_needs_an_outcome_and_a_real_reason(runtime, client, engine):
+    transfer_id = in_review(runtime)
     for body, field in INVALID_RESOLUTIONS:
         answer = client.post(f"/api/v1/transfers/{transfer_id}/resolve", headers=OPERATOR,
                              json=body)
@@ -248,8 +249,8 @@ def test_resolving_an_unknown_transfer_is_404(client):
     assert answer.status_code == 404
 
 
-def test_two_admins_resolving_at_once_settle_it_once(rt, engine):
-    transfer_id = in_review(rt)
+def test_two_admins_resolving_at_once_settle_it_once(runtime, engine):
+    transfer_id = in_review(runtime)
     results: list[str] = []
     start = threading.Barrier(2)
 
@@ -273,8 +274,8 @@ def test_two_admins_resolving_at_once_settle_it_once(rt, engine):
 
 # Rechecking
 
-def test_recheck_makes_a_pending_transfer_due_now(rt, client, engine):
-    transfer_id = register(rt)
+def test_recheck_makes_a_pending_transfer_due_now(runtime, client, engine):
+    transfer_id = register(runtime)
     later = datetime.now(UTC) + timedelta(hours=1)
     with transaction(engine) as session:
         session.get_one(Transfer, transfer_id).next_check_at = later
@@ -287,8 +288,8 @@ def test_recheck_makes_a_pending_transfer_due_now(rt, client, engine):
     assert audit["details"]["previous_next_check_at"] == later.isoformat()
 
 
-def test_recheck_sends_a_reviewed_transfer_back_for_one_more_look(rt, client, engine):
-    transfer_id = in_review(rt)
+def test_recheck_sends_a_reviewed_transfer_back_for_one_more_look(runtime, client, engine):
+    transfer_id = in_review(runtime)
     reason = load(engine, transfer_id).review_reason
     answer = client.post(f"/api/v1/transfers/{transfer_id}/recheck", headers=OPERATOR,
                          json={"reason": "provider fixed their record"})
@@ -302,17 +303,17 @@ def test_recheck_sends_a_reviewed_transfer_back_for_one_more_look(rt, client, en
     assert audit["reason"] == "provider fixed their record"
 
 
-def test_recheck_refuses_a_final_transfer(rt, client):
-    transfer_id = settled(rt, outcome=Outcome.FAILED)
+def test_recheck_refuses_a_final_transfer(runtime, client):
+    transfer_id = settled(runtime, outcome=Outcome.FAILED)
     answer = client.post(f"/api/v1/transfers/{transfer_id}/recheck", headers=OPERATOR)
     assert answer.status_code == 409
 
 
 # Ledger, events, figures, health
 
-def test_balances_are_strings_and_each_currency_sums_to_zero(rt, client):
-    in_review(rt)
-    register(rt, tx_id="eur", currency="EUR", amount="3.3")
+def test_balances_are_strings_and_each_currency_sums_to_zero(runtime, client):
+    in_review(runtime)
+    register(runtime, tx_id="eur", currency="EUR", amount="3.3")
     body = client.get("/api/v1/ledger/accounts", headers=VIEWER).json()
     balances = {(a["code"], a["currency"]): a["balance"] for a in body["accounts"]}
     assert balances[("player:player-7", "USD")] == "-10.0000"
@@ -321,9 +322,9 @@ def test_balances_are_strings_and_each_currency_sums_to_zero(rt, client):
                               {"currency": "USD", "total": "0.0000"}]
 
 
-def test_events_replay_in_order_after_a_sequence_number(rt, client):
+def test_events_replay_in_order_after_a_sequence_number(runtime, client):
     for n in range(3):
-        in_review(rt, tx_id=f"e-{n}")
+        in_review(runtime, tx_id=f"e-{n}")
     first = client.get("/api/v1/events", params={"limit": 2}, headers=VIEWER).json()
     assert [item["seq"] for item in first["items"]] == [1, 2]
     rest = client.get("/api/v1/events", params={"after": first["next_after"]},
@@ -336,11 +337,11 @@ def test_events_replay_in_order_after_a_sequence_number(rt, client):
                       headers=VIEWER).status_code == 422
 
 
-def test_stats_count_by_provider_and_state_and_age(rt, client, engine):
-    review = in_review(rt)
-    settled(rt)
-    old = register(rt, tx_id="old")
-    register(rt, tx_id="new")
+def test_stats_count_by_provider_and_state_and_age(runtime, client, engine):
+    review = in_review(runtime)
+    settled(runtime)
+    old = register(runtime, tx_id="old")
+    register(runtime, tx_id="new")
     backdate(engine, old, timedelta(minutes=30))
     client.post(f"/api/v1/transfers/{review}/resolve", headers=OPERATOR,
                 json={"outcome": "failed", "reason": "checked by phone"})
@@ -358,12 +359,12 @@ def test_stats_count_by_provider_and_state_and_age(rt, client, engine):
                                              "by_hand": 1}
 
 
-def test_readiness_needs_no_token_and_reports_the_last_sweep(rt, client):
+def test_readiness_needs_no_token_and_reports_the_last_sweep(runtime, client):
     first = client.get("/readyz")
     assert first.status_code == 200
     assert first.json() == {"status": "ok", "postgres": True, "redis": True,
                             "seconds_since_sweep": None}
-    heartbeat.beat(rt.redis, heartbeat.SWEEP, datetime.now(UTC) - timedelta(seconds=3))
+    heartbeat.beat(runtime.redis, heartbeat.SWEEP, datetime.now(UTC) - timedelta(seconds=3))
     assert 2 < client.get("/readyz").json()["seconds_since_sweep"] < 60
 
 
@@ -392,13 +393,13 @@ def test_not_ready_when_postgres_is_down(admin_rt):
     assert alive.status_code == 200
 
 
-def test_contradicted_transfers_are_flagged_listed_and_shown(rt, client):
+def test_contradicted_transfers_are_flagged_listed_and_shown(runtime, client):
     # Given a transfer the engine settled as failed, then contradicted by the wallet, and another
     # settled one nobody contradicted
-    contradicted = settled(rt, tx_id="said-ok", outcome=Outcome.FAILED)
-    quiet = settled(rt, tx_id="quiet", outcome=Outcome.FAILED)
+    contradicted = settled(runtime, tx_id="said-ok", outcome=Outcome.FAILED)
+    quiet = settled(runtime, tx_id="quiet", outcome=Outcome.FAILED)
     with pytest.raises(Contradicted):
-        handlers.complete(rt, "scripted-a", "said-ok", "succeeded", by="wallet")
+        service.complete(runtime, "scripted-a", "said-ok", "succeeded", by="wallet")
 
     # When an admin filters on the flag, then only the contradicted one is listed, flagged
     answer = client.get("/api/v1/transfers", params={"contradicted": "true"}, headers=VIEWER)
@@ -407,9 +408,9 @@ def test_contradicted_transfers_are_flagged_listed_and_shown(rt, client):
     everything = client.get("/api/v1/transfers", headers=VIEWER).json()["items"]
     assert {item["id"]: item["contradicted"] for item in everything} == \
         {contradicted: True, quiet: False}
-    # And the transfer's story carries the contradiction, and the figures count it
-    story = client.get(f"/api/v1/transfers/{contradicted}", headers=VIEWER).json()
-    [row] = story["contradictions"]
-    assert (story["state"], row["final_state"], row["reported_state"], row["reported_by"]) == \
+    # And the transfer's history carries the contradiction, and the figures count it
+    history = client.get(f"/api/v1/transfers/{contradicted}", headers=VIEWER).json()
+    [row] = history["contradictions"]
+    assert (history["state"], row["final_state"], row["reported_state"], row["reported_by"]) == \
         ("failed", "failed", "succeeded", "caller:wallet")
     assert client.get("/api/v1/stats", headers=VIEWER).json()["contradicted"] == 1

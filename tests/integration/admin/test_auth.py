@@ -19,11 +19,11 @@ from tests.integration.admin.support import (
     settled,
 )
 from tests.integration.helpers import count, load, register, request
-from worker import handlers
 from worker.admin import proposals
 from worker.admin.app import SESSION_COOKIE, create_app
 from worker.admin.tokens import Role, TokenConfigError, parse_tokens
-from worker.intake import Contradicted
+from worker.engine.intake import service
+from worker.engine.intake.registration import Contradicted
 
 pytestmark = pytest.mark.integration
 
@@ -118,8 +118,8 @@ def test_nothing_but_health_answers_without_a_valid_token(admin_rt, engine, head
     assert client.get("/readyz", headers=headers).status_code == 200
 
 
-def test_a_viewer_reads_but_every_write_is_403(rt, client, engine):
-    in_review(rt)
+def test_a_viewer_reads_but_every_write_is_403(runtime, client, engine):
+    in_review(runtime)
     proposals.propose(engine, [1], "failed", actor="olga", reason="never arrived")
     audited = count(engine, AuditRecord)
     for path in READS:
@@ -137,8 +137,8 @@ def test_a_viewer_reads_but_every_write_is_403(rt, client, engine):
 
 
 @pytest.mark.parametrize(("token", "name"), [(OPERATOR_TOKEN, "olga"), (ADMIN_TOKEN, "admin")])
-def test_operators_write_under_their_own_name(rt, client, engine, token, name):
-    transfer_id = in_review(rt)
+def test_operators_write_under_their_own_name(runtime, client, engine, token, name):
+    transfer_id = in_review(runtime)
     answer = client.post(f"/api/v1/transfers/{transfer_id}/resolve", headers=bearer(token),
                          json={"outcome": "failed", "reason": "confirmed with support"})
     assert answer.status_code == 200
@@ -195,8 +195,8 @@ def test_signing_in_needs_a_valid_token_and_the_forms_csrf_token(client):
     assert "nonce-" in page.headers["content-security-policy"]
 
 
-def test_every_form_post_checks_the_csrf_token(rt, client, engine):
-    transfer_id = in_review(rt)
+def test_every_form_post_checks_the_csrf_token(runtime, client, engine):
+    transfer_id = in_review(runtime)
     sign_in(client, OPERATOR_TOKEN)
     for action, data in (("resolve", {"outcome": "failed", "reason": "by phone"}),
                          ("recheck", {})):
@@ -222,8 +222,8 @@ def test_every_form_post_checks_the_csrf_token(rt, client, engine):
     assert load(engine, transfer_id).state == "failed"
 
 
-def test_a_viewer_sees_no_buttons_and_cannot_post(rt, client, engine):
-    transfer_id = in_review(rt)
+def test_a_viewer_sees_no_buttons_and_cannot_post(runtime, client, engine):
+    transfer_id = in_review(runtime)
     sign_in(client, VIEWER_TOKEN)
     page = client.get(f"/transfers/{transfer_id}")
     assert "Resolve by hand" not in page.text
@@ -252,9 +252,9 @@ def test_a_session_ends_when_its_token_is_replaced(admin_rt):
         assert after.get("/", follow_redirects=False).status_code == 303
 
 
-def test_the_pages_render_for_a_viewer_and_escape_what_they_show(rt, client):
-    in_review(rt)
-    register(rt, tx_id="<b>p-1</b>")
+def test_the_pages_render_for_a_viewer_and_escape_what_they_show(runtime, client):
+    in_review(runtime)
+    register(runtime, tx_id="<b>p-1</b>")
     sign_in(client, VIEWER_TOKEN)
     dashboard = client.get("/")
     assert "tx-review" in dashboard.text and "disagrees with ours" in dashboard.text
@@ -268,11 +268,11 @@ def test_the_pages_render_for_a_viewer_and_escape_what_they_show(rt, client):
     assert client.get("/transfers/abc").status_code == 404
 
 
-def test_the_pages_show_a_contradiction(rt, client):
+def test_the_pages_show_a_contradiction(runtime, client):
     # Given a transfer settled as succeeded that the wallet then reported as failed
-    transfer_id = settled(rt, tx_id="said-failed")
+    transfer_id = settled(runtime, tx_id="said-failed")
     with pytest.raises(Contradicted):
-        handlers.complete(rt, "scripted-a", "said-failed", "failed", by="wallet")
+        service.complete(runtime, "scripted-a", "said-failed", "failed", by="wallet")
     sign_in(client, VIEWER_TOKEN)
     # Then the dashboard counts it, the list filters it and the transfer's page says it
     assert 'href="/transfers?state=any&amp;contradicted=1">1</a>' in client.get("/").text

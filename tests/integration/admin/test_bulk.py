@@ -22,11 +22,11 @@ from tests.integration.admin.support import (
 )
 from tests.integration.admin.test_auth import csrf_of, sign_in
 from tests.integration.helpers import count, entries, load, register
-from worker import ledger
 from worker.admin import actions, bulk, inputs, proposals
 from worker.admin.app import create_app
 from worker.cli import main
-from worker.db import transaction
+from worker.engine.resolve import ledger
+from worker.process.db import transaction
 
 pytestmark = pytest.mark.integration
 
@@ -46,14 +46,14 @@ def audits(engine: Any) -> list[AuditRecord]:
 
 # The filter on the list
 
-def test_the_list_filters_by_cause_currency_time_and_amount(rt, client):
-    small = stuck(rt, "a-1", amount="5.00")
-    big = stuck(rt, "a-2", amount="500.00", currency="EUR")
-    old = stuck(rt, "m-1", cause="max_age", amount="50.00")
-    with transaction(rt.engine) as session:
+def test_the_list_filters_by_cause_currency_time_and_amount(runtime, client):
+    small = stuck(runtime, "a-1", amount="5.00")
+    big = stuck(runtime, "a-2", amount="500.00", currency="EUR")
+    old = stuck(runtime, "m-1", cause="max_age", amount="50.00")
+    with transaction(runtime.engine) as session:
         session.execute(update(Transfer).where(Transfer.id == old).values(
             created_at=datetime(2026, 1, 1, tzinfo=UTC)))
-    register(rt, tx_id="p-1")  # pending, never checked
+    register(runtime, tx_id="p-1")  # pending, never checked
 
     def ids(**params: str) -> list[int]:
         answer = client.get("/api/v1/transfers", params=params, headers=VIEWER)
@@ -74,9 +74,9 @@ def test_the_list_filters_by_cause_currency_time_and_amount(rt, client):
         assert (answer.status_code, answer.json()["field"]) == (422, field), params
 
 
-def test_the_pending_command_takes_the_same_filter(rt):
-    auth = stuck(rt, "a-1")
-    stuck(rt, "m-1", cause="max_age")
+def test_the_pending_command_takes_the_same_filter(runtime):
+    auth = stuck(runtime, "a-1")
+    stuck(runtime, "m-1", cause="max_age")
     result = CliRunner().invoke(main, ["pending", "--cause", "auth", "--json"])
     assert result.exit_code == 0, result.output
     assert f'"id": {auth}' in result.output and "m-1" not in result.output
@@ -86,166 +86,166 @@ def test_the_pending_command_takes_the_same_filter(rt):
 
 # Preview and confirm
 
-def test_a_confirmed_preview_rechecks_exactly_the_previewed_set(rt):
+def test_a_confirmed_preview_rechecks_exactly_the_previewed_set(runtime):
     # given three auth failures, one of another instance's cause and one pending transfer
-    chosen = [stuck(rt, f"a-{n}", amount=f"{n}0.00") for n in (1, 2, 3)]
-    other = stuck(rt, "m-1", cause="max_age")
-    waiting = register(rt, tx_id="p-1")
+    chosen = [stuck(runtime, f"a-{n}", amount=f"{n}0.00") for n in (1, 2, 3)]
+    other = stuck(runtime, "m-1", cause="max_age")
+    waiting = register(runtime, tx_id="p-1")
     # when an operator previews the auth failures
-    found = bulk.preview(rt.engine, auth_filter(), bulk.Action("recheck"), limit=LIMIT)
+    found = bulk.preview(runtime.engine, auth_filter(), bulk.Action("recheck"), limit=LIMIT)
     # then the preview counts them, totals their amounts and names its action
     assert (found.count, found.ids) == (3, chosen)
     assert {k: str(v) for k, v in found.totals.items()} == {"USD": "60.0000"}
     assert [row["id"] for row in found.first] == chosen
     assert "recheck 3 transfer(s)" in found.description
-    assert count(rt.engine, AuditRecord) == 0  # a preview writes nothing
+    assert count(runtime.engine, AuditRecord) == 0  # a preview writes nothing
     # when they confirm with its fingerprint
-    run = bulk.confirm(rt.engine, auth_filter(), bulk.Action("recheck"), found.fingerprint,
+    run = bulk.confirm(runtime.engine, auth_filter(), bulk.Action("recheck"), found.fingerprint,
                        actor="olga", reason="secret rotated", limit=LIMIT)
     # then each of the three went back to pending with one audit record, tied by the bulk id
     assert [(r.transfer_id, r.status) for r in run.results] == [(t, "applied") for t in chosen]
-    records = audits(rt.engine)
+    records = audits(runtime.engine)
     assert [(a.transfer_id, a.action, a.actor, a.reason) for a in records] == [
         (t, "recheck", "olga", "secret rotated") for t in chosen]
     assert {a.details["bulk_id"] for a in records} == {run.bulk_id}
-    assert [load(rt.engine, t).state for t in chosen] == ["pending"] * 3
+    assert [load(runtime.engine, t).state for t in chosen] == ["pending"] * 3
     # and nothing else was touched, and no event was written for a recheck
-    assert load(rt.engine, other).state == "needs_review"
-    assert load(rt.engine, waiting).state == "pending"
-    assert count(rt.engine, OutboxEvent) == 0
+    assert load(runtime.engine, other).state == "needs_review"
+    assert load(runtime.engine, waiting).state == "pending"
+    assert count(runtime.engine, OutboxEvent) == 0
 
 
 @pytest.mark.parametrize("change", ["a transfer added", "a transfer changed"])
-def test_a_set_that_changed_since_the_preview_is_refused_and_nothing_written(rt, change):
-    first = stuck(rt, "a-1")
-    stuck(rt, "a-2")
-    found = bulk.preview(rt.engine, auth_filter(), bulk.Action("recheck"), limit=LIMIT)
+def test_a_set_that_changed_since_the_preview_is_refused_and_nothing_written(runtime, change):
+    first = stuck(runtime, "a-1")
+    stuck(runtime, "a-2")
+    found = bulk.preview(runtime.engine, auth_filter(), bulk.Action("recheck"), limit=LIMIT)
     # given the set changes between the preview and the confirmation
     if change == "a transfer added":
-        stuck(rt, "a-3")
+        stuck(runtime, "a-3")
         expected = "3 now, 2 then"
     else:
-        with transaction(rt.engine) as session:
+        with transaction(runtime.engine) as session:
             session.execute(update(Transfer).where(Transfer.id == first).values(
                 updated_at=datetime.now(UTC)))
         expected = "2 now, 2 then"
     # when confirmed, then it is refused saying how, and no transfer was acted on
     with pytest.raises(bulk.BulkRefused, match=f"changed since the preview: {expected}; "
                                                f"preview again") as refused:
-        bulk.confirm(rt.engine, auth_filter(), bulk.Action("recheck"), found.fingerprint,
+        bulk.confirm(runtime.engine, auth_filter(), bulk.Action("recheck"), found.fingerprint,
                      actor="olga", reason="secret rotated", limit=LIMIT)
     assert refused.value.exit_code == 2
-    assert count(rt.engine, AuditRecord) == 0
-    assert load(rt.engine, first).state == "needs_review"
+    assert count(runtime.engine, AuditRecord) == 0
+    assert load(runtime.engine, first).state == "needs_review"
 
 
-def test_a_transfer_settled_during_the_run_is_reported_and_the_others_applied(rt):
-    ids = [stuck(rt, f"a-{n}") for n in (1, 2, 3)]
-    found = bulk.preview(rt.engine, auth_filter(), bulk.Action("recheck"), limit=LIMIT)
+def test_a_transfer_settled_during_the_run_is_reported_and_the_others_applied(runtime):
+    ids = [stuck(runtime, f"a-{n}") for n in (1, 2, 3)]
+    found = bulk.preview(runtime.engine, auth_filter(), bulk.Action("recheck"), limit=LIMIT)
 
     def settle_the_next_one(result: bulk.Result) -> None:
         if result.transfer_id == ids[0]:  # someone resolves the second meanwhile
-            actions.resolve_by_hand(rt.engine, ids[1], "failed", actor="vera",
+            actions.resolve_by_hand(runtime.engine, ids[1], "failed", actor="vera",
                                     reason="support confirmed")
 
-    run = bulk.confirm(rt.engine, auth_filter(), bulk.Action("recheck"), found.fingerprint,
+    run = bulk.confirm(runtime.engine, auth_filter(), bulk.Action("recheck"), found.fingerprint,
                        actor="olga", reason="secret rotated", limit=LIMIT,
                        progress=settle_the_next_one)
     assert [(r.transfer_id, r.status) for r in run.results] == [
         (ids[0], "applied"), (ids[1], "refused"), (ids[2], "applied")]
     assert "already failed" in run.results[1].detail
     assert (run.count("applied"), run.count("refused"), run.complete) == (2, 1, False)
-    assert [load(rt.engine, t).state for t in ids] == ["pending", "failed", "pending"]
+    assert [load(runtime.engine, t).state for t in ids] == ["pending", "failed", "pending"]
 
 
-def test_a_confirmation_needs_a_reason_and_the_fingerprint(rt):
-    stuck(rt, "a-1")
-    found = bulk.preview(rt.engine, auth_filter(), bulk.Action("recheck"), limit=LIMIT)
+def test_a_confirmation_needs_a_reason_and_the_fingerprint(runtime):
+    stuck(runtime, "a-1")
+    found = bulk.preview(runtime.engine, auth_filter(), bulk.Action("recheck"), limit=LIMIT)
     for reason, fingerprint, field in (("  ", found.fingerprint, "reason"),
                                        ("why", "", "fingerprint")):
         with pytest.raises(inputs.InvalidInput) as refused:
-            bulk.confirm(rt.engine, auth_filter(), bulk.Action("recheck"), fingerprint,
+            bulk.confirm(runtime.engine, auth_filter(), bulk.Action("recheck"), fingerprint,
                          actor="olga", reason=reason, limit=LIMIT)
         assert refused.value.field == field
-    assert count(rt.engine, AuditRecord) == 0
+    assert count(runtime.engine, AuditRecord) == 0
 
 
-def test_more_than_the_cap_is_refused(rt):
+def test_more_than_the_cap_is_refused(runtime):
     for n in range(3):
-        stuck(rt, f"a-{n}")
+        stuck(runtime, f"a-{n}")
     with pytest.raises(bulk.BulkRefused, match="3 transfers match; a bulk action takes at "
                                                "most 2"):
-        bulk.preview(rt.engine, auth_filter(), bulk.Action("recheck"), limit=2)
+        bulk.preview(runtime.engine, auth_filter(), bulk.Action("recheck"), limit=2)
 
 
-def test_a_bulk_resolve_becomes_one_proposal_and_moves_nothing_until_approved(rt):
+def test_a_bulk_resolve_becomes_one_proposal_and_moves_nothing_until_approved(runtime):
     # given two transfers in review for the same cause
-    ids = [stuck(rt, f"a-{n}") for n in (1, 2)]
+    ids = [stuck(runtime, f"a-{n}") for n in (1, 2)]
     act = bulk.Action("resolve", "failed")
-    found = bulk.preview(rt.engine, auth_filter(), act, limit=LIMIT)
+    found = bulk.preview(runtime.engine, auth_filter(), act, limit=LIMIT)
     assert found.ids == ids and "one four-eyes proposal for the whole set" in found.description
     # when an operator confirms the preview
-    run = bulk.confirm(rt.engine, auth_filter(), act, found.fingerprint, actor="olga",
+    run = bulk.confirm(runtime.engine, auth_filter(), act, found.fingerprint, actor="olga",
                        reason="never arrived", limit=LIMIT)
     # then one bulk proposal covers both, and nothing is settled yet
     assert run.proposal is not None and run.proposal.bulk and run.proposal.status == "open"
     assert [item.transfer_id for item in run.proposal.items] == ids
-    assert [load(rt.engine, t).state for t in ids] == ["needs_review"] * 2
-    assert count(rt.engine, OutboxEvent) == 0
+    assert [load(runtime.engine, t).state for t in ids] == ["needs_review"] * 2
+    assert count(runtime.engine, OutboxEvent) == 0
     # when the proposer tries to approve it, then it is refused
     with pytest.raises(actions.ActionRefused):
-        proposals.approve(rt.engine, run.proposal.id, actor="olga")
+        proposals.approve(runtime.engine, run.proposal.id, actor="olga")
     # when a second operator approves it, then each transfer is resolved with its event
-    approved = proposals.approve(rt.engine, run.proposal.id, actor="vic")
+    approved = proposals.approve(runtime.engine, run.proposal.id, actor="vic")
     assert [item.state for item in approved.items] == ["applied", "applied"]
-    assert [load(rt.engine, t).state for t in ids] == ["failed"] * 2
-    assert count(rt.engine, OutboxEvent) == 2
+    assert [load(runtime.engine, t).state for t in ids] == ["failed"] * 2
+    assert count(runtime.engine, OutboxEvent) == 2
 
 
-def test_a_bulk_resolve_over_a_transfer_already_proposed_is_refused_whole(rt):
+def test_a_bulk_resolve_over_a_transfer_already_proposed_is_refused_whole(runtime):
     # given two transfers in review, one of them already in an open proposal
-    ids = [stuck(rt, f"a-{n}") for n in (1, 2)]
-    proposals.propose(rt.engine, [ids[0]], "failed", actor="olga", reason="one first")
+    ids = [stuck(runtime, f"a-{n}") for n in (1, 2)]
+    proposals.propose(runtime.engine, [ids[0]], "failed", actor="olga", reason="one first")
     act = bulk.Action("resolve", "failed")
-    found = bulk.preview(rt.engine, auth_filter(), act, limit=LIMIT)
+    found = bulk.preview(runtime.engine, auth_filter(), act, limit=LIMIT)
     # when the whole set is confirmed, then the proposal is refused naming the transfer
     with pytest.raises(actions.ActionRefused, match=str(ids[0])):
-        bulk.confirm(rt.engine, auth_filter(), act, found.fingerprint, actor="olga",
+        bulk.confirm(runtime.engine, auth_filter(), act, found.fingerprint, actor="olga",
                      reason="never arrived", limit=LIMIT)
     # and only the earlier proposal exists
-    assert len(proposals.list_proposals(rt.engine)) == 1
+    assert len(proposals.list_proposals(runtime.engine)) == 1
 
 
-def test_amount_mismatches_are_settled_at_the_providers_amounts_in_one_proposal(rt):
+def test_amount_mismatches_are_settled_at_the_providers_amounts_in_one_proposal(runtime):
     # given two deposits the provider recorded at other amounts, and one whose player differs
-    short = mismatched(rt, "mm-1", ours="100.00", theirs="90.00")
-    over = mismatched(rt, "mm-2", ours="50.00", theirs="55.00")
-    mismatched(rt, "mm-3", ours="70.00", theirs="70.00", currency="EUR")  # another currency
+    short = mismatched(runtime, "mm-1", ours="100.00", theirs="90.00")
+    over = mismatched(runtime, "mm-2", ours="50.00", theirs="55.00")
+    mismatched(runtime, "mm-3", ours="70.00", theirs="70.00", currency="EUR")  # another currency
     mismatches = inputs.transfer_filter(("needs_review",), provider="scripted-a",
                                         cause_text="amount_mismatch")
     act = bulk.action("settle_at_provider_amount")
     # when the amount-mismatch group is previewed, then only the two amount mismatches match
-    found = bulk.preview(rt.engine, mismatches, act, limit=LIMIT)
+    found = bulk.preview(runtime.engine, mismatches, act, limit=LIMIT)
     assert found.ids == [short, over]
     assert "at the amount the provider recorded" in found.description
     # when it is confirmed and a second operator approves the proposal
-    run = bulk.confirm(rt.engine, mismatches, act, found.fingerprint, actor="olga",
+    run = bulk.confirm(runtime.engine, mismatches, act, found.fingerprint, actor="olga",
                        reason="provider statement of 2026-12-03", limit=LIMIT)
     assert run.proposal is not None and run.proposal.at_provider_amount
-    proposals.approve(rt.engine, run.proposal.id, actor="vic")
+    proposals.approve(runtime.engine, run.proposal.id, actor="vic")
     # then each settled at its provider's amount, the difference in suspense, books balanced
-    assert [load(rt.engine, t).state for t in (short, over)] == ["succeeded"] * 2
-    assert entries(rt.engine, short)[1:] == [
+    assert [load(runtime.engine, t).state for t in (short, over)] == ["succeeded"] * 2
+    assert entries(runtime.engine, short)[1:] == [
         ("settle", "transit:scripted-a", "settled:scripted-a", Decimal("90.0000")),
         ("adjust", "transit:scripted-a", "suspense:scripted-a", Decimal("10.0000"))]
-    with transaction(rt.engine) as session:
+    with transaction(runtime.engine) as session:
         assert ledger.currency_totals(session) == {"USD": Decimal(0)}
 
 
 # The API
 
-def test_the_api_previews_and_confirms(rt, client):
-    ids = [stuck(rt, f"a-{n}", amount="2.50") for n in (1, 2)]
+def test_the_api_previews_and_confirms(runtime, client):
+    ids = [stuck(runtime, f"a-{n}", amount="2.50") for n in (1, 2)]
     body = {"filter": AUTH_FAILURES, "action": "recheck"}
     preview = client.post("/api/v1/bulk/preview", json=body, headers=VIEWER)
     assert preview.status_code == 200, preview.text
@@ -262,15 +262,16 @@ def test_the_api_previews_and_confirms(rt, client):
     again = client.post("/api/v1/bulk/confirm", json=confirm, headers=OPERATOR)
     assert again.status_code == 409
     assert "0 now, 2 then; preview again" in again.json()["detail"]
-    assert count(rt.engine, AuditRecord) == 2
+    assert count(runtime.engine, AuditRecord) == 2
 
 
-def test_the_api_refuses_bad_bodies_and_the_cap_and_proposes_a_resolve(rt, app):
+def test_the_api_refuses_bad_bodies_and_the_cap_and_proposes_a_resolve(runtime, app):
     from fastapi.testclient import TestClient
 
-    stuck(rt, "a-1")
-    stuck(rt, "a-2")
-    capped = dataclasses.replace(with_tokens(rt), settings=with_tokens(rt).settings.model_copy(
+    stuck(runtime, "a-1")
+    stuck(runtime, "a-2")
+    capped = dataclasses.replace(with_tokens(runtime),
+                                 settings=with_tokens(runtime).settings.model_copy(
         update={"bulk_max": 1}))
     with TestClient(create_app(lambda: capped)) as small, TestClient(app) as client:
         too_many = small.post("/api/v1/bulk/preview", headers=OPERATOR,
@@ -291,15 +292,15 @@ def test_the_api_refuses_bad_bodies_and_the_cap_and_proposes_a_resolve(rt, app):
             "open", True, "olga")
         assert answer.json()["results"] == []
     # one `propose` audit record per transfer, nothing settled
-    with transaction(rt.engine) as session:
+    with transaction(runtime.engine) as session:
         assert session.scalars(select(AuditRecord.action)).all() == ["propose", "propose"]
         assert set(session.scalars(select(Transfer.state)).all()) == {"needs_review"}
 
 
 # The web page
 
-def test_the_page_previews_and_a_viewer_cannot_confirm(rt, client):
-    stuck(rt, "a-1")
+def test_the_page_previews_and_a_viewer_cannot_confirm(runtime, client):
+    stuck(runtime, "a-1")
     sign_in(client, VIEWER_TOKEN)
     page = client.get("/bulk", params={"action": "recheck", **AUTH_FAILURES})
     assert page.status_code == 200
@@ -307,21 +308,21 @@ def test_the_page_previews_and_a_viewer_cannot_confirm(rt, client):
     posted = client.post("/bulk", data={"csrf_token": csrf_of(page.text), "action": "recheck",
                                         **AUTH_FAILURES, "reason": "x", "fingerprint": "1-0"})
     assert posted.status_code == 403
-    assert count(rt.engine, AuditRecord) == 0
+    assert count(runtime.engine, AuditRecord) == 0
 
 
-def test_the_page_refuses_a_stale_preview_and_shows_the_new_set(rt, client):
-    stuck(rt, "a-1")
+def test_the_page_refuses_a_stale_preview_and_shows_the_new_set(runtime, client):
+    stuck(runtime, "a-1")
     sign_in(client, OPERATOR_TOKEN)
     page = client.get("/bulk", params={"action": "recheck", **AUTH_FAILURES})
     fingerprint = page.text.split('name="fingerprint" value="')[1].split('"')[0]
-    stuck(rt, "a-2")
+    stuck(runtime, "a-2")
     posted = client.post("/bulk", data={"csrf_token": csrf_of(page.text), "action": "recheck",
                                         **AUTH_FAILURES, "reason": "rotated",
                                         "fingerprint": fingerprint})
     assert posted.status_code == 409
     assert "2 now, 1 then" in posted.text and "2 transfers match" in posted.text
-    assert count(rt.engine, AuditRecord) == 0
+    assert count(runtime.engine, AuditRecord) == 0
 
 
 # The command line
@@ -336,36 +337,36 @@ BULK_RECHECK = ("recheck", "--provider", "scripted-a", "--state", "needs_review"
                 "--cause", "auth", "--reason", "secret rotated")
 
 
-def test_the_cli_previews_asks_and_rechecks(rt):
-    ids = [stuck(rt, f"a-{n}") for n in (1, 2)]
+def test_the_cli_previews_asks_and_rechecks(runtime):
+    ids = [stuck(runtime, f"a-{n}") for n in (1, 2)]
     declined = cli(*BULK_RECHECK, given="n\n")
     assert "2 transfer(s) match." in declined and "total: 20.0000 USD" in declined
     assert "fingerprint: 2-" in declined and "nothing done" in declined
-    assert count(rt.engine, AuditRecord) == 0
+    assert count(runtime.engine, AuditRecord) == 0
     done = cli(*BULK_RECHECK, given="y\n")
     assert "2 rechecked, 0 refused, 0 not found" in done
-    assert [a.transfer_id for a in audits(rt.engine)] == ids
+    assert [a.transfer_id for a in audits(runtime.engine)] == ids
 
 
-def test_the_cli_confirms_a_printed_fingerprint_without_asking(rt):
-    stuck(rt, "a-1")
+def test_the_cli_confirms_a_printed_fingerprint_without_asking(runtime):
+    stuck(runtime, "a-1")
     printed = cli(*BULK_RECHECK, given="n\n")
     fingerprint = printed.split("fingerprint: ")[1].split()[0]
     # --yes alone is refused: a script confirms a preview it printed
     assert "--yes needs --fingerprint" in cli(*BULK_RECHECK, "--yes", code=2)
-    stuck(rt, "a-2")
+    stuck(runtime, "a-2")
     stale = cli(*BULK_RECHECK, "--yes", "--fingerprint", fingerprint, code=2)
     assert "changed since the preview: 2 now, 1 then; preview again" in stale
-    assert count(rt.engine, AuditRecord) == 0
+    assert count(runtime.engine, AuditRecord) == 0
     fresh = cli(*BULK_RECHECK, given="n\n").split("fingerprint: ")[1].split()[0]
     assert "2 rechecked" in cli(*BULK_RECHECK, "--yes", "--fingerprint", fresh)
 
 
-def test_the_cli_keeps_the_single_recheck_and_exits_2_on_a_refusal(rt, monkeypatch):
-    single = stuck(rt, "a-1")
+def test_the_cli_keeps_the_single_recheck_and_exits_2_on_a_refusal(runtime, monkeypatch):
+    single = stuck(runtime, "a-1")
     assert f"transfer {single} needs_review -> pending" in cli("recheck", str(single))
     assert "name one transfer" in cli("recheck", str(single), "--cause", "auth", code=2)
-    settled_id = stuck(rt, "a-2")
+    settled_id = stuck(runtime, "a-2")
     printed = cli("recheck", "--state", "needs_review", "--reason", "r", given="n\n")
     fingerprint = printed.split("fingerprint: ")[1].split()[0]
     # a transfer settled after the preview but before the run is reported; exit 2
@@ -382,10 +383,10 @@ def test_the_cli_keeps_the_single_recheck_and_exits_2_on_a_refusal(rt, monkeypat
     assert "0 rechecked, 1 refused" in out
 
 
-def test_the_cli_bulk_resolve_previews_then_makes_one_proposal(rt):
+def test_the_cli_bulk_resolve_previews_then_makes_one_proposal(runtime):
     # given two transfers in review for the same cause
-    stuck(rt, "a-1")
-    stuck(rt, "a-2")
+    stuck(runtime, "a-1")
+    stuck(runtime, "a-2")
     # when an operator resolves them by filter and answers yes
     out = cli("resolve", "--provider", "scripted-a", "--cause", "auth", "--outcome", "failed",
               "--reason", "never arrived", "--by", "olga", given="y\n")
@@ -393,12 +394,12 @@ def test_the_cli_bulk_resolve_previews_then_makes_one_proposal(rt):
     assert "four-eyes proposal" in out
     assert "proposal 1 created for 2 transfer(s)" in out
     assert "resolver proposals approve 1 --by NAME" in out
-    (made,) = proposals.list_proposals(rt.engine)
+    (made,) = proposals.list_proposals(runtime.engine)
     assert made.bulk and len(made.items) == 2 and made.status == "open"
 
 
-def test_the_page_confirms_and_streams_progress_then_the_results(rt, client):
-    ids = [stuck(rt, f"a-{n}") for n in (1, 2, 3)]
+def test_the_page_confirms_and_streams_progress_then_the_results(runtime, client):
+    ids = [stuck(runtime, f"a-{n}") for n in (1, 2, 3)]
     sign_in(client, OPERATOR_TOKEN)
     page = client.get("/bulk", params={"action": "recheck", **AUTH_FAILURES})
     fingerprint = page.text.split('name="fingerprint" value="')[1].split('"')[0]
@@ -408,12 +409,12 @@ def test_the_page_confirms_and_streams_progress_then_the_results(rt, client):
     assert posted.status_code == 200
     assert "3 of 3 done" in posted.text and "3 rechecked, 0 refused" in posted.text
     assert "script-src 'nonce-" in posted.headers["content-security-policy"]
-    assert [a.transfer_id for a in audits(rt.engine)] == ids
-    assert {a.reason for a in audits(rt.engine)} == {"rotated"}
+    assert [a.transfer_id for a in audits(runtime.engine)] == ids
+    assert {a.reason for a in audits(runtime.engine)} == {"rotated"}
 
 
-def test_the_page_asks_for_a_resolve_outcome_and_names_a_bad_field(rt, client):
-    stuck(rt, "a-1")
+def test_the_page_asks_for_a_resolve_outcome_and_names_a_bad_field(runtime, client):
+    stuck(runtime, "a-1")
     sign_in(client, OPERATOR_TOKEN)
     asked = client.get("/bulk", params={"action": "resolve", **AUTH_FAILURES})
     assert asked.status_code == 200 and "Choose the outcome" in asked.text
@@ -428,13 +429,13 @@ def test_the_page_asks_for_a_resolve_outcome_and_names_a_bad_field(rt, client):
         assert bad.status_code == 400 and words in bad.text, params
 
 
-def test_a_script_reads_the_preview_and_the_results_as_json(rt):
+def test_a_script_reads_the_preview_and_the_results_as_json(runtime):
     import json
 
-    ids = [stuck(rt, f"a-{n}") for n in (1, 2)]
+    ids = [stuck(runtime, f"a-{n}") for n in (1, 2)]
     shown = json.loads(cli(*BULK_RECHECK, "--json"))
     assert (shown["count"], [t["id"] for t in shown["first"]]) == (2, ids)
-    assert count(rt.engine, AuditRecord) == 0  # --json alone previews, never asks, never acts
+    assert count(runtime.engine, AuditRecord) == 0  # --json alone previews, never asks, never acts
     done = json.loads(cli(*BULK_RECHECK, "--json", "--yes",
                           "--fingerprint", shown["fingerprint"]).splitlines()[-1])
     assert (done["applied"], [r["transfer_id"] for r in done["results"]]) == (2, ids)

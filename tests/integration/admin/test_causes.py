@@ -11,12 +11,12 @@ from sqlalchemy import text
 from tests.integration.admin.review_support import left
 from tests.integration.admin.support import settled
 from worker.admin import causes
-from worker.db import transaction
 from worker.domain.policy import Policy, PollState, decide
 from worker.domain.types import Direction, Outcome, TransferRef
+from worker.engine.sweep.due import unconfigured_reason
+from worker.process.db import transaction
+from worker.process.runtime import Runtime
 from worker.providers.answers import Record, judge
-from worker.runtime import Runtime
-from worker.sweep import unconfigured_reason
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 OURS = TransferRef("scripted-a", "tx", Direction.DEPOSIT, "player-7", None, Decimal("10.00"),
@@ -61,13 +61,13 @@ ROWS = {
 
 
 @pytest.mark.parametrize("case", ROWS, ids=list(ROWS))
-def test_cause_of_a_row_left_by_the_engine(rt: Runtime, case: str) -> None:
+def test_cause_of_a_row_left_by_the_engine(runtime: Runtime, case: str) -> None:
     # given a transfer left by the engine in this state, with the engine's own texts
     state, outcome, reason, error, expected = ROWS[case]
-    transfer_id = left(rt, "tx-cause", state=state, outcome=outcome, reason=reason,
+    transfer_id = left(runtime, "tx-cause", state=state, outcome=outcome, reason=reason,
                        error=error)
     # when the database computes its cause
-    with transaction(rt.engine) as session:
+    with transaction(runtime.engine) as session:
         found = session.execute(text(
             f"SELECT {causes.CAUSE_SQL} FROM transfers t WHERE t.id = :id"),
             {"id": transfer_id}).scalar_one()
@@ -76,11 +76,11 @@ def test_cause_of_a_row_left_by_the_engine(rt: Runtime, case: str) -> None:
     assert causes.cause(found).state == state
 
 
-def test_final_transfers_have_no_cause(rt: Runtime) -> None:
+def test_final_transfers_have_no_cause(runtime: Runtime) -> None:
     # given a transfer the provider's answer settled
-    transfer_id = settled(rt, "tx-final")
+    transfer_id = settled(runtime, "tx-final")
     # when the database computes its cause, then there is none
-    with transaction(rt.engine) as session:
+    with transaction(runtime.engine) as session:
         found = session.execute(text(
             f"SELECT {causes.CAUSE_SQL} FROM transfers t WHERE t.id = :id"),
             {"id": transfer_id}).scalar_one()

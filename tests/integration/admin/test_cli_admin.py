@@ -13,9 +13,9 @@ from sqlalchemy import update
 from models import AuditRecord, Transfer
 from tests.integration.admin.support import in_review, settled
 from tests.integration.helpers import count, entries, events, load, register
-from worker import runtime
 from worker.cli import main
-from worker.db import transaction
+from worker.process.db import transaction
+from worker.process.runtime import use_runtime
 
 pytestmark = pytest.mark.integration
 
@@ -30,10 +30,10 @@ def as_json(*args: str):
     return json.loads(run(*args, "--json").output)
 
 
-def test_pending_lists_what_is_not_final_oldest_first(rt, engine):
-    review = in_review(rt, tx_id="r-1")
-    settled(rt)
-    old = register(rt, tx_id="p-old")
+def test_pending_lists_what_is_not_final_oldest_first(runtime, engine):
+    review = in_review(runtime, tx_id="r-1")
+    settled(runtime)
+    old = register(runtime, tx_id="p-old")
     with transaction(engine) as session:
         session.execute(update(Transfer).where(Transfer.id == old)
                         .values(created_at=datetime.now(UTC) - timedelta(minutes=20)))
@@ -52,9 +52,9 @@ def test_pending_lists_what_is_not_final_oldest_first(rt, engine):
     assert as_json("pending", "--cursor", page["next_cursor"])["items"][0]["id"] == review
 
 
-def test_pending_shows_a_long_reason_whole_within_100_columns(rt, engine):
+def test_pending_shows_a_long_reason_whole_within_100_columns(runtime, engine):
     # Given a transfer under review with a reason far longer than a line
-    transfer_id = in_review(rt, tx_id="tx-long-reason")
+    transfer_id = in_review(runtime, tx_id="tx-long-reason")
     reason = " ".join(f"word{n}" for n in range(60)) + " the provider's record disagrees"
     with transaction(engine) as session:
         session.execute(update(Transfer).where(Transfer.id == transfer_id)
@@ -67,58 +67,58 @@ def test_pending_shows_a_long_reason_whole_within_100_columns(rt, engine):
     assert " ".join(reason.split()) in shown
 
 
-def test_pending_refuses_an_unknown_provider_and_names_the_configured_ones(rt):
+def test_pending_refuses_an_unknown_provider_and_names_the_configured_ones(runtime):
     result = run("pending", "--provider", "nobody", code=2)
     assert "nobody" in result.output and "configured: scripted-a" in result.output
 
 
-def test_pending_lists_an_instance_no_longer_configured_that_has_transfers(rt):
+def test_pending_lists_an_instance_no_longer_configured_that_has_transfers(runtime):
     # Given a transfer of scripted-a, and then scripted-a taken out of the providers file
-    transfer_id = register(rt, tx_id="left-behind")
-    runtime.use(dataclasses.replace(rt, providers={}))
+    transfer_id = register(runtime, tx_id="left-behind")
+    use_runtime(dataclasses.replace(runtime, providers={}))
     # When its transfers are asked for by name, then they are listed
     assert [t["id"] for t in as_json("pending", "--provider", "scripted-a")["items"]] == [
         transfer_id]
 
 
-def test_pending_refuses_a_bad_duration(rt):
+def test_pending_refuses_a_bad_duration(runtime):
     result = run("pending", "--older-than", "a while", code=2)
     assert "older_than" in result.output
 
 
-def test_show_prints_the_whole_story_by_id_or_by_tx_id(rt):
-    transfer_id = in_review(rt)
+def test_show_prints_the_whole_story_by_id_or_by_tx_id(runtime):
+    transfer_id = in_review(runtime)
     by_id = run("show", str(transfer_id)).output
     for expected in ("needs_review", "MISMATCH", "hold", "player:player-7",
                      "transfer.needs_review", "disagrees", "UTC"):
         assert expected in by_id
     assert run("show", "scripted-a:tx-review").output == by_id
     assert run("show", "--provider", "scripted-a", "--tx-id", "tx-review").output == by_id
-    story = as_json("show", str(transfer_id))
-    assert [c["outcome"] for c in story["checks"]] == ["MISMATCH"]
-    assert story["amount"] == "10.0000"
+    history = as_json("show", str(transfer_id))
+    assert [c["outcome"] for c in history["checks"]] == ["MISMATCH"]
+    assert history["amount"] == "10.0000"
 
 
-def test_show_and_complete_speak_of_a_contradiction(rt):
+def test_show_and_complete_speak_of_a_contradiction(runtime):
     # Given a transfer the engine settled as succeeded
-    transfer_id = settled(rt, tx_id="told-otherwise")
+    transfer_id = settled(runtime, tx_id="told-otherwise")
     # When the wallet reports it failed, then `complete` refuses with the conflict (exit 2)
     refused = run("complete", "--provider", "scripted-a", "--tx-id", "told-otherwise",
                   "--as", "failed", "--by", "wallet", code=2)
     assert "already succeeded" in refused.output
     # And `show` says so in its facts
-    story = run("show", str(transfer_id)).output
-    assert "CONTRADICTED" in story and "caller:wallet reported failed" in story
+    history = run("show", str(transfer_id)).output
+    assert "CONTRADICTED" in history and "caller:wallet reported failed" in history
 
 
-def test_show_refuses_what_it_cannot_find(rt):
+def test_show_refuses_what_it_cannot_find(runtime):
     assert "no transfer" in run("show", "999", code=2).output
     assert "no transfer" in run("show", "scripted-a:nope", code=2).output
     assert "name the transfer" in run("show", code=2).output
 
 
-def test_resolve_settles_by_hand_and_records_who_and_why(rt, engine):
-    transfer_id = in_review(rt)
+def test_resolve_settles_by_hand_and_records_who_and_why(runtime, engine):
+    transfer_id = in_review(runtime)
     result = as_json("resolve", str(transfer_id), "--as", "succeeded", "--by", "maria",
                      "--reason", "provider back office shows it credited")
     assert result["transfer"]["state"] == "succeeded"
@@ -132,36 +132,36 @@ def test_resolve_settles_by_hand_and_records_who_and_why(rt, engine):
             "resolve", "provider back office shows it credited", "needs_review")
 
 
-def test_resolve_refuses_a_final_transfer_with_exit_code_2(rt, engine):
-    transfer_id = settled(rt)
+def test_resolve_refuses_a_final_transfer_with_exit_code_2(runtime, engine):
+    transfer_id = settled(runtime)
     result = run("resolve", str(transfer_id), "--as", "failed", "--by", "maria",
                  "--reason", "oops", code=2)
     assert "already succeeded" in result.output
     assert count(engine, AuditRecord) == 0
 
 
-def test_resolve_demands_a_reason_and_a_name(rt):
-    transfer_id = in_review(rt)
+def test_resolve_demands_a_reason_and_a_name(runtime):
+    transfer_id = in_review(runtime)
     assert "--reason" in run("resolve", str(transfer_id), "--as", "failed", "--by", "m",
                              code=2).output
     assert "reason" in run("resolve", str(transfer_id), "--as", "failed", "--by", "m",
                            "--reason", "  ", code=2).output
 
 
-def test_recheck_makes_it_due_and_takes_a_review_back(rt, engine):
-    transfer_id = in_review(rt)
+def test_recheck_makes_it_due_and_takes_a_review_back(runtime, engine):
+    transfer_id = in_review(runtime)
     output = run("recheck", "scripted-a:tx-review", "--by", "maria").output
     assert f"transfer {transfer_id} needs_review -> pending" in output
     transfer = load(engine, transfer_id)
     assert transfer.state == "pending"
     assert transfer.next_check_at <= datetime.now(UTC)
-    settled_id = settled(rt)
+    settled_id = settled(runtime)
     assert "never checked again" in run("recheck", str(settled_id), code=2).output
 
 
-def test_stats_counts_and_ages(rt):
-    in_review(rt)
-    register(rt, tx_id="p-1")
+def test_stats_counts_and_ages(runtime):
+    in_review(runtime)
+    register(runtime, tx_id="p-1")
     output = run("stats").output
     assert "scripted-a" in output and "needs_review" in output
     assert "oldest pending:" in output
@@ -171,10 +171,10 @@ def test_stats_counts_and_ages(rt):
         ("needs_review", 1), ("pending", 1)}
 
 
-def test_admin_refuses_to_start_without_tokens_or_with_a_bad_one(rt):
+def test_admin_refuses_to_start_without_tokens_or_with_a_bad_one(runtime):
     assert "no admin token" in run("admin", code=2).output
-    settings = rt.settings.model_copy(update={"admin_tokens": "bob:boss:s3cret-value-1234567"})
-    runtime.use(dataclasses.replace(rt, settings=settings))
+    settings = runtime.settings.model_copy(update={"admin_tokens": "bob:boss:s3cret-value-1234567"})
+    use_runtime(dataclasses.replace(runtime, settings=settings))
     output = run("admin", code=2).output
     assert "RESOLVER_ADMIN_TOKENS entry 1: the role" in output
     assert "s3cret" not in output

@@ -12,14 +12,14 @@ from models import Transfer
 from tests.integration.admin.support import VIEWER_TOKEN, bearer, in_review
 from tests.integration.admin.test_auth import sign_in
 from tests.integration.helpers import register
-from worker import handlers
-from worker.db import transaction
+from worker.engine.intake import service
+from worker.process.db import transaction
 
 pytestmark = pytest.mark.integration
 
 
-def aged(rt, transfer_id: int, age: timedelta) -> None:
-    with transaction(rt.engine) as session:
+def aged(runtime, transfer_id: int, age: timedelta) -> None:
+    with transaction(runtime.engine) as session:
         session.execute(update(Transfer).where(Transfer.id == transfer_id)
                         .values(created_at=datetime.now(UTC) - age))
 
@@ -31,11 +31,11 @@ def oldest_card(html: str) -> str:
     return found.group(1)
 
 
-def test_the_dashboard_names_the_oldest_of_each_open_state(rt, client):
+def test_the_dashboard_names_the_oldest_of_each_open_state(runtime, client):
     # Given one transfer in review (2 h old), one in flight and none pending
-    review = in_review(rt)
-    aged(rt, review, timedelta(hours=2))
-    flying = int(handlers.begin(rt, {"provider": "scripted-a", "tx_id": "in-air",
+    review = in_review(runtime)
+    aged(runtime, review, timedelta(hours=2))
+    flying = int(service.begin(runtime, {"provider": "scripted-a", "tx_id": "in-air",
                                      "direction": "deposit", "player_id": "p-1",
                                      "amount": "5", "currency": "USD"}, by="wallet")["id"])
     # When a viewer opens the dashboard
@@ -48,17 +48,17 @@ def test_the_dashboard_names_the_oldest_of_each_open_state(rt, client):
     assert card.index("in flight") < card.index("needs review")
 
 
-def test_the_dashboard_takes_the_oldest_of_a_state(rt, client):
-    newer, older = register(rt, tx_id="newer"), register(rt, tx_id="older")
-    aged(rt, newer, timedelta(minutes=5))
-    aged(rt, older, timedelta(minutes=50))
+def test_the_dashboard_takes_the_oldest_of_a_state(runtime, client):
+    newer, older = register(runtime, tx_id="newer"), register(runtime, tx_id="older")
+    aged(runtime, newer, timedelta(minutes=5))
+    aged(runtime, older, timedelta(minutes=50))
     sign_in(client, VIEWER_TOKEN)
     card = oldest_card(client.get("/").text)
     assert f'href="/transfers/{older}"' in card and f'href="/transfers/{newer}"' not in card
     assert "50 min" in card
 
 
-def test_an_empty_queue_says_so(rt, client):
+def test_an_empty_queue_says_so(runtime, client):
     sign_in(client, VIEWER_TOKEN)
     assert "Nothing is in flight, pending or in review." in oldest_card(client.get("/").text)
 

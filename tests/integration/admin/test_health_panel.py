@@ -13,8 +13,8 @@ from tests.conftest import scripted_instance
 from tests.integration.admin.support import VIEWER_TOKEN, in_review, settled
 from tests.integration.admin.test_auth import sign_in
 from worker.admin import queries
-from worker.db import transaction
 from worker.domain.types import Outcome
+from worker.process.db import transaction
 
 pytestmark = pytest.mark.integration
 
@@ -24,14 +24,14 @@ def providers():
     return {name: scripted_instance(name) for name in ("scripted-a", "scripted-b")}
 
 
-def checks_of_the_last_minutes(rt) -> None:
+def checks_of_the_last_minutes(runtime) -> None:
     """scripted-a: three answers settled and one disagreeing in the window, latencies 100,
     200, 300 and 4000 ms; and one more settled answer from 20 minutes ago, out of the window."""
     for n in range(3):
-        settled(rt, tx_id=f"ok-{n}")
-    in_review(rt, tx_id="odd")
-    settled(rt, tx_id="long-ago", outcome=Outcome.FAILED)
-    with transaction(rt.engine) as session:
+        settled(runtime, tx_id=f"ok-{n}")
+    in_review(runtime, tx_id="odd")
+    settled(runtime, tx_id="long-ago", outcome=Outcome.FAILED)
+    with transaction(runtime.engine) as session:
         session.execute(text(
             "UPDATE checks SET latency_ms = CASE id % 4 WHEN 1 THEN 100 WHEN 2 THEN 200 "
             "WHEN 3 THEN 300 ELSE 4000 END"))
@@ -40,12 +40,12 @@ def checks_of_the_last_minutes(rt) -> None:
             "WHERE transfer_id = (SELECT id FROM transfers WHERE tx_id = 'long-ago')"))
 
 
-def test_the_health_query_counts_the_window_by_instance_and_outcome(rt):
+def test_the_health_query_counts_the_window_by_instance_and_outcome(runtime):
     # Given checks in the window and one older
-    checks_of_the_last_minutes(rt)
+    checks_of_the_last_minutes(runtime)
 
     # When the panel's query runs
-    with transaction(rt.engine) as session:
+    with transaction(runtime.engine) as session:
         health = queries.provider_health(session, datetime.now(UTC))
 
     # Then only the window's four checks count, shares add up, p95 is the slowest of four
@@ -57,10 +57,10 @@ def test_the_health_query_counts_the_window_by_instance_and_outcome(rt):
     assert found.p95_ms == 4000
 
 
-def test_the_dashboard_shows_each_instance_breaker_outcomes_and_p95(rt, client):
+def test_the_dashboard_shows_each_instance_breaker_outcomes_and_p95(runtime, client):
     # Given checks of scripted-a, whose breaker is open, and none of scripted-b
-    checks_of_the_last_minutes(rt)
-    rt.redis.set("resolver:breaker:scripted-a:open_until", repr(time.time() + 40))
+    checks_of_the_last_minutes(runtime)
+    runtime.redis.set("resolver:breaker:scripted-a:open_until", repr(time.time() + 40))
 
     # When a viewer opens the dashboard
     sign_in(client, VIEWER_TOKEN)
@@ -80,18 +80,18 @@ def test_the_dashboard_shows_each_instance_breaker_outcomes_and_p95(rt, client):
     assert "breaker-closed" in b and "no checks" in b and '<td class="num">—</td>' in b
 
 
-def test_a_breaker_past_its_cooldown_is_half_open_and_redis_down_is_said(rt, client,
+def test_a_breaker_past_its_cooldown_is_half_open_and_redis_down_is_said(runtime, client,
                                                                          monkeypatch):
     # Given scripted-a's breaker past its cooldown, the probe not yet answered
-    rt.redis.set("resolver:breaker:scripted-a:open_until",
-                 repr((datetime.now(UTC) - timedelta(seconds=5)).timestamp()))
+    runtime.redis.set("resolver:breaker:scripted-a:open_until",
+                      repr((datetime.now(UTC) - timedelta(seconds=5)).timestamp()))
     sign_in(client, VIEWER_TOKEN)
 
     # Then the panel says half open
     assert "breaker-half_open" in client.get("/").text
 
     # When Redis cannot be reached
-    from worker import throttle
+    from worker.engine.check import throttle
 
     def down(*args, **kwargs):
         raise ConnectionError("Redis is down")

@@ -70,8 +70,8 @@ def assert_no_leak(url: str, answer) -> None:
     assert found is None, f"{url} shows {found.group(0)!r}: {answer.text[:300]}"
 
 
-def test_every_get_route_of_the_api_refuses_hostile_input_cleanly(rt, app, client):
-    in_review(rt)  # a page with a row in it: the list renders
+def test_every_get_route_of_the_api_refuses_hostile_input_cleanly(runtime, app, client):
+    in_review(runtime)  # a page with a row in it: the list renders
     routes = [(path, route) for path, route in get_routes(app)
               if path.startswith(("/api/", "/openapi")) or path in {"/healthz", "/readyz",
                                                                     "/metrics"}]
@@ -82,8 +82,8 @@ def test_every_get_route_of_the_api_refuses_hostile_input_cleanly(rt, app, clien
             assert_no_leak(url, client.get(url, headers=bearer(VIEWER_TOKEN)))
 
 
-def test_every_page_refuses_hostile_input_cleanly(rt, app, client):
-    in_review(rt)
+def test_every_page_refuses_hostile_input_cleanly(runtime, app, client):
+    in_review(runtime)
     sign_in(client, VIEWER_TOKEN)
     routes = [(path, route) for path, route in get_routes(app)
               if not path.startswith(("/api/", "/openapi"))
@@ -106,7 +106,7 @@ def test_every_page_refuses_hostile_input_cleanly(rt, app, client):
     ("/transfers/%00", 404, "No transfer"),
     ("/transfers/99999999999999999999999", 404, "No transfer"),
 ])
-def test_the_pages_name_what_is_wrong(rt, client, url, status, says):
+def test_the_pages_name_what_is_wrong(runtime, client, url, status, says):
     sign_in(client, VIEWER_TOKEN)
     answer = client.get(url)
     assert answer.status_code == status
@@ -115,7 +115,7 @@ def test_the_pages_name_what_is_wrong(rt, client, url, status, says):
 
 @pytest.mark.parametrize("url", ["/transfers/%C2%B2/recheck", "/transfers/%00/resolve",
                                  "/proposals/%C2%B2/approve", "/proposals/x/reject"])
-def test_a_form_posted_to_an_address_that_names_nothing_is_a_page_not_json(rt, client, url):
+def test_a_form_posted_to_an_address_that_names_nothing_is_a_page_not_json(runtime, client, url):
     # given a signed-in operator and the form's CSRF token
     sign_in(client, OPERATOR_TOKEN)
     csrf = csrf_of(client.get("/").text)
@@ -162,7 +162,7 @@ def test_an_unforeseen_error_shows_a_reference_and_logs_the_rest(app, caplog):
                                                              page.text)
     for answer in (api_answer, page):
         assert "_PrivateFailure" not in answer.text and "secret detail" not in answer.text
-    # And the log holds the reference with the whole story
+    # And the log holds the reference with the whole history
     logged = [r for r in caplog.records if reference.group(1) in r.getMessage()]
     assert logged and logged[0].exc_info and "secret detail" in str(logged[0].exc_info[1])
 

@@ -118,9 +118,9 @@ def test_without_redis_the_guard_lets_tokens_be_checked_and_says_so(caplog):
 
 
 @pytest.mark.parametrize(("trusted", "separate"), [("127.0.0.1", True), (None, False)])
-def test_behind_a_trusted_proxy_each_forwarded_client_counts_alone(rt, trusted, separate):
+def test_behind_a_trusted_proxy_each_forwarded_client_counts_alone(runtime, trusted, separate):
     # Given the server as `resolver admin` runs it, with or without the proxy setting
-    with serving_admin(rt, **proxy_options(trusted)) as url:
+    with serving_admin(runtime, **proxy_options(trusted)) as url:
         def wrong_token_from(client: str) -> int:
             return requests.get(f"{url}/api/v1/stats", timeout=5, headers={
                 "X-Forwarded-For": client, **bearer("a-wrong-guess-0123456789")}).status_code

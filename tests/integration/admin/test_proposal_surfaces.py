@@ -27,8 +27,8 @@ OLGA, ADMIN, VIEWER = bearer(OPERATOR_TOKEN), bearer(ADMIN_TOKEN), bearer(VIEWER
 BIG = "1500.00"
 
 
-def test_the_api_answers_202_with_a_proposal_then_another_token_approves(rt, client, engine):
-    transfer_id = in_review(rt, tx_id="big", amount=BIG)
+def test_the_api_answers_202_with_a_proposal_then_another_token_approves(runtime, client, engine):
+    transfer_id = in_review(runtime, tx_id="big", amount=BIG)
 
     answer = client.post(f"/api/v1/transfers/{transfer_id}/resolve", headers=OLGA,
                          json={"outcome": "succeeded", "reason": "back office shows it"})
@@ -40,7 +40,8 @@ def test_the_api_answers_202_with_a_proposal_then_another_token_approves(rt, cli
     assert load(engine, transfer_id).state == "needs_review"
     made, expires = (datetime.fromisoformat(proposal[key]) for key in ("created_at",
                                                                           "expires_at"))
-    assert expires - made == timedelta(seconds=rt.settings.proposal_ttl_s) == timedelta(hours=24)
+    ttl = timedelta(seconds=runtime.settings.proposal_ttl_s)
+    assert expires - made == ttl == timedelta(hours=24)
     listed = client.get("/api/v1/proposals", headers=VIEWER, params={"status": "open"}).json()
     assert [p["id"] for p in listed["items"]] == [proposal["id"]]
 
@@ -59,8 +60,9 @@ def test_the_api_answers_202_with_a_proposal_then_another_token_approves(rt, cli
     assert client.get("/api/v1/proposals/999", headers=VIEWER).status_code == 404
 
 
-def test_the_api_rejects_with_a_reason_and_a_small_amount_still_answers_200(rt, client, engine):
-    big = in_review(rt, tx_id="big", amount=BIG)
+def test_the_api_rejects_with_a_reason_and_a_small_amount_still_answers_200(runtime, client,
+                                                                            engine):
+    big = in_review(runtime, tx_id="big", amount=BIG)
     proposal = client.post(f"/api/v1/transfers/{big}/resolve", headers=OLGA,
                            json={"outcome": "failed", "reason": "x"}).json()
     url = f"/api/v1/proposals/{proposal['id']}/reject"
@@ -69,7 +71,7 @@ def test_the_api_rejects_with_a_reason_and_a_small_amount_still_answers_200(rt, 
     assert (rejected.status_code, rejected.json()["status"]) == (200, "rejected")
     assert client.post(url, headers=ADMIN, json={"reason": "again"}).status_code == 409
 
-    small = in_review(rt, tx_id="small")
+    small = in_review(runtime, tx_id="small")
     answer = client.post(f"/api/v1/transfers/{small}/resolve", headers=OLGA,
                          json={"outcome": "failed", "reason": "x"})
     assert answer.status_code == 200
@@ -77,15 +79,15 @@ def test_the_api_rejects_with_a_reason_and_a_small_amount_still_answers_200(rt, 
 
 
 def test_the_api_settles_a_mismatch_at_the_provider_amount_or_refuses_with_409(
-        rt, client, engine):
-    transfer_id = mismatched(rt, "mm", "100.00", "90.00")
+        runtime, client, engine):
+    transfer_id = mismatched(runtime, "mm", "100.00", "90.00")
     body = {"outcome": "succeeded", "reason": "statement shows 90", "at_provider_amount": True}
     answer = client.post(f"/api/v1/transfers/{transfer_id}/resolve", headers=OLGA, json=body)
     assert answer.status_code == 200
     assert ("adjust", "transit:scripted-a", "suspense:scripted-a", Decimal("10.0000")) in \
         entries(engine, transfer_id)
 
-    plain = in_review(rt, tx_id="plain")  # a mismatch with no amount on record
+    plain = in_review(runtime, tx_id="plain")  # a mismatch with no amount on record
     refused = client.post(f"/api/v1/transfers/{plain}/resolve", headers=OLGA, json=body)
     assert refused.status_code == 409
     assert "did not state an amount" in refused.json()["detail"]
@@ -100,8 +102,8 @@ def run(*args: str, code: int = 0):
     return result
 
 
-def test_the_cli_says_when_it_made_a_proposal_and_approves_by_another_name(rt, engine):
-    transfer_id = in_review(rt, tx_id="big", amount=BIG)
+def test_the_cli_says_when_it_made_a_proposal_and_approves_by_another_name(runtime, engine):
+    transfer_id = in_review(runtime, tx_id="big", amount=BIG)
 
     made = run("resolve", str(transfer_id), "--as", "failed", "--by", "maria",
                "--reason", "provider support: never arrived")
@@ -122,21 +124,21 @@ def test_the_cli_says_when_it_made_a_proposal_and_approves_by_another_name(rt, e
     assert "no proposal with id 7" in run("proposals", "show", "7", code=2).output
 
 
-def test_the_cli_settles_at_the_provider_amount(rt, engine):
-    transfer_id = mismatched(rt, "mm", "100.00", "90.00")
+def test_the_cli_settles_at_the_provider_amount(runtime, engine):
+    transfer_id = mismatched(runtime, "mm", "100.00", "90.00")
     result = json.loads(run("resolve", str(transfer_id), "--as", "succeeded",
                             "--at-provider-amount", "--by", "maria",
                             "--reason", "statement shows 90", "--json").output)
     assert result["audit"]["details"]["provider_amount"] == "90.0000"
     assert load(engine, transfer_id).state == "succeeded"
-    other = in_review(rt, tx_id="plain")
+    other = in_review(runtime, tx_id="plain")
     refused = run("resolve", str(other), "--as", "succeeded", "--at-provider-amount",
                   "--by", "maria", "--reason", "x", code=2)
     assert "did not state an amount" in refused.output
 
 
-def test_the_web_form_confirms_first_then_proposes_and_shows_the_proposal(rt, client, engine):
-    transfer_id = in_review(rt, tx_id="big", amount=BIG)
+def test_the_web_form_confirms_first_then_proposes_and_shows_the_proposal(runtime, client, engine):
+    transfer_id = in_review(runtime, tx_id="big", amount=BIG)
     sign_in(client, OPERATOR_TOKEN)
     page = client.get(f"/transfers/{transfer_id}")
     assert 'name="reason"' in page.text.split("Recheck now")[0]  # recheck has a reason field
@@ -159,8 +161,8 @@ def test_the_web_form_confirms_first_then_proposes_and_shows_the_proposal(rt, cl
     assert load(engine, transfer_id).state == "needs_review"
 
 
-def test_the_web_offers_the_provider_amount_only_for_an_amount_mismatch(rt, client, engine):
-    transfer_id = mismatched(rt, "mm", "100.00", "90.00")
+def test_the_web_offers_the_provider_amount_only_for_an_amount_mismatch(runtime, client, engine):
+    transfer_id = mismatched(runtime, "mm", "100.00", "90.00")
     sign_in(client, OPERATOR_TOKEN)
     page = client.get(f"/transfers/{transfer_id}")
     assert "succeeded at the provider's amount, 90.0000 USD" in page.text

@@ -19,8 +19,8 @@ from tests.integration.helpers import entries, events, load, register
 from tests.unit.events.schemas import problems
 from worker.admin import actions, proposals
 from worker.admin.inputs import InvalidInput
-from worker.db import transaction
 from worker.domain.types import Outcome
+from worker.process.db import transaction
 from worker.providers.scripted import SCRIPTS
 
 pytestmark = pytest.mark.integration
@@ -41,12 +41,12 @@ def final_events(engine, transfer_id: int) -> list[dict]:
             if e.type == "transfer.manually_resolved"]
 
 
-def test_a_big_resolution_becomes_a_proposal_and_nothing_moves(rt, engine):
+def test_a_big_resolution_becomes_a_proposal_and_nothing_moves(runtime, engine):
     # given a transfer under review above the limit
-    transfer_id = in_review(rt, tx_id="big", amount=BIG)
+    transfer_id = in_review(runtime, tx_id="big", amount=BIG)
 
     # when an operator resolves it
-    result = proposals.request_resolution(engine, rt.providers, transfer_id, "succeeded",
+    result = proposals.request_resolution(engine, runtime.providers, transfer_id, "succeeded",
                                           actor="olga", reason="back office shows it")
 
     # then it is an open proposal; the transfer, ledger and events are as they were
@@ -60,16 +60,16 @@ def test_a_big_resolution_becomes_a_proposal_and_nothing_moves(rt, engine):
     assert audit_actions(engine, transfer_id) == [("olga", "propose")]
 
 
-def test_a_small_resolution_applies_at_once(rt, engine):
-    transfer_id = in_review(rt, tx_id="small", amount="999.99")
-    result = proposals.request_resolution(engine, rt.providers, transfer_id, "failed",
+def test_a_small_resolution_applies_at_once(runtime, engine):
+    transfer_id = in_review(runtime, tx_id="small", amount="999.99")
+    result = proposals.request_resolution(engine, runtime.providers, transfer_id, "failed",
                                           actor="olga", reason="provider says no")
     assert isinstance(result, actions.Applied)
     assert load(engine, transfer_id).state == "failed"
 
 
-def test_the_proposer_cannot_approve_and_another_operator_can(rt, engine):
-    transfer_id = in_review(rt, tx_id="big", amount=BIG)
+def test_the_proposer_cannot_approve_and_another_operator_can(runtime, engine):
+    transfer_id = in_review(runtime, tx_id="big", amount=BIG)
     proposal = proposals.propose(engine, [transfer_id], "succeeded", actor="olga",
                                  reason="back office shows it")
 
@@ -97,8 +97,8 @@ def test_the_proposer_cannot_approve_and_another_operator_can(rt, engine):
         proposals.approve(engine, proposal.id, actor="carol")
 
 
-def test_the_database_refuses_an_approval_by_the_proposer(rt, engine):
-    transfer_id = in_review(rt, tx_id="big", amount=BIG)
+def test_the_database_refuses_an_approval_by_the_proposer(runtime, engine):
+    transfer_id = in_review(runtime, tx_id="big", amount=BIG)
     proposal = proposals.propose(engine, [transfer_id], "failed", actor="olga", reason="x")
     with pytest.raises(IntegrityError, match="ck_proposals_four_eyes"), \
             transaction(engine) as session:
@@ -106,8 +106,8 @@ def test_the_database_refuses_an_approval_by_the_proposer(rt, engine):
                              "decided_at = now() WHERE id = :id"), {"id": proposal.id})
 
 
-def test_a_rejected_proposal_moves_nothing_and_frees_the_transfer(rt, engine):
-    transfer_id = in_review(rt, tx_id="big", amount=BIG)
+def test_a_rejected_proposal_moves_nothing_and_frees_the_transfer(runtime, engine):
+    transfer_id = in_review(runtime, tx_id="big", amount=BIG)
     proposal = proposals.propose(engine, [transfer_id], "succeeded", actor="olga", reason="x")
 
     rejected = proposals.reject(engine, proposal.id, actor="bob",
@@ -128,8 +128,8 @@ def test_a_rejected_proposal_moves_nothing_and_frees_the_transfer(rt, engine):
     assert again.status == "open"
 
 
-def test_a_transfer_has_at_most_one_open_proposal(rt, engine):
-    transfer_id = in_review(rt, tx_id="big", amount=BIG)
+def test_a_transfer_has_at_most_one_open_proposal(runtime, engine):
+    transfer_id = in_review(runtime, tx_id="big", amount=BIG)
     first = proposals.propose(engine, [transfer_id], "succeeded", actor="olga", reason="x")
     with pytest.raises(actions.ActionRefused, match=f"open proposal \\({first.id}\\)"):
         proposals.propose(engine, [transfer_id], "failed", actor="bob", reason="y")
@@ -141,8 +141,8 @@ def test_a_transfer_has_at_most_one_open_proposal(rt, engine):
                         {"p": first.id, "t": transfer_id})
 
 
-def test_an_expired_proposal_cannot_be_approved_and_shows_as_expired(rt, engine):
-    transfer_id = in_review(rt, tx_id="big", amount=BIG)
+def test_an_expired_proposal_cannot_be_approved_and_shows_as_expired(runtime, engine):
+    transfer_id = in_review(runtime, tx_id="big", amount=BIG)
     proposal = proposals.propose(engine, [transfer_id], "succeeded", actor="olga", reason="x",
                                  ttl=timedelta(hours=24), now=T0)
     assert proposal.expires_at == T0 + timedelta(hours=24)
@@ -160,8 +160,8 @@ def test_an_expired_proposal_cannot_be_approved_and_shows_as_expired(rt, engine)
                                                   ("resolver", "proposal_expired")]
 
 
-def test_a_proposal_approved_just_in_time_is_applied(rt, engine):
-    transfer_id = in_review(rt, tx_id="big", amount=BIG)
+def test_a_proposal_approved_just_in_time_is_applied(runtime, engine):
+    transfer_id = in_review(runtime, tx_id="big", amount=BIG)
     proposal = proposals.propose(engine, [transfer_id], "failed", actor="olga", reason="x",
                                  ttl=timedelta(hours=1), now=T0)
     approved = proposals.approve(engine, proposal.id, actor="bob",
@@ -169,14 +169,15 @@ def test_a_proposal_approved_just_in_time_is_applied(rt, engine):
     assert [i.state for i in approved.items] == ["applied"]
 
 
-def test_an_approval_reports_each_transfer_and_a_final_one_does_not_stop_the_others(rt, engine):
+def test_an_approval_reports_each_transfer_and_a_final_one_does_not_stop_the_others(runtime,
+                                                                                    engine):
     # given a bulk proposal over two transfers, one of which the engine settles meanwhile
-    waits = in_review(rt, tx_id="waits")
-    settles = register(rt, tx_id="will-settle")
+    waits = in_review(runtime, tx_id="waits")
+    settles = register(runtime, tx_id="will-settle")
     proposal = proposals.propose(engine, [settles, waits], "failed", actor="olga",
                                  reason="provider outage: none arrived", bulk=True)
     assert proposal.bulk
-    checked(rt, settles, "will-settle", [Outcome.SUCCEEDED])
+    checked(runtime, settles, "will-settle", [Outcome.SUCCEEDED])
     assert load(engine, settles).state == "succeeded"
 
     # when a second operator approves
@@ -193,10 +194,10 @@ def test_an_approval_reports_each_transfer_and_a_final_one_does_not_stop_the_oth
     assert audit_actions(engine, settles)[-1] == ("bob", "approve")
 
 
-def test_a_proposal_is_all_or_nothing_when_made(rt, engine):
-    fine = in_review(rt, tx_id="fine")
-    done = register(rt, tx_id="done")
-    checked(rt, done, "done", [Outcome.SUCCEEDED])
+def test_a_proposal_is_all_or_nothing_when_made(runtime, engine):
+    fine = in_review(runtime, tx_id="fine")
+    done = register(runtime, tx_id="done")
+    checked(runtime, done, "done", [Outcome.SUCCEEDED])
     with pytest.raises(actions.ActionRefused, match=f"transfer {done} is already succeeded"):
         proposals.propose(engine, [fine, done], "failed", actor="olga", reason="x", bulk=True)
     assert proposals.list_proposals(engine) == []
@@ -205,13 +206,13 @@ def test_a_proposal_is_all_or_nothing_when_made(rt, engine):
         proposals.propose(engine, [], "failed", actor="olga", reason="x")
 
 
-def test_a_mismatch_at_the_provider_amount_is_proposed_and_applied_at_that_amount(rt, engine):
+def test_a_mismatch_at_the_provider_amount_is_proposed_and_applied_at_that_amount(runtime, engine):
     # given a mismatch whose provider amount (1200) is above the limit though ours (900) is not
     SCRIPTS.record("scripted-a", "mm", Decimal("1200.00"), "USD")
-    transfer_id = register(rt, tx_id="mm", amount="900.00")
-    checked(rt, transfer_id, "mm", [Outcome.MISMATCH])
+    transfer_id = register(runtime, tx_id="mm", amount="900.00")
+    checked(runtime, transfer_id, "mm", [Outcome.MISMATCH])
 
-    result = proposals.request_resolution(engine, rt.providers, transfer_id, "succeeded",
+    result = proposals.request_resolution(engine, runtime.providers, transfer_id, "succeeded",
                                           actor="olga", reason="provider statement",
                                           at_provider_amount=True)
 
@@ -228,9 +229,9 @@ def test_a_mismatch_at_the_provider_amount_is_proposed_and_applied_at_that_amoun
                                                                            "1200.0000")
 
 
-def test_list_filters_by_status_and_transfer(rt, engine):
-    first = in_review(rt, tx_id="a", amount=BIG)
-    second = in_review(rt, tx_id="b", amount=BIG)
+def test_list_filters_by_status_and_transfer(runtime, engine):
+    first = in_review(runtime, tx_id="a", amount=BIG)
+    second = in_review(runtime, tx_id="b", amount=BIG)
     one = proposals.propose(engine, [first], "failed", actor="olga", reason="x")
     two = proposals.propose(engine, [second], "failed", actor="olga", reason="x")
     proposals.reject(engine, one.id, actor="olga", reason="withdrawn: wrong transfer")
@@ -241,13 +242,13 @@ def test_list_filters_by_status_and_transfer(rt, engine):
     assert proposals.open_proposal_of(engine, first) is None
 
 
-def test_one_operator_alone_cannot_overtake_a_waiting_proposal(rt, engine):
+def test_one_operator_alone_cannot_overtake_a_waiting_proposal(runtime, engine):
     # given a small transfer in a bulk proposal (bulk is always four-eyes)
-    transfer_id = in_review(rt, tx_id="small")
+    transfer_id = in_review(runtime, tx_id="small")
     proposal = proposals.propose(engine, [transfer_id], "failed", actor="olga", reason="x",
                                  bulk=True)
     # a direct resolution, below the limit, is refused while the proposal waits
     with pytest.raises(actions.ActionRefused, match=f"open proposal \\({proposal.id}\\)"):
-        proposals.request_resolution(engine, rt.providers, transfer_id, "succeeded",
+        proposals.request_resolution(engine, runtime.providers, transfer_id, "succeeded",
                                      actor="bob", reason="y")
     assert load(engine, transfer_id).state == "needs_review"

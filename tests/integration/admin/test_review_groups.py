@@ -11,7 +11,7 @@ from tests.conftest import scripted_instance
 from tests.integration.admin.review_support import H, M, a_mixed_queue
 from worker.admin import review_queries
 from worker.admin.review_queries import CauseGroup
-from worker.db import transaction
+from worker.process.db import transaction
 
 pytestmark = pytest.mark.integration
 
@@ -21,13 +21,13 @@ def providers():
     return {name: scripted_instance(name) for name in ("scripted-a", "scripted-b")}
 
 
-def test_groups_count_total_per_currency_and_date_the_oldest(rt):
+def test_groups_count_total_per_currency_and_date_the_oldest(runtime):
     # Given a queue mixing causes, instances, currencies, young and old pending, final ones
     now = datetime.now(UTC)
-    a_mixed_queue(rt, now)
+    a_mixed_queue(runtime, now)
 
     # When the groups are read with the default threshold of an hour
-    with transaction(rt.engine) as session:
+    with transaction(runtime.engine) as session:
         groups = review_queries.review_groups(session, now)
 
     # Then review comes first, biggest group first; young pending and final transfers are left
@@ -51,13 +51,13 @@ def test_groups_count_total_per_currency_and_date_the_oldest(rt):
     assert groups[1].bulk_actions == ("recheck", "resolve", "settle_at_provider_amount")
 
 
-def test_the_pending_threshold_is_a_parameter(rt):
+def test_the_pending_threshold_is_a_parameter(runtime):
     # Given the same queue
     now = datetime.now(UTC)
-    a_mixed_queue(rt, now)
+    a_mixed_queue(runtime, now)
 
     # When pending transfers count after 5 minutes, or only after 3 hours
-    with transaction(rt.engine) as session:
+    with transaction(runtime.engine) as session:
         early = review_queries.review_groups(session, now, timedelta(minutes=5))
         late = review_queries.review_groups(session, now, timedelta(hours=3))
 
@@ -72,6 +72,6 @@ def test_the_pending_threshold_is_a_parameter(rt):
     assert sum(g.count for g in late if g.state == "needs_review") == 5
 
 
-def test_nothing_waiting_gives_no_group(rt):
-    with transaction(rt.engine) as session:
+def test_nothing_waiting_gives_no_group(runtime):
+    with transaction(runtime.engine) as session:
         assert review_queries.review_groups(session, datetime.now(UTC)) == []

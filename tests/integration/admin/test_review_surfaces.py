@@ -27,9 +27,9 @@ def providers():
 
 # The API
 
-def test_a_viewer_reads_the_groups_with_money_as_strings_and_their_links(rt, client):
+def test_a_viewer_reads_the_groups_with_money_as_strings_and_their_links(runtime, client):
     # Given a mixed queue
-    a_mixed_queue(rt, datetime.now(UTC))
+    a_mixed_queue(runtime, datetime.now(UTC))
 
     # When a viewer asks for the groups
     answer = client.get("/api/v1/review", headers=bearer(VIEWER_TOKEN))
@@ -61,9 +61,9 @@ def test_a_viewer_reads_the_groups_with_money_as_strings_and_their_links(rt, cli
         "cause": ["unchecked"], "registered_before": [cut_off.replace(microsecond=0).isoformat()]})
 
 
-def test_the_threshold_comes_from_the_query_and_a_bad_one_is_refused(rt, client):
+def test_the_threshold_comes_from_the_query_and_a_bad_one_is_refused(runtime, client):
     # Given a queue whose only old pending transfers are 90 minutes to 5 hours old
-    a_mixed_queue(rt, datetime.now(UTC))
+    a_mixed_queue(runtime, datetime.now(UTC))
 
     # When pending counts only after 4 hours, then with a threshold that is not a duration
     late = client.get("/api/v1/review?pending_older_than=4h", headers=bearer(OPERATOR_TOKEN))
@@ -95,12 +95,12 @@ def run(*args: str, code: int = 0) -> str:
     return result.output
 
 
-def test_review_prints_a_table_within_100_columns_with_each_groups_command(rt):
+def test_review_prints_a_table_within_100_columns_with_each_groups_command(runtime):
     # Given a mixed queue, and one more instance whose name is far too long for a column
-    a_mixed_queue(rt, datetime.now(UTC))
+    a_mixed_queue(runtime, datetime.now(UTC))
     long_name = "scripted-a-with-a-name-much-longer-than-any-column-should-be-x"
-    rt.providers[long_name] = scripted_instance(long_name)
-    left(rt, "long", provider=long_name, state="needs_review", outcome="AUTH_ERROR",
+    runtime.providers[long_name] = scripted_instance(long_name)
+    left(runtime, "long", provider=long_name, state="needs_review", outcome="AUTH_ERROR",
          reason="provider refused our credentials or request; a person must act")
 
     # When an admin runs `resolver review`
@@ -123,9 +123,9 @@ def test_review_prints_a_table_within_100_columns_with_each_groups_command(rt):
     assert f"--provider {long_name}" in "\n".join(lines)
 
 
-def test_review_json_is_the_api_shape_and_a_bad_threshold_exits_2(rt):
+def test_review_json_is_the_api_shape_and_a_bad_threshold_exits_2(runtime):
     # Given a mixed queue
-    a_mixed_queue(rt, datetime.now(UTC))
+    a_mixed_queue(runtime, datetime.now(UTC))
 
     # When the groups are asked for as JSON, with a threshold of 100 minutes
     body = json.loads(run("review", "--json", "--pending-older-than", "100m"))
@@ -138,15 +138,15 @@ def test_review_json_is_the_api_shape_and_a_bad_threshold_exits_2(rt):
     assert "pending_older_than" in run("review", "--pending-older-than", "later", code=2)
 
 
-def test_review_says_so_when_nothing_waits(rt):
+def test_review_says_so_when_nothing_waits(runtime):
     assert run("review").startswith("nothing waits for a person")
 
 
 # The dashboard
 
-def test_the_dashboard_lists_the_groups_with_their_links(rt, client):
+def test_the_dashboard_lists_the_groups_with_their_links(runtime, client):
     # Given a mixed queue
-    a_mixed_queue(rt, datetime.now(UTC))
+    a_mixed_queue(runtime, datetime.now(UTC))
 
     # When a viewer opens the dashboard
     sign_in(client, VIEWER_TOKEN)

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 import requests
 
+from resolver_tools.sim import Simulator, running_simulator
+from resolver_tools.sim.merchants import make_merchant
 from worker.providers.config import parse_providers
 from worker.providers.instance import ProviderInstance
-from worker.sim import Simulator, running_simulator
-from worker.sim.merchants import make_merchant
 
 KINDS = ("minigame", "lucko", "hrg", "vct", "naga")
 
@@ -106,5 +106,5 @@ def sim(simulator_url: str) -> SimControl:
 
 @pytest.fixture
 def providers(simulator_url: str) -> dict[str, ProviderInstance]:
-    """The engine's runtime (the `rt` fixture) gets our five instances, aimed at the simulator."""
+    """The `runtime` fixture with our five instances, aimed at the simulator."""
     return instances(simulator_url)

@@ -12,30 +12,30 @@ from sqlalchemy import text
 
 from tests.integration.against_sim.conftest import sim_transaction
 from tests.integration.helpers import register
-from worker import sweep
-from worker.check import run_check
-from worker.db import transaction
+from worker.engine.check.batch import run_check
+from worker.engine.sweep import due
+from worker.process.db import transaction
 
 pytestmark = pytest.mark.integration
 
 
-def test_the_breaker_opens_and_checks_wait_instead_of_calling(rt, engine, sim):
-    naga = rt.providers["naga"]
-    rt.providers = {"naga": dataclasses.replace(naga, policy=dataclasses.replace(
+def test_the_breaker_opens_and_checks_wait_instead_of_calling(runtime, engine, sim):
+    naga = runtime.providers["naga"]
+    runtime.providers = {"naga": dataclasses.replace(naga, policy=dataclasses.replace(
         naga.policy, breaker_threshold=3, breaker_cooldown=timedelta(seconds=30)))}
     for n in range(10):
         sim.load([sim_transaction("naga", f"down-{n}", ["succeeded"])])
-        register(rt, provider="naga", tx_id=f"down-{n}", amount="12.50", player_id="player-1")
+        register(runtime, provider="naga", tx_id=f"down-{n}", amount="12.50", player_id="player-1")
     requests.post(f"{sim.url}/_sim/settings", json={"error_rate": 1.0}, timeout=5)
 
-    def check_now(claims: list[sweep.Claim]) -> None:
+    def check_now(claims: list[due.Claim]) -> None:
         for claim in claims:
-            run_check(rt.engine, rt.providers, claim.transfer_id, claim.lease_token,
-                      rt.adapter_for, rt.guard)
+            run_check(runtime.engine, runtime.providers, claim.transfer_id, claim.lease_token,
+                      runtime.adapter_for, runtime.guard)
 
     deadline = time.monotonic() + 3
     while time.monotonic() < deadline:
-        sweep.sweep(rt.engine, rt.providers, datetime.now(UTC), timedelta(seconds=10), 100,
+        due.sweep(runtime.engine, runtime.providers, datetime.now(UTC), timedelta(seconds=10), 100,
                     check_now)
         time.sleep(0.05)
 

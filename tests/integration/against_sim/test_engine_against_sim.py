@@ -16,13 +16,15 @@ import pytest
 
 from tests.integration.against_sim.conftest import KINDS, sim_transaction
 from tests.integration.helpers import entries, load, register
-from worker import ledger, relay, sweep
-from worker.check import run_check
-from worker.db import transaction
+from worker.engine.check.batch import run_check
+from worker.engine.relay import publish
+from worker.engine.resolve import ledger
+from worker.engine.sweep import due
+from worker.process.db import transaction
 
 pytestmark = pytest.mark.integration
 
-# (story, our direction, simulator script, record override, final state)
+# (history, our direction, simulator script, record override, final state)
 STORIES = [
     ("ok", "deposit", [{"answer": "pending", "times": 2}, "succeeded"], None, "succeeded"),
     ("wd", "withdraw", ["pending", "succeeded"], None, "succeeded"),
@@ -32,19 +34,19 @@ STORIES = [
 ]
 
 
-def settle(rt, deadline_s: float = 20) -> None:
+def settle(runtime, deadline_s: float = 20) -> None:
     """Sweep and check in this process until no transfer is pending."""
     lease = timedelta(seconds=10)
 
-    def check_now(claims: list[sweep.Claim]) -> None:
+    def check_now(claims: list[due.Claim]) -> None:
         for claim in claims:
-            run_check(rt.engine, rt.providers, claim.transfer_id, claim.lease_token,
-                      rt.adapter_for, rt.guard)
+            run_check(runtime.engine, runtime.providers, claim.transfer_id, claim.lease_token,
+                      runtime.adapter_for, runtime.guard)
 
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
-        sweep.sweep(rt.engine, rt.providers, datetime.now(UTC), lease, 100, check_now)
-        with transaction(rt.engine) as session:
+        due.sweep(runtime.engine, runtime.providers, datetime.now(UTC), lease, 100, check_now)
+        with transaction(runtime.engine) as session:
             from sqlalchemy import text
 
             if not session.execute(text("SELECT count(*) FROM transfers "
@@ -53,23 +55,24 @@ def settle(rt, deadline_s: float = 20) -> None:
         time.sleep(0.05)
 
 
-def test_every_kind_settles_against_the_simulator(rt, engine, sim, redis_client):
+def test_every_kind_settles_against_the_simulator(runtime, engine, sim, redis_client):
     ids = {}
     for kind in KINDS:
-        for story, direction, script, record, _ in STORIES:
-            tx_id = f"{kind[:3]}-{story}"
+        for history, direction, script, record, _ in STORIES:
+            tx_id = f"{kind[:3]}-{history}"
             sim.load([sim_transaction(kind, tx_id, script, direction=direction,
                                       amount="12.50", record=record)])
-            ids[(kind, story)] = register(rt, provider=kind, tx_id=tx_id, direction=direction,
+            ids[(kind, history)] = register(runtime, provider=kind, tx_id=tx_id,
+                                            direction=direction,
                                           amount="12.50", player_id="player-1")
 
-    settle(rt)
-    relay.relay(engine, rt.redis, rt.settings.events_stream, 10_000, 1000)
+    settle(runtime)
+    publish.relay(engine, runtime.redis, runtime.settings.events_stream, 10_000, 1000)
 
-    for (kind, story), transfer_id in ids.items():
-        expected = next(final for name, *_, final in STORIES if name == story)
+    for (kind, history), transfer_id in ids.items():
+        expected = next(final for name, *_, final in STORIES if name == history)
         transfer = load(engine, transfer_id)
-        assert transfer.state == expected, (kind, story, transfer.last_outcome,
+        assert transfer.state == expected, (kind, history, transfer.last_outcome,
                                             transfer.last_error)
 
     amount = Decimal("12.50")
@@ -88,7 +91,7 @@ def test_every_kind_settles_against_the_simulator(rt, engine, sim, redis_client)
         assert ledger.currency_totals(session) == {"USD": Decimal(0)}
 
     published = [json.loads(fields[b"event"])
-                 for _, fields in redis_client.xrange(rt.settings.events_stream)]
+                 for _, fields in redis_client.xrange(runtime.settings.events_stream)]
     assert sorted(int(event["subject"]) for event in published) == sorted(ids.values())
     assert {event["type"] for event in published} == {"transfer.resolved",
                                                        "transfer.needs_review"}

@@ -17,7 +17,7 @@ from tests.integration.against_sim.conftest import (
     sim_transaction,
 )
 from worker.cli import main
-from worker.settings import get_settings
+from worker.process.settings import get_settings
 
 pytestmark = pytest.mark.integration
 

@@ -14,9 +14,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from tests.integration.against_sim.conftest import sim_transaction
 from tests.integration.helpers import register
-from worker import tracing
-from worker.check import NoGuard, run_batch
-from worker.sweep import claim_due
+from worker.engine.check.batch import NoGuard, run_batch
+from worker.engine.sweep.due import claim_due
+from worker.process import tracing
 
 pytestmark = pytest.mark.integration
 
@@ -25,12 +25,12 @@ HTTP = "opentelemetry.instrumentation.requests"
 
 
 @pytest.fixture
-def spans(rt) -> Iterator[InMemorySpanExporter]:
+def spans(runtime) -> Iterator[InMemorySpanExporter]:
     """Traces on for this test, into memory, with the SQL spans of the test's engine."""
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    assert tracing.install(provider, rt.engine)
+    assert tracing.install(provider, runtime.engine)
     yield exporter
     tracing.uninstall()
 
@@ -48,20 +48,20 @@ def children(finished: tuple[ReadableSpan, ...], parent: ReadableSpan,
                                    and span.instrumentation_scope.name == scope))]
 
 
-def test_a_check_batch_is_one_span_tree_from_intake_to_apply(rt, engine, sim, spans):
+def test_a_check_batch_is_one_span_tree_from_intake_to_apply(runtime, engine, sim, spans):
     # Given three transfers registered at one instance whose provider will say they succeeded
     ids = []
     for n in range(3):
         sim.load([sim_transaction("minigame", f"mg-trace-{n}", ["succeeded"])])
-        ids.append(register(rt, provider="minigame", tx_id=f"mg-trace-{n}", amount="12.50",
+        ids.append(register(runtime, provider="minigame", tx_id=f"mg-trace-{n}", amount="12.50",
                             player_id="player-1"))
-    claims = claim_due(engine, rt.providers["minigame"], datetime.now(UTC),
+    claims = claim_due(engine, runtime.providers["minigame"], datetime.now(UTC),
                        timedelta(seconds=30), limit=10)
     assert len(claims) == 3
 
     # When they are checked as one batch, the calls on a pool of threads
     with ThreadPoolExecutor(4) as calls:
-        run_batch(engine, rt.providers, claims, rt.adapter_for, NoGuard(), calls=calls)
+        run_batch(engine, runtime.providers, claims, runtime.adapter_for, NoGuard(), calls=calls)
 
     finished = spans.get_finished_spans()
     # Then each registration is a span naming its transfer, with its SQL under it
@@ -103,15 +103,15 @@ def test_a_check_batch_is_one_span_tree_from_intake_to_apply(rt, engine, sim, sp
     assert trace_ids == {batch.context.trace_id}
 
 
-def test_without_a_pool_the_calls_are_children_of_the_batch_too(rt, engine, sim, spans):
+def test_without_a_pool_the_calls_are_children_of_the_batch_too(runtime, engine, sim, spans):
     # Given one transfer, whose call runs in the batch's own thread
     sim.load([sim_transaction("minigame", "mg-alone", ["pending"])])
-    register(rt, provider="minigame", tx_id="mg-alone", amount="12.50", player_id="player-1")
-    claims = claim_due(engine, rt.providers["minigame"], datetime.now(UTC),
+    register(runtime, provider="minigame", tx_id="mg-alone", amount="12.50", player_id="player-1")
+    claims = claim_due(engine, runtime.providers["minigame"], datetime.now(UTC),
                        timedelta(seconds=30), limit=10)
 
     # When it is checked
-    run_batch(engine, rt.providers, claims, rt.adapter_for, NoGuard())
+    run_batch(engine, runtime.providers, claims, runtime.adapter_for, NoGuard())
 
     # Then its call is under the batch, and the batch says it was rescheduled
     finished = spans.get_finished_spans()

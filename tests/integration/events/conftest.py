@@ -13,5 +13,5 @@ EVENTS_REDIS_URL = "redis://127.0.0.1:6379/14"
 
 @pytest.fixture(autouse=True)
 def _events_redis_database(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Autouse, so it runs before the `redis_client` and `rt` fixtures read the variable.
+    # Autouse, so it runs before the `redis_client` and `runtime` fixtures read the variable.
     monkeypatch.setenv("RESOLVER_REDIS_URL", EVENTS_REDIS_URL)

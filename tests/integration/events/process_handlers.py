@@ -10,7 +10,7 @@ import time
 
 import redis
 
-from worker.consumer import ReceivedEvent
+from resolver_consumer import ReceivedEvent
 
 
 def record(event: ReceivedEvent) -> None:

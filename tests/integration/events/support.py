@@ -11,56 +11,56 @@ from typing import Any
 from sqlalchemy import select
 
 from models import OutboxEvent, Transfer
+from resolver_consumer import ConsumeStats, consume
 from tests.integration.helpers import register
-from worker import relay
-from worker.check import NoGuard, run_check
-from worker.consumer import ConsumeStats, consume
-from worker.db import transaction
 from worker.domain.types import Outcome
+from worker.engine.check.batch import NoGuard, run_check
+from worker.engine.relay.publish import relay
+from worker.engine.sweep.due import claim_due
+from worker.process.db import transaction
+from worker.process.runtime import Runtime
 from worker.providers.scripted import SCRIPTS
-from worker.runtime import Runtime
-from worker.sweep import claim_due
 
 
-def settle(rt: Runtime, outcomes: dict[str, Outcome]) -> None:
+def settle(runtime: Runtime, outcomes: dict[str, Outcome]) -> None:
     """Register one transfer per tx id and run one check, answered by the scripted provider."""
     for tx_id, outcome in outcomes.items():
-        register(rt, tx_id=tx_id)
+        register(runtime, tx_id=tx_id)
         SCRIPTS.load("scripted-a", tx_id, [outcome])
-    check_due(rt)
+    check_due(runtime)
 
 
-def check_due(rt: Runtime) -> None:
+def check_due(runtime: Runtime) -> None:
     """One check of every due transfer, answered by what the scripted provider was given."""
-    for claim in claim_due(rt.engine, rt.providers["scripted-a"], datetime.now(UTC),
+    for claim in claim_due(runtime.engine, runtime.providers["scripted-a"], datetime.now(UTC),
                            timedelta(seconds=30), 100):
-        run_check(rt.engine, rt.providers, claim.transfer_id, claim.lease_token,
-                  rt.adapter_for, NoGuard())
+        run_check(runtime.engine, runtime.providers, claim.transfer_id, claim.lease_token,
+                  runtime.adapter_for, NoGuard())
 
 
-def publish(rt: Runtime) -> int:
-    return relay.relay(rt.engine, rt.redis, rt.settings.events_stream, 1000, 1000)
+def publish(runtime: Runtime) -> int:
+    return relay(runtime.engine, runtime.redis, runtime.settings.events_stream, 1000, 1000)
 
 
-def outbox(rt: Runtime) -> list[OutboxEvent]:
-    with transaction(rt.engine) as session:
+def outbox(runtime: Runtime) -> list[OutboxEvent]:
+    with transaction(runtime.engine) as session:
         return list(session.execute(select(OutboxEvent).order_by(OutboxEvent.seq)).scalars())
 
 
-def transfer_id(rt: Runtime, tx_id: str) -> int:
-    with transaction(rt.engine) as session:
+def transfer_id(runtime: Runtime, tx_id: str) -> int:
+    with transaction(runtime.engine) as session:
         return int(session.execute(
             select(Transfer.id).where(Transfer.tx_id == tx_id)).scalar_one())
 
 
-def republish(rt: Runtime, event: OutboxEvent) -> None:
+def republish(runtime: Runtime, event: OutboxEvent) -> None:
     """What a relay that crashed after XADD and before marking leaves: the event once more."""
-    rt.redis.xadd(rt.settings.events_stream, relay.stream_fields(
+    runtime.redis.xadd(runtime.settings.events_stream, publish.stream_fields(
         event.seq, event.id, event.type, event.transfer_id, event.payload))
 
 
-def pending_count(rt: Runtime, group: str) -> int:
-    return int(rt.redis.xpending(rt.settings.events_stream, group)["pending"])
+def pending_count(runtime: Runtime, group: str) -> int:
+    return int(runtime.redis.xpending(runtime.settings.events_stream, group)["pending"])
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -74,12 +74,13 @@ def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
 class BackgroundConsumer:
     """consume() on a thread, stopped by the test once it has seen what it waited for."""
 
-    def __init__(self, rt: Runtime, group: str, handler: Callable[..., None],
+    def __init__(self, runtime: Runtime, group: str, handler: Callable[..., None],
                  **options: Any) -> None:
         self.stop = threading.Event()
         self.stats: ConsumeStats | None = None
         self.error: BaseException | None = None
-        options = {"client": rt.redis, "stream": rt.settings.events_stream, "block_ms": 50,
+        options = {"client": runtime.redis, "stream": runtime.settings.events_stream,
+                   "block_ms": 50,
                    "reclaim_idle_ms": 300, **options}
 
         def run() -> None:

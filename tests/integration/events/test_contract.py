@@ -11,59 +11,60 @@ from models import Transfer
 from tests.integration.events.support import check_due, outbox, publish, settle, transfer_id
 from tests.integration.helpers import request
 from tests.unit.events.schemas import problems, schemas
-from worker import events, handlers
-from worker.db import transaction
 from worker.domain.types import Outcome, State
-from worker.intake import Contradicted
+from worker.engine.intake import service
+from worker.engine.intake.registration import Contradicted
+from worker.engine.resolve import events
+from worker.engine.resolve.resolution import resolve
+from worker.process.db import transaction
 from worker.providers.scripted import SCRIPTS
-from worker.resolution import resolve
 
 pytestmark = pytest.mark.integration
 
 
-def every_kind_of_event(rt) -> None:
+def every_kind_of_event(runtime) -> None:
     # by a status check: succeeded, failed, and handed to review; with and without player_ref
-    settle(rt, {"ok": Outcome.SUCCEEDED, "refused": Outcome.FAILED,
-                "odd": Outcome.MISMATCH})
-    handlers.register(rt, request(tx_id="wd", direction="withdraw", amount="0.0001",
+    settle(runtime, {"ok": Outcome.SUCCEEDED, "refused": Outcome.FAILED,
+                     "odd": Outcome.MISMATCH})
+    service.register(runtime, request(tx_id="wd", direction="withdraw", amount="0.0001",
                                   currency="USDT", player_ref="p7@prov"), by="test")
     SCRIPTS.load("scripted-a", "wd", [Outcome.SUCCEEDED])
-    check_due(rt)
+    check_due(runtime)
     # reported by the wallet after a write-ahead begin
-    handlers.begin(rt, request(tx_id="told"), by="wallet")
-    handlers.complete(rt, "scripted-a", "told", "succeeded", by="wallet")
+    service.begin(runtime, request(tx_id="told"), by="wallet")
+    service.complete(runtime, "scripted-a", "told", "succeeded", by="wallet")
     # a caller contradicting a final state
     with pytest.raises(Contradicted):
-        handlers.complete(rt, "scripted-a", "told", "failed", by="wallet")
+        service.complete(runtime, "scripted-a", "told", "failed", by="wallet")
     # settled by an admin after review, through the one resolution path
-    with transaction(rt.engine) as session:
-        reviewed = session.get_one(Transfer, transfer_id(rt, "odd"), with_for_update=True)
+    with transaction(runtime.engine) as session:
+        reviewed = session.get_one(Transfer, transfer_id(runtime, "odd"), with_for_update=True)
         resolve(session, reviewed, State.FAILED, by="admin:alice",
                 reason="provider support says it never arrived", now=datetime.now(UTC),
                 event_type=events.MANUALLY_RESOLVED)
 
 
-def test_every_event_in_the_outbox_and_on_the_stream_matches_its_schema(rt, redis_client):
-    every_kind_of_event(rt)
-    written = [event.payload for event in outbox(rt)]
+def test_every_event_in_the_outbox_and_on_the_stream_matches_its_schema(runtime, redis_client):
+    every_kind_of_event(runtime)
+    written = [event.payload for event in outbox(runtime)]
     assert {event["type"] for event in written} == set(schemas())  # each schema exercised
     for event in written:
         assert problems(event) == [], event
 
-    assert publish(rt) == len(written)
+    assert publish(runtime) == len(written)
     published = [json.loads(fields[b"event"])
-                 for _, fields in redis_client.xrange(rt.settings.events_stream)]
+                 for _, fields in redis_client.xrange(runtime.settings.events_stream)]
     assert published == written
     for event in published:
         assert problems(event) == [], event
 
 
-def test_the_stream_fields_agree_with_the_event(rt, redis_client):
-    settle(rt, {"ok": Outcome.SUCCEEDED})
-    publish(rt)
-    [(_, fields)] = redis_client.xrange(rt.settings.events_stream)
+def test_the_stream_fields_agree_with_the_event(runtime, redis_client):
+    settle(runtime, {"ok": Outcome.SUCCEEDED})
+    publish(runtime)
+    [(_, fields)] = redis_client.xrange(runtime.settings.events_stream)
     event = json.loads(fields[b"event"])
-    [row] = outbox(rt)
+    [row] = outbox(runtime)
     assert fields[b"id"].decode() == event["id"] == str(row.id)
     assert fields[b"type"].decode() == event["type"]
     assert int(fields[b"seq"]) == row.seq

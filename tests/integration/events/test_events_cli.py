@@ -13,11 +13,11 @@ from sqlalchemy import select
 from models import AuditRecord
 from tests.integration.events.receivers import scripted_receiver
 from tests.integration.events.support import outbox, publish, settle
-from worker import runtime
 from worker.cli import main
-from worker.db import transaction
 from worker.domain.types import Outcome
-from worker.settings import get_settings
+from worker.process.db import transaction
+from worker.process.runtime import use_runtime
+from worker.process.settings import get_settings
 
 pytestmark = pytest.mark.integration
 
@@ -28,9 +28,9 @@ def run(*args: str) -> str:
     return result.output
 
 
-def test_replay_prints_every_event_after_a_seq_in_order(rt):
-    settle(rt, {"a": Outcome.SUCCEEDED, "b": Outcome.FAILED, "c": Outcome.MISMATCH})
-    every = outbox(rt)
+def test_replay_prints_every_event_after_a_seq_in_order(runtime):
+    settle(runtime, {"a": Outcome.SUCCEEDED, "b": Outcome.FAILED, "c": Outcome.MISMATCH})
+    every = outbox(runtime)
 
     lines = [json.loads(line) for line in run("events", "replay", "--json").splitlines()]
     assert [line["seq"] for line in lines] == [event.seq for event in every]
@@ -51,21 +51,21 @@ def settings_from_environment():
     get_settings.cache_clear()
 
 
-def test_tail_prints_what_is_on_the_stream(rt, settings_from_environment):
-    settle(rt, {"a": Outcome.SUCCEEDED, "b": Outcome.FAILED})
-    publish(rt)
+def test_tail_prints_what_is_on_the_stream(runtime, settings_from_environment):
+    settle(runtime, {"a": Outcome.SUCCEEDED, "b": Outcome.FAILED})
+    publish(runtime)
     result = CliRunner().invoke(main, ["events", "tail", "--from-start", "--count", "2",
-                                       "--json", "--stream", rt.settings.events_stream],
+                                       "--json", "--stream", runtime.settings.events_stream],
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
     # Only events on stdout; the line saying it waits goes to stderr.
-    assert result.stderr.startswith(f"waiting for events on {rt.settings.events_stream}")
+    assert result.stderr.startswith(f"waiting for events on {runtime.settings.events_stream}")
     assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == [
-        str(event.id) for event in outbox(rt)]
+        str(event.id) for event in outbox(runtime)]
 
 
 @pytest.fixture
-def with_webhooks(rt, tmp_path, monkeypatch):
+def with_webhooks(runtime, tmp_path, monkeypatch):
     """A runtime whose webhooks file names one subscriber at the given URL."""
 
     def install(url: str, schedule: str = "20ms,20ms", rotating: bool = False) -> None:
@@ -77,14 +77,14 @@ def with_webhooks(rt, tmp_path, monkeypatch):
         file.write_text(f'[subscribers.finance]\nurl = "{url}"\n'
                         f'secret = "${{FINANCE_WEBHOOK_SECRET}}"\n{previous}'
                         f'types = ["transfer.resolved"]\ntimeout_s = 2\n')
-        settings = rt.settings.model_copy(update={"webhooks_file": str(file),
-                                                  "webhook_schedule": schedule})
-        runtime.use(dataclasses.replace(rt, settings=settings))
+        settings = runtime.settings.model_copy(update={"webhooks_file": str(file),
+                                                       "webhook_schedule": schedule})
+        use_runtime(dataclasses.replace(runtime, settings=settings))
 
     return install
 
 
-def test_the_listing_says_while_a_previous_secret_still_signs(rt, with_webhooks):
+def test_the_listing_says_while_a_previous_secret_still_signs(runtime, with_webhooks):
     # Given a subscriber in the middle of a rotation
     with_webhooks("http://127.0.0.1:1/hooks", rotating=True)
     # When the subscribers are listed
@@ -94,9 +94,9 @@ def test_the_listing_says_while_a_previous_secret_still_signs(rt, with_webhooks)
     assert "whsec" not in human and "b2xk" not in human
 
 
-def test_a_failed_delivery_is_redelivered_by_hand(rt, with_webhooks):
-    settle(rt, {"a": Outcome.SUCCEEDED})
-    [event] = outbox(rt)
+def test_a_failed_delivery_is_redelivered_by_hand(runtime, with_webhooks):
+    settle(runtime, {"a": Outcome.SUCCEEDED})
+    [event] = outbox(runtime)
     with scripted_receiver([500, 500, 500], then=200) as receiver:
         with_webhooks(receiver.url)
         for _ in range(3):  # the first attempt and the two steps of the schedule
@@ -115,12 +115,12 @@ def test_a_failed_delivery_is_redelivered_by_hand(rt, with_webhooks):
                        "timeout_s": 2.0, "connect_timeout_s": 3.0, "rotating": False,
                        "configured": True, "deliveries": {"delivered": 1}}]
     assert "whsec" not in run("webhooks", "list")
-    with transaction(rt.engine) as session:
+    with transaction(runtime.engine) as session:
         audit = session.execute(select(AuditRecord)).scalar_one()
     assert (audit.actor, audit.action) == ("alice", "webhook_redeliver")
 
 
-def test_redeliver_refuses_an_unknown_event(rt, with_webhooks):
+def test_redeliver_refuses_an_unknown_event(runtime, with_webhooks):
     with_webhooks("http://127.0.0.1:1/hooks")
     result = CliRunner().invoke(main, ["webhooks", "redeliver",
                                        "00000000-0000-4000-8000-000000000000"])

@@ -23,10 +23,10 @@ def examples(monkeypatch):
     sys.modules.pop("balance_store", None)
 
 
-def test_the_store_applies_each_event_once(rt, examples):
+def test_the_store_applies_each_event_once(runtime, examples):
     store = load_example("balance_store").BalanceStore()
-    settle(rt, {"a": Outcome.SUCCEEDED, "b": Outcome.MISMATCH})
-    resolved, review = outbox(rt)
+    settle(runtime, {"a": Outcome.SUCCEEDED, "b": Outcome.MISMATCH})
+    resolved, review = outbox(runtime)
     assert store.apply(resolved.seq, resolved.payload) is True
     assert store.apply(resolved.seq, resolved.payload) is False
     assert store.apply(review.seq, review.payload) is True
@@ -35,45 +35,45 @@ def test_the_store_applies_each_event_once(rt, examples):
     assert store.checkpoint() == review.seq
 
 
-def test_the_stream_consumer_catches_up_then_follows_the_stream(rt, examples, monkeypatch):
+def test_the_stream_consumer_catches_up_then_follows_the_stream(runtime, examples, monkeypatch):
     consumer = load_example("stream_consumer")
     store = load_example("balance_store").BalanceStore()
-    monkeypatch.setattr(consumer, "get_engine", lambda: rt.engine)
-    settle(rt, {"early": Outcome.SUCCEEDED})  # in the outbox before the group exists
-    settle(rt, {"later": Outcome.FAILED})
-    publish(rt)  # both are on the stream too: the store skips the second sighting
+    monkeypatch.setattr(consumer, "get_engine", lambda: runtime.engine)
+    settle(runtime, {"early": Outcome.SUCCEEDED})  # in the outbox before the group exists
+    settle(runtime, {"later": Outcome.FAILED})
+    publish(runtime)  # both are on the stream too: the store skips the second sighting
 
     stop = threading.Event()
     thread = threading.Thread(target=consumer.run, args=("balance", store, stop), kwargs={
-        "client": rt.redis, "stream": rt.settings.events_stream, "block_ms": 50})
+        "client": runtime.redis, "stream": runtime.settings.events_stream, "block_ms": 50})
     thread.start()
     try:
-        wait_for(lambda: store.checkpoint() == outbox(rt)[-1].seq
-                 and pending_count(rt, "balance") == 0)
+        wait_for(lambda: store.checkpoint() == outbox(runtime)[-1].seq
+                 and pending_count(runtime, "balance") == 0)
     finally:
         stop.set()
         thread.join(10)
     handled = store.db.execute("SELECT event_id FROM handled ORDER BY seq").fetchall()
-    assert [row[0] for row in handled] == [str(event.id) for event in outbox(rt)]
+    assert [row[0] for row in handled] == [str(event.id) for event in outbox(runtime)]
 
 
-def test_replay_catch_up_applies_what_the_store_missed(rt, examples, monkeypatch):
+def test_replay_catch_up_applies_what_the_store_missed(runtime, examples, monkeypatch):
     replay = load_example("replay_catch_up")
     store = load_example("balance_store").BalanceStore()
-    monkeypatch.setattr(replay, "get_engine", lambda: rt.engine)
-    settle(rt, {"a": Outcome.SUCCEEDED, "b": Outcome.FAILED, "c": Outcome.SUCCEEDED})
-    first = outbox(rt)[0]
+    monkeypatch.setattr(replay, "get_engine", lambda: runtime.engine)
+    settle(runtime, {"a": Outcome.SUCCEEDED, "b": Outcome.FAILED, "c": Outcome.SUCCEEDED})
+    first = outbox(runtime)[0]
     store.apply(first.seq, first.payload)
 
     assert replay.catch_up(store, replay.from_outbox(0)) == (2, 1)
     assert replay.catch_up(store, replay.from_outbox(store.checkpoint())) == (0, 0)
-    assert store.checkpoint() == outbox(rt)[-1].seq
+    assert store.checkpoint() == outbox(runtime)[-1].seq
 
 
-def test_replay_catch_up_pages_through_the_admin_api(rt, examples):
+def test_replay_catch_up_pages_through_the_admin_api(runtime, examples):
     replay = load_example("replay_catch_up")
-    settle(rt, {f"p{n}": Outcome.SUCCEEDED for n in range(5)})
-    with serving_admin(rt) as url:
+    settle(runtime, {f"p{n}": Outcome.SUCCEEDED for n in range(5)})
+    with serving_admin(runtime) as url:
         records = list(replay.from_api(url, VIEWER_TOKEN, after=0, page=2))
-    assert [record["seq"] for record in records] == [event.seq for event in outbox(rt)]
-    assert [record["event"] for record in records] == [event.payload for event in outbox(rt)]
+    assert [record["seq"] for record in records] == [event.seq for event in outbox(runtime)]
+    assert [record["event"] for record in records] == [event.payload for event in outbox(runtime)]

@@ -6,6 +6,7 @@ from collections import Counter
 
 import pytest
 
+from resolver_consumer import ReceivedEvent, RedisDeduplicator, consume, outbox_events, replay
 from tests.integration.events.support import (
     BackgroundConsumer,
     outbox,
@@ -14,7 +15,6 @@ from tests.integration.events.support import (
     settle,
     wait_for,
 )
-from worker.consumer import ReceivedEvent, RedisDeduplicator, consume, outbox_events, replay
 from worker.domain.types import Outcome
 
 pytestmark = pytest.mark.integration
@@ -32,8 +32,8 @@ class Downstream:
         self.checkpoint = max(self.checkpoint, event.seq)
 
 
-def test_redis_flushed_while_events_are_unpublished(rt, engine, redis_client):
-    stream = rt.settings.events_stream
+def test_redis_flushed_while_events_are_unpublished(runtime, engine, redis_client):
+    stream = runtime.settings.events_stream
     downstream = Downstream()
     recreated: list[int] = []
 
@@ -42,45 +42,45 @@ def test_redis_flushed_while_events_are_unpublished(rt, engine, redis_client):
         # hold less than we missed. Replay the outbox after our checkpoint first; the
         # markers skip the overlap with the stream.
         recreated.append(downstream.checkpoint)
-        marks = RedisDeduplicator.for_group(rt.redis, stream, "balance", busy_ms=600)
+        marks = RedisDeduplicator.for_group(runtime.redis, stream, "balance", busy_ms=600)
         replay(outbox_events(engine, downstream.checkpoint), downstream.handle, marks)
 
     def consumer() -> BackgroundConsumer:
-        return BackgroundConsumer(rt, "balance", downstream.handle, on_missing_group=catch_up)
+        return BackgroundConsumer(runtime, "balance", downstream.handle, on_missing_group=catch_up)
 
     # Given a consumer that handled a and b
-    settle(rt, {"a": Outcome.SUCCEEDED, "b": Outcome.FAILED})
-    publish(rt)
+    settle(runtime, {"a": Outcome.SUCCEEDED, "b": Outcome.FAILED})
+    publish(runtime)
     with consumer():
-        wait_for(lambda: len(downstream.handled) == 2 and pending_count(rt, "balance") == 0)
+        wait_for(lambda: len(downstream.handled) == 2 and pending_count(runtime, "balance") == 0)
 
     # and c published but not yet read, d and e still in the outbox only
-    settle(rt, {"c": Outcome.SUCCEEDED})
-    assert publish(rt) == 1
-    settle(rt, {"d": Outcome.SUCCEEDED, "e": Outcome.MISMATCH})
+    settle(runtime, {"c": Outcome.SUCCEEDED})
+    assert publish(runtime) == 1
+    settle(runtime, {"d": Outcome.SUCCEEDED, "e": Outcome.MISMATCH})
 
     # When Redis loses everything: stream, group, de-duplication markers
     redis_client.flushdb()
 
     # Then the relay publishes what was waiting
-    assert publish(rt) == 2
+    assert publish(runtime) == 2
     assert redis_client.xlen(stream) == 2  # d and e: c is gone from the stream
 
     # and the consumer, finding its group gone, catches up from the outbox
     with consumer():
-        wait_for(lambda: len(downstream.handled) == 5 and pending_count(rt, "balance") == 0)
+        wait_for(lambda: len(downstream.handled) == 5 and pending_count(runtime, "balance") == 0)
 
-    every_event = [str(event.id) for event in outbox(rt)]
+    every_event = [str(event.id) for event in outbox(runtime)]
     assert Counter(event_id for event_id, _ in downstream.handled) == Counter(every_event)
     handled_c = dict(downstream.handled)[every_event[2]]
     assert handled_c == "replay"
-    assert recreated[-1] == outbox(rt)[1].seq  # it replayed after b, the last seq it had
-    assert downstream.checkpoint == outbox(rt)[-1].seq
+    assert recreated[-1] == outbox(runtime)[1].seq  # it replayed after b, the last seq it had
+    assert downstream.checkpoint == outbox(runtime)[-1].seq
 
 
-def test_replay_gives_every_event_in_order_page_by_page(rt, engine):
-    settle(rt, {f"r{n}": Outcome.SUCCEEDED for n in range(5)})
-    every = [(event.seq, str(event.id)) for event in outbox(rt)]
+def test_replay_gives_every_event_in_order_page_by_page(runtime, engine):
+    settle(runtime, {f"r{n}": Outcome.SUCCEEDED for n in range(5)})
+    every = [(event.seq, str(event.id)) for event in outbox(runtime)]
 
     replayed = [(event.seq, event.id) for event in outbox_events(engine, after=0, page=2)]
     assert replayed == every
@@ -88,8 +88,8 @@ def test_replay_gives_every_event_in_order_page_by_page(rt, engine):
     assert later == [seq for seq, _ in every[3:]]
 
 
-def test_replay_stops_at_a_failing_handler(rt, engine):
-    settle(rt, {"x": Outcome.SUCCEEDED, "y": Outcome.SUCCEEDED})
+def test_replay_stops_at_a_failing_handler(runtime, engine):
+    settle(runtime, {"x": Outcome.SUCCEEDED, "y": Outcome.SUCCEEDED})
     seen: list[int] = []
 
     def fails_on_second(event: ReceivedEvent) -> None:
@@ -99,12 +99,12 @@ def test_replay_stops_at_a_failing_handler(rt, engine):
 
     with pytest.raises(RuntimeError):
         replay(outbox_events(engine, 0), fails_on_second)
-    assert seen == [outbox(rt)[0].seq]
+    assert seen == [outbox(runtime)[0].seq]
 
 
-def test_a_failed_catch_up_is_tried_again_on_the_next_start(rt, redis_client):
-    settle(rt, {"a": Outcome.SUCCEEDED})
-    publish(rt)
+def test_a_failed_catch_up_is_tried_again_on_the_next_start(runtime, redis_client):
+    settle(runtime, {"a": Outcome.SUCCEEDED})
+    publish(runtime)
     calls: list[str] = []
 
     def database_down() -> None:
@@ -112,12 +112,13 @@ def test_a_failed_catch_up_is_tried_again_on_the_next_start(rt, redis_client):
         raise ConnectionRefusedError("postgres is down")
 
     with pytest.raises(ConnectionRefusedError):
-        consume("balance", lambda event: None, client=rt.redis,
-                stream=rt.settings.events_stream, block_ms=50, on_missing_group=database_down)
-    assert redis_client.xinfo_groups(rt.settings.events_stream) == []  # no group: not forgotten
+        consume("balance", lambda event: None, client=runtime.redis,
+                stream=runtime.settings.events_stream, block_ms=50, on_missing_group=database_down)
+    # no group: not forgotten
+    assert redis_client.xinfo_groups(runtime.settings.events_stream) == []
 
     handled: list[str] = []
-    with BackgroundConsumer(rt, "balance", lambda event: handled.append(event.id),
+    with BackgroundConsumer(runtime, "balance", lambda event: handled.append(event.id),
                             on_missing_group=lambda: calls.append("catch-up")):
         wait_for(lambda: len(handled) == 1)
     assert calls == ["catch-up", "catch-up"]

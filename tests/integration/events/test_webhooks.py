@@ -17,10 +17,11 @@ from models import WebhookAttempt, WebhookDelivery
 from tests.integration.events.examples import load_example
 from tests.integration.events.receivers import scripted_receiver, serving
 from tests.integration.events.support import outbox, settle
-from worker import runtime, tasks
-from worker.celery import app
-from worker.db import transaction
 from worker.domain.types import Outcome
+from worker.process import tasks
+from worker.process.celery_app import app
+from worker.process.db import transaction
+from worker.process.runtime import use_runtime
 from worker.webhooks import runner
 from worker.webhooks.claims import claim_due
 from worker.webhooks.config import EVENT_TYPES, Subscriber
@@ -45,36 +46,36 @@ def finance(url: str, types=EVENT_TYPES, previous_secret: str | None = None) -> 
                       timeout_s=2, connect_timeout_s=1, previous_secret=previous_secret)
 
 
-def run_passes(rt, setup, until, timeout: float = 10.0) -> None:
+def run_passes(runtime, setup, until, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not until():
         assert time.monotonic() < deadline, "deliveries did not settle in time"
-        runner.run_once(rt.engine, setup, runner.inline(rt.engine, setup))
+        runner.run_once(runtime.engine, setup, runner.inline(runtime.engine, setup))
         time.sleep(0.01)
 
 
-def deliveries(rt) -> list[WebhookDelivery]:
-    with transaction(rt.engine) as session:
+def deliveries(runtime) -> list[WebhookDelivery]:
+    with transaction(runtime.engine) as session:
         return list(session.execute(select(WebhookDelivery).order_by(WebhookDelivery.id))
                     .scalars())
 
 
-def attempts(rt) -> list[WebhookAttempt]:
-    with transaction(rt.engine) as session:
+def attempts(runtime) -> list[WebhookAttempt]:
+    with transaction(runtime.engine) as session:
         return list(session.execute(select(WebhookAttempt).order_by(WebhookAttempt.id))
                     .scalars())
 
 
-def test_a_receiver_failing_twice_then_accepting_gets_the_event_once(rt):
-    settle(rt, {"a": Outcome.SUCCEEDED})
-    [event] = outbox(rt)
+def test_a_receiver_failing_twice_then_accepting_gets_the_event_once(runtime):
+    settle(runtime, {"a": Outcome.SUCCEEDED})
+    [event] = outbox(runtime)
     with scripted_receiver([500, 503], then=204) as receiver:
         setup = setup_for(finance(receiver.url))
-        run_passes(rt, setup, until=lambda: deliveries(rt)[0].status == "delivered"
-                   if deliveries(rt) else False)
+        run_passes(runtime, setup, until=lambda: deliveries(runtime)[0].status == "delivered"
+                   if deliveries(runtime) else False)
         # more passes send nothing more
         for _ in range(5):
-            runner.run_once(rt.engine, setup, runner.inline(rt.engine, setup))
+            runner.run_once(runtime.engine, setup, runner.inline(runtime.engine, setup))
         time.sleep(0.1)
 
     assert [r.answered for r in receiver.requests] == [500, 503, 204]
@@ -100,10 +101,10 @@ def test_a_receiver_failing_twice_then_accepting_gets_the_event_once(rt):
     with pytest.raises(SignatureError):
         verify(PREVIOUS, accepted.headers, accepted.body)
 
-    [delivery] = deliveries(rt)
+    [delivery] = deliveries(runtime)
     assert (delivery.status, delivery.attempts, delivery.last_http_status) == ("delivered", 2, 204)
     assert delivery.next_attempt_at is None and delivery.delivered_at is not None
-    logged = attempts(rt)
+    logged = attempts(runtime)
     assert [(a.http_status, a.result) for a in logged] == [
         (500, "retrying"), (503, "retrying"), (204, "delivered")]
     assert (logged[0].error or "").startswith("HTTP 500")
@@ -116,13 +117,13 @@ def test_a_receiver_failing_twice_then_accepting_gets_the_event_once(rt):
     assert all(SECRET not in (a.error or "") for a in logged)
 
 
-def test_while_a_secret_is_rotated_receivers_with_either_secret_verify(rt):
+def test_while_a_secret_is_rotated_receivers_with_either_secret_verify(runtime):
     # Given a subscriber whose file lists a new secret and the previous one
-    settle(rt, {"a": Outcome.SUCCEEDED})
+    settle(runtime, {"a": Outcome.SUCCEEDED})
     with scripted_receiver([]) as receiver:
         setup = setup_for(finance(receiver.url, previous_secret=PREVIOUS))
         # When the event is delivered
-        run_passes(rt, setup, until=lambda: bool(receiver.accepted))
+        run_passes(runtime, setup, until=lambda: bool(receiver.accepted))
     [accepted] = receiver.accepted
     # Then it carries two signatures, the new one first
     signatures = accepted.headers["webhook-signature"].split(" ")
@@ -138,33 +139,33 @@ def test_while_a_secret_is_rotated_receivers_with_either_secret_verify(rt):
             verify(secret, accepted.headers, accepted.body, now=time.time() + 301)
 
 
-def test_a_delivery_that_keeps_failing_is_marked_failed_after_the_last_step(rt):
-    settle(rt, {"a": Outcome.SUCCEEDED})
+def test_a_delivery_that_keeps_failing_is_marked_failed_after_the_last_step(runtime):
+    settle(runtime, {"a": Outcome.SUCCEEDED})
     with scripted_receiver([], then=500) as receiver:
         setup = setup_for(finance(receiver.url), schedule=(timedelta(milliseconds=20),) * 2)
-        run_passes(rt, setup, until=lambda: deliveries(rt)[0].status == "failed"
-                   if deliveries(rt) else False)
+        run_passes(runtime, setup, until=lambda: deliveries(runtime)[0].status == "failed"
+                   if deliveries(runtime) else False)
         for _ in range(3):
-            runner.run_once(rt.engine, setup, runner.inline(rt.engine, setup))
+            runner.run_once(runtime.engine, setup, runner.inline(runtime.engine, setup))
     assert len(receiver.requests) == 3  # the first attempt and one per step of the schedule
-    [delivery] = deliveries(rt)
+    [delivery] = deliveries(runtime)
     assert delivery.next_attempt_at is None and delivery.attempts == 3
-    assert [a.result for a in attempts(rt)] == ["retrying", "retrying", "failed"]
+    assert [a.result for a in attempts(runtime)] == ["retrying", "retrying", "failed"]
 
 
-def test_an_unreachable_subscriber_is_logged_and_retried(rt):
-    settle(rt, {"a": Outcome.SUCCEEDED})
+def test_an_unreachable_subscriber_is_logged_and_retried(runtime):
+    settle(runtime, {"a": Outcome.SUCCEEDED})
     setup = setup_for(finance("http://127.0.0.1:1/hooks"))
-    runner.run_once(rt.engine, setup, runner.inline(rt.engine, setup))
-    [logged] = attempts(rt)
+    runner.run_once(runtime.engine, setup, runner.inline(runtime.engine, setup))
+    [logged] = attempts(runtime)
     assert logged.http_status is None and logged.result == "retrying"
     assert (logged.error or "").startswith("ConnectionError")
-    assert deliveries(rt)[0].status == "pending"
+    assert deliveries(runtime)[0].status == "pending"
 
 
-def test_fan_out_makes_one_delivery_per_subscriber_and_matching_event(rt):
-    settle(rt, {"a": Outcome.SUCCEEDED, "b": Outcome.MISMATCH})
-    resolved, review = outbox(rt)
+def test_fan_out_makes_one_delivery_per_subscriber_and_matching_event(runtime):
+    settle(runtime, {"a": Outcome.SUCCEEDED, "b": Outcome.MISMATCH})
+    resolved, review = outbox(runtime)
     subscribers = {
         "finance": Subscriber("finance", "http://127.0.0.1:1/f", SECRET,
                               frozenset({"transfer.resolved", "transfer.manually_resolved"})),
@@ -172,58 +173,58 @@ def test_fan_out_makes_one_delivery_per_subscriber_and_matching_event(rt):
                           frozenset({"transfer.needs_review"})),
     }
     now = datetime.now(UTC)
-    assert fan_out(rt.engine, subscribers, now, 100) == 2
-    assert fan_out(rt.engine, subscribers, now, 100) == 0  # the queue is empty now
+    assert fan_out(runtime.engine, subscribers, now, 100) == 2
+    assert fan_out(runtime.engine, subscribers, now, 100) == 0  # the queue is empty now
     # An event queued twice (say, two fan-outs racing) still makes one delivery each.
-    with transaction(rt.engine) as session:
+    with transaction(runtime.engine) as session:
         session.execute(text("INSERT INTO webhook_fanout_queue (event_seq) VALUES (:s)"),
                         {"s": resolved.seq})
-    assert fan_out(rt.engine, subscribers, now, 100) == 0
-    assert sorted((d.subscriber, d.event_id) for d in deliveries(rt)) == [
+    assert fan_out(runtime.engine, subscribers, now, 100) == 0
+    assert sorted((d.subscriber, d.event_id) for d in deliveries(runtime)) == [
         ("finance", resolved.id), ("ops", review.id)]
-    with transaction(rt.engine) as session:
+    with transaction(runtime.engine) as session:
         left = session.execute(text("SELECT count(*) FROM webhook_fanout_queue")).scalar_one()
     assert left == 0
 
 
-def test_events_nobody_wants_are_dequeued_without_deliveries(rt):
-    settle(rt, {"a": Outcome.SUCCEEDED})
-    assert fan_out(rt.engine, {}, datetime.now(UTC), 100) == 0
-    with transaction(rt.engine) as session:
+def test_events_nobody_wants_are_dequeued_without_deliveries(runtime):
+    settle(runtime, {"a": Outcome.SUCCEEDED})
+    assert fan_out(runtime.engine, {}, datetime.now(UTC), 100) == 0
+    with transaction(runtime.engine) as session:
         assert session.execute(text("SELECT count(*) FROM webhook_fanout_queue")).scalar_one() \
             == 0
-    assert deliveries(rt) == []
+    assert deliveries(runtime) == []
 
 
-def test_claims_never_overlap_and_a_lost_attempt_comes_back_after_its_lease(rt):
-    settle(rt, {f"c{n}": Outcome.SUCCEEDED for n in range(4)})
+def test_claims_never_overlap_and_a_lost_attempt_comes_back_after_its_lease(runtime):
+    settle(runtime, {f"c{n}": Outcome.SUCCEEDED for n in range(4)})
     subscriber = finance("http://127.0.0.1:1/hooks")
     now = datetime.now(UTC)
-    fan_out(rt.engine, {"finance": subscriber}, now, 100)
+    fan_out(runtime.engine, {"finance": subscriber}, now, 100)
 
-    first = claim_due(rt.engine, "finance", now, timedelta(milliseconds=200), 2)
-    second = claim_due(rt.engine, "finance", now, timedelta(milliseconds=200), 10)
+    first = claim_due(runtime.engine, "finance", now, timedelta(milliseconds=200), 2)
+    second = claim_due(runtime.engine, "finance", now, timedelta(milliseconds=200), 10)
     assert len(first) == 2 and len(second) == 2
     assert not {c.delivery_id for c in first} & {c.delivery_id for c in second}
-    assert claim_due(rt.engine, "finance", now, timedelta(seconds=5), 10) == []
+    assert claim_due(runtime.engine, "finance", now, timedelta(seconds=5), 10) == []
 
     # The first claim's messages were lost: once the lease ran out the deliveries are due again
     later = now + timedelta(milliseconds=300)
-    again = claim_due(rt.engine, "finance", later, timedelta(seconds=5), 10)
+    again = claim_due(runtime.engine, "finance", later, timedelta(seconds=5), 10)
     assert {c.delivery_id for c in again} == {c.delivery_id for c in first + second}
     # and the old claim's token no longer lets anyone act on them
-    assert attempt(rt.engine, {"finance": subscriber}, FAST, first[0],
+    assert attempt(runtime.engine, {"finance": subscriber}, FAST, first[0],
                    requests.Session()) == "stale"
 
 
-def test_the_example_receiver_verifies_and_handles_each_event_once(rt):
+def test_the_example_receiver_verifies_and_handles_each_event_once(runtime):
     example = load_example("webhook_receiver")
     handled: list[str] = []
-    settle(rt, {"a": Outcome.SUCCEEDED})
+    settle(runtime, {"a": Outcome.SUCCEEDED})
     with serving(example.receiver(SECRET, lambda event: handled.append(event["id"]))) as url:
         setup = setup_for(finance(url))
-        run_passes(rt, setup, until=lambda: bool(handled))
-        [event] = outbox(rt)
+        run_passes(runtime, setup, until=lambda: bool(handled))
+        [event] = outbox(runtime)
         body = json.dumps(event.payload, separators=(",", ":"), sort_keys=True).encode()
         headers = signed_headers([SECRET], str(event.id), body)
         # our own retry of an event it already handled: accepted, not handled again
@@ -236,19 +237,19 @@ def test_the_example_receiver_verifies_and_handles_each_event_once(rt):
         stale = signed_headers([SECRET], str(event.id), body, timestamp=int(time.time()) - 360)
         assert requests.post(url, data=body, headers=stale, timeout=5).status_code == 401
     assert handled == [str(event.id)]
-    with transaction(rt.engine) as session:
+    with transaction(runtime.engine) as session:
         assert session.execute(select(func.count()).select_from(WebhookAttempt)).scalar_one() \
             == 1
 
 
-def test_the_beat_task_claims_and_each_delivery_task_posts(rt, tmp_path, monkeypatch):
+def test_the_beat_task_claims_and_each_delivery_task_posts(runtime, tmp_path, monkeypatch):
     assert app.conf.beat_schedule["deliver-webhooks"]["task"] == "resolver.deliver_webhooks"
-    settle(rt, {"a": Outcome.SUCCEEDED})
+    settle(runtime, {"a": Outcome.SUCCEEDED})
     with scripted_receiver([]) as receiver:
         file = tmp_path / "webhooks.toml"
         file.write_text(f'[subscribers.finance]\nurl = "{receiver.url}"\nsecret = "{SECRET}"\n')
-        runtime.use(dataclasses.replace(
-            rt, settings=rt.settings.model_copy(update={"webhooks_file": str(file)})))
+        use_runtime(dataclasses.replace(
+            runtime, settings=runtime.settings.model_copy(update={"webhooks_file": str(file)})))
         sent: list[tuple[int, str]] = []
         monkeypatch.setattr(tasks, "dispatch_webhooks", lambda claims: sent.extend(
             (claim.delivery_id, str(claim.lease_token)) for claim in claims))

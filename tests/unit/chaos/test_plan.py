@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from collections import Counter
 
-from worker.chaos import faults, scenario
-from worker.chaos.intake import IntakeProgress
+from resolver_tools.chaos import faults, scenario
+from resolver_tools.chaos.intake import IntakeProgress
 from worker.domain.types import State
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from worker.chaos import verify
-from worker.chaos.intake import Acknowledged
-from worker.chaos.scenario import Planned
-from worker.demo.scenario import DemoTransfer, instances
+from resolver_tools.chaos import verify
+from resolver_tools.chaos.intake import Acknowledged
+from resolver_tools.chaos.scenario import Planned
+from resolver_tools.demo.scenario import DemoTransfer, instances
 from worker.domain.types import State
 
 NAGA = next(i for i in instances() if i.name == "naga-main")

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from worker.consumer import Outcome, ReceivedEvent, Verdict, handle_once, parse_entry
-from worker.relay import stream_fields
+from resolver_consumer import Handling, Mark, ReceivedEvent, handle_once, parse_entry
+from worker.engine.relay.publish import stream_fields
 
 EVENT: dict[str, object] = {"specversion": "1.0", "id": "e1", "type": "transfer.resolved",
          "data": {"transfer_id": 7}}
@@ -37,11 +37,11 @@ class MemoryDeduplicator:
     def __init__(self) -> None:
         self.state: dict[str, str] = {}
 
-    def begin(self, event_id: str) -> Verdict:
+    def begin(self, event_id: str) -> Mark:
         if event_id not in self.state:
             self.state[event_id] = "busy"
-            return Verdict.NEW
-        return Verdict.DONE if self.state[event_id] == "done" else Verdict.BUSY
+            return Mark.NEW
+        return Mark.DONE if self.state[event_id] == "done" else Mark.BUSY
 
     def finish(self, event_id: str) -> None:
         self.state[event_id] = "done"
@@ -54,15 +54,15 @@ def test_a_handler_is_called_once_per_event_id():
     calls: list[str] = []
     marks = MemoryDeduplicator()
     event = ReceivedEvent(1, EVENT)
-    assert handle_once(event, lambda e: calls.append(e.id), marks) is Outcome.HANDLED
-    assert handle_once(event, lambda e: calls.append(e.id), marks) is Outcome.DUPLICATE
+    assert handle_once(event, lambda e: calls.append(e.id), marks) is Handling.HANDLED
+    assert handle_once(event, lambda e: calls.append(e.id), marks) is Handling.DUPLICATE
     assert calls == ["e1"]
 
 
 def test_an_event_being_handled_elsewhere_is_left_alone():
     marks = MemoryDeduplicator()
     marks.begin("e1")
-    assert handle_once(ReceivedEvent(1, EVENT), lambda e: None, marks) is Outcome.BUSY
+    assert handle_once(ReceivedEvent(1, EVENT), lambda e: None, marks) is Handling.BUSY
 
 
 def test_a_failed_handler_leaves_the_event_free_for_a_retry():
@@ -74,4 +74,4 @@ def test_a_failed_handler_leaves_the_event_free_for_a_retry():
     with pytest.raises(RuntimeError):
         handle_once(ReceivedEvent(1, EVENT), fails, marks)
     assert marks.state == {}
-    assert handle_once(ReceivedEvent(1, EVENT), lambda e: None, marks) is Outcome.HANDLED
+    assert handle_once(ReceivedEvent(1, EVENT), lambda e: None, marks) is Handling.HANDLED

@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 
 from tests.unit.events.schemas import DOCS, example, problems, schemas
-from worker import events
+from worker.engine.resolve import events
 
 
 def engine_event_types() -> set[str]:

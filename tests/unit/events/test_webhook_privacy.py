@@ -13,9 +13,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from worker import logs
-from worker.runtime import build_runtime
-from worker.settings import Settings
+from worker.process import logs
+from worker.process.runtime import build_runtime
+from worker.process.settings import Settings
 from worker.webhooks.config import Subscriber, load_subscribers
 from worker.webhooks.delivery import post
 
@@ -78,9 +78,9 @@ def test_urllib3s_debug_request_line_is_masked(receiver, urllib3_debug, tmp_path
     webhooks_file = tmp_path / "webhooks.toml"
     webhooks_file.write_text(f'[subscribers.finance]\nurl = "{url}"\n'
                              f'secret = "whsec_{"w" * 32}"\n')
-    rt = build_runtime(Settings(webhooks_file=str(webhooks_file)), providers={})
+    runtime = build_runtime(Settings(webhooks_file=str(webhooks_file)), providers={})
     logger, stream = urllib3_debug
-    logs.install(logger, logs.secret_source(rt), as_json=False)
+    logs.install(logger, logs.secret_source(runtime), as_json=False)
 
     with requests.Session() as http:
         response = post(http, load_subscribers(webhooks_file)["finance"], "event-1",

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
+from worker.process.settings import Settings
 from worker.providers.config import ConfigError
-from worker.settings import Settings
 from worker.webhooks.schedule import DEFAULT_SCHEDULE, parse_schedule, wait_after
 
 

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 import requests
 
+from resolver_tools.sim import Simulator, running_simulator
+from resolver_tools.sim.merchants import make_merchant
 from tests.unit.sim.provider_calls import MERCHANTS, OTHER_MERCHANTS, signed_call
-from worker.sim import Simulator, running_simulator
-from worker.sim.merchants import make_merchant
 
 
 @dataclass

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from resolver_tools.sim.merchants import MerchantError, load_merchants_file
 from tests.unit.sim.conftest import SimHarness
 from tests.unit.sim.provider_calls import read_answer
-from worker.sim.merchants import MerchantError, load_merchants_file
 
 
 def _tx(index: int) -> dict[str, object]:

@@ -93,7 +93,7 @@ def test_drip_sends_the_answer_one_byte_at_a_time(sim: SimHarness) -> None:
 
 
 def test_a_drip_step_drips_half_a_second_apart_and_pending_unless_told(sim: SimHarness) -> None:
-    from worker.sim.script import parse_script
+    from resolver_tools.sim.script import parse_script
 
     [step] = parse_script([{"answer": "drip"}])
     assert (step.delay_s, step.then) == (0.5, "pending")

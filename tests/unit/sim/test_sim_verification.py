@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from resolver_tools.sim.providers.minigame import sign as minigame_sign
 from tests.unit.sim.conftest import SimHarness
 from tests.unit.sim.provider_calls import (
     KINDS,
@@ -15,7 +16,6 @@ from tests.unit.sim.provider_calls import (
     read_answer,
     signed_call,
 )
-from worker.sim.providers.minigame import sign as minigame_sign
 
 
 def _wrong_key(kind: str) -> dict[str, str]:
