@@ -1,8 +1,9 @@
 """The provider contract as data: each provider's seed, and one row per answer it documents.
 
-The seeds are the examples in /work/shared/seeds (answers verbatim); the codes, statuses and
-request recipes come from PROVIDERS.md. test_contract.py runs every row against the adapter of
-the row's kind; a behaviour only one adapter has is tested in that kind's quirks module.
+The seeds are the examples of the providers' status documents (answers verbatim); the codes,
+statuses and request recipes are what their documentation says. test_contract.py runs every row
+against the adapter of the row's kind; a behaviour only one adapter has is tested in that kind's
+quirks module.
 """
 
 from __future__ import annotations
