@@ -1,8 +1,9 @@
-"""Builders shared by the provider adapter tests."""
+"""Builders and helpers shared by the provider adapter tests."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -12,15 +13,34 @@ from pydantic import ValidationError
 
 from worker.domain.policy import Policy
 from worker.domain.types import Direction, TransferRef
-from worker.providers.base import ProviderAdapter
+from worker.providers.base import ProviderAdapter, Verdict
 from worker.providers.instance import ProviderInstance
 from worker.providers.registry import ADAPTERS
 
 BASE_URL = "https://provider.test"
 
 
+@dataclass(frozen=True)
+class Seed:
+    """One provider as its seed document shows it: our credentials for it, its example answer
+    (verbatim), the transfer of ours that answer is about, and its not-found answer if it shows
+    one."""
+
+    kind: str
+    credentials: dict[str, Any]
+    answer: bytes
+    transfer: TransferRef
+    not_found: bytes = b""
+
+    @property
+    def document(self) -> dict[str, Any]:
+        """The example answer parsed, a fresh copy each time."""
+        document: dict[str, Any] = json.loads(self.answer)
+        return document
+
+
 def make_instance(kind: str, credentials: dict[str, Any], base_url: str = BASE_URL,
-                  **timeouts: float) -> ProviderInstance:
+                  **timeouts: Any) -> ProviderInstance:
     settings = ADAPTERS[kind].Settings.model_validate(credentials)
     return ProviderInstance(name=f"{kind}-test", kind=kind, base_url=base_url,
                             settings=settings, policy=Policy(), **timeouts)
@@ -79,3 +99,20 @@ def assert_settings_rules(kind: str, credentials: dict[str, Any]) -> None:
             ADAPTERS[kind].Settings.model_validate(partial)
     with pytest.raises(ValidationError, match="extra"):
         ADAPTERS[kind].Settings.model_validate({**credentials, "surprise": "1"})
+
+
+def classify(seed: Seed, answer: bytes | dict[str, Any] | None = None,
+             transfer: TransferRef | dict[str, Any] | None = None, http_status: int = 200,
+             **settings: Any) -> Verdict:
+    """The seed's adapter (its credentials plus `settings`) classifying `answer` (bytes as sent,
+    or a JSON document; the seed's own answer by default) for `transfer` (the seed's transfer, or
+    that transfer with the given facts changed)."""
+    if answer is None:
+        answer = seed.answer
+    body = answer if isinstance(answer, bytes) else body_of(answer)
+    if transfer is None:
+        transfer = seed.transfer
+    elif isinstance(transfer, dict):
+        transfer = replace(seed.transfer, **transfer)
+    adapter = make_adapter(seed.kind, {**seed.credentials, **settings})
+    return adapter.classify(transfer, http_status, body)

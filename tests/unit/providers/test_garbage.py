@@ -20,8 +20,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.unit.providers import test_hrg, test_lucko, test_minigame, test_naga, test_vct
-from tests.unit.providers.support import edited, make_adapter, without
+from tests.unit.providers.contract_table import HRG, LUCKO, MINIGAME, NAGA, VCT
+from tests.unit.providers.support import Seed, edited, make_adapter, without
 from worker.domain.types import Outcome, TransferRef
 from worker.providers.base import Verdict
 
@@ -54,20 +54,20 @@ class Object:
 
 @dataclass(frozen=True)
 class Kind:
-    module: Any  # the test module holding the seed answer, its transfer and credentials
+    seed: Seed  # the seed answer, its transfer and credentials
     read: dict[str, Text | Integer | Amount | Object]  # fields the adapter relies on
     ignored: tuple[str, ...]  # fields the adapter does not look at
 
     @property
     def name(self) -> str:
-        return self.module.__name__.rsplit("_", 1)[-1]
+        return self.seed.kind
 
 
 KINDS = {
     kind.name: kind
     for kind in (
         Kind(
-            test_minigame,
+            MINIGAME,
             {
                 "code": Integer(frozenset({0})),
                 "data": Object(),
@@ -78,7 +78,7 @@ KINDS = {
             ("msg",),
         ),
         Kind(
-            test_lucko,
+            LUCKO,
             {
                 "code": Integer(frozenset({200})),
                 "data": Object(),
@@ -92,7 +92,7 @@ KINDS = {
             ("message", "data.agent_id"),
         ),
         Kind(
-            test_hrg,
+            HRG,
             {
                 "code": Text(frozenset({"0000"})),
                 "data": Object(),
@@ -104,7 +104,7 @@ KINDS = {
              "data.currentBalance", "data.currentFreeCredit", "data.createDate"),
         ),
         Kind(
-            test_vct,
+            VCT,
             {
                 "code": Integer(frozenset({0})),
                 "data": Object(),
@@ -119,7 +119,7 @@ KINDS = {
              "data.created_at"),
         ),
         Kind(
-            test_naga,
+            NAGA,
             {
                 "status": Text(frozenset({"SUCCEED", "FAILED"})),
                 "type": Text(frozenset({"DEPOSIT", "WITHDRAW"})),
@@ -178,9 +178,9 @@ def broken_answers(draw: st.DrawFn, kind: Kind) -> bytes:
     """The seed's valid answer with one field it relies on removed or mistyped."""
     path = draw(st.sampled_from(sorted(kind.read)))
     if draw(st.booleans()):
-        document = without(kind.module.SEED_DOCUMENT, path)
+        document = without(kind.seed.document, path)
     else:
-        document = edited(kind.module.SEED_DOCUMENT, path, draw(wrong_values(kind.read[path])))
+        document = edited(kind.seed.document, path, draw(wrong_values(kind.read[path])))
     return json.dumps(document).encode()
 
 
@@ -220,19 +220,19 @@ class CannedSession:
 
 def outcomes(kind: Kind, status: int, body: bytes) -> tuple[Outcome, Outcome]:
     """The outcome of `classify` alone, and of the whole `check()` around it."""
-    module = kind.module
-    adapter = make_adapter(kind.name, module.CREDENTIALS)
-    transfer: TransferRef = module.SEED_TRANSFER
+    adapter = make_adapter(kind.name, kind.seed.credentials)
+    transfer: TransferRef = kind.seed.transfer
     verdict = adapter.classify(transfer, status, body)
     assert isinstance(verdict, Verdict)
-    adapter.http = CannedSession(status, body)  # stands in for requests.Session
+    # Stands in for requests.Session.
+    adapter.http = CannedSession(status, body)  # type: ignore[assignment]
     return verdict.outcome, adapter.check(transfer).outcome
 
 
 @pytest.mark.parametrize("name", sorted(KINDS))
 def test_the_seed_answer_itself_resolves(name):
     # The baseline the properties below break: without it they would prove nothing.
-    assert outcomes(KINDS[name], 200, KINDS[name].module.SEED_ANSWER) == (
+    assert outcomes(KINDS[name], 200, KINDS[name].seed.answer) == (
         Outcome.SUCCEEDED, Outcome.SUCCEEDED,
     )
 
@@ -271,7 +271,7 @@ def test_a_missing_or_mistyped_field_never_resolves(name, data):
 def test_a_valid_answer_under_another_http_status_never_resolves(name, data):
     kind = KINDS[name]
     status = data.draw(st.integers(100, 499).filter(lambda code: code != 200))
-    assert FINAL.isdisjoint(outcomes(kind, status, kind.module.SEED_ANSWER))
+    assert FINAL.isdisjoint(outcomes(kind, status, kind.seed.answer))
 
 
 @pytest.mark.parametrize("name", sorted(KINDS))
@@ -279,7 +279,7 @@ def test_a_valid_answer_under_another_http_status_never_resolves(name, data):
 @given(data=st.data())
 def test_removing_fields_the_adapter_ignores_changes_nothing(name, data):
     kind = KINDS[name]
-    document = kind.module.SEED_DOCUMENT
+    document = kind.seed.document
     for path in data.draw(st.sets(st.sampled_from(kind.ignored))):
         document = without(document, path)
     assert outcomes(kind, 200, json.dumps(document).encode()) == (
@@ -304,6 +304,6 @@ def test_pathological_bodies_are_retried(name, body):
 
 @pytest.mark.parametrize("amount", [b"1e999999999", b"-1E+30", b"1e-999999999"])
 def test_absurd_json_numbers_as_amounts_are_retried(amount):
-    body = test_vct.SEED_ANSWER.replace(b"500.00,", amount + b",", 1)
-    assert body != test_vct.SEED_ANSWER
+    body = VCT.answer.replace(b"500.00,", amount + b",", 1)
+    assert body != VCT.answer
     assert outcomes(KINDS["vct"], 200, body) == (Outcome.RETRY, Outcome.RETRY)

@@ -10,13 +10,11 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from tests.unit.providers import test_hrg, test_lucko, test_minigame, test_naga, test_vct
+from tests.unit.providers.contract_table import KINDS, NAGA, SEEDS
 from tests.unit.providers.support import make_adapter
 from worker.domain.types import Outcome
 from worker.providers.registry import ADAPTERS
 
-MODULES = {"minigame": test_minigame, "lucko": test_lucko, "hrg": test_hrg, "vct": test_vct,
-           "naga": test_naga}
 REFUSALS = [
     b"",
     b"<html><body>403 Forbidden</body></html>",
@@ -25,33 +23,33 @@ REFUSALS = [
 ]
 
 
-@pytest.mark.parametrize("kind", sorted(MODULES))
+@pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("http_status", [401, 403])
 @pytest.mark.parametrize("body", REFUSALS, ids=["empty", "html", "naga-like", "text-code"])
 def test_a_refusal_is_an_auth_error_for_every_kind(kind, http_status, body):
-    module = MODULES[kind]
-    adapter = make_adapter(kind, module.CREDENTIALS)
+    seed = SEEDS[kind]
+    adapter = make_adapter(kind, seed.credentials)
 
-    verdict = adapter.classify(module.SEED_TRANSFER, http_status, body)
+    verdict = adapter.classify(seed.transfer, http_status, body)
 
     assert verdict.outcome is Outcome.AUTH_ERROR
     assert (verdict.detail or "").startswith(f"HTTP {http_status}: credentials or address refused")
 
 
-@pytest.mark.parametrize("kind", sorted(MODULES))
+@pytest.mark.parametrize("kind", KINDS)
 def test_a_refusal_around_a_seed_answer_still_resolves_nothing(kind):
-    module = MODULES[kind]
-    adapter = make_adapter(kind, module.CREDENTIALS)
+    seed = SEEDS[kind]
+    adapter = make_adapter(kind, seed.credentials)
 
-    verdict = adapter.classify(module.SEED_TRANSFER, 401, module.SEED_ANSWER)
+    verdict = adapter.classify(seed.transfer, 401, seed.answer)
 
     assert verdict.outcome is Outcome.AUTH_ERROR
 
 
 def test_the_refusal_keeps_the_providers_code_and_message():
-    adapter = make_adapter("naga", test_naga.CREDENTIALS)
+    adapter = make_adapter("naga", NAGA.credentials)
 
-    verdict = adapter.classify(test_naga.SEED_TRANSFER, 401, REFUSALS[2])
+    verdict = adapter.classify(NAGA.transfer, 401, REFUSALS[2])
 
     assert verdict.detail == (
         "HTTP 401: credentials or address refused (code 1001; Invalid Signature)"
@@ -61,7 +59,7 @@ def test_the_refusal_keeps_the_providers_code_and_message():
 @pytest.mark.parametrize("kind", ["minigame", "lucko", "hrg"])
 @pytest.mark.parametrize("status", [401, 403, 429])
 def test_a_fixed_status_cannot_be_configured_as_an_answer(kind, status):
-    credentials = {**MODULES[kind].CREDENTIALS, "answer_http_statuses": [200, status]}
+    credentials = {**SEEDS[kind].credentials, "answer_http_statuses": [200, status]}
 
     with pytest.raises(ValidationError, match=f"HTTP {status} cannot be an answer status"):
         ADAPTERS[kind].Settings.model_validate(credentials)
