@@ -12,7 +12,7 @@ from tests.conftest import unreachable_redis
 from tests.integration.helpers import events, register
 from worker.domain.types import Outcome
 from worker.engine.check.batch import NoGuard, run_check
-from worker.engine.relay.publish import relay
+from worker.engine.relay import publish
 from worker.engine.sweep.due import claim_due
 from worker.process.db import transaction
 from worker.providers.scripted import SCRIPTS
@@ -31,15 +31,16 @@ def resolve_some(runtime, engine, outcomes: dict[str, Outcome]) -> None:
                   NoGuard())
 
 
-def publish(runtime, client=None) -> int:
-    return relay(runtime.engine, client or runtime.redis, runtime.settings.events_stream, 1000, 100)
+def relay_now(runtime, client=None) -> int:
+    return publish.relay(runtime.engine, client or runtime.redis, runtime.settings.events_stream,
+                         1000, 100)
 
 
 def test_events_reach_the_stream_as_cloudevents_in_outbox_order(runtime, engine, redis_client):
     resolve_some(runtime, engine, {"a": Outcome.SUCCEEDED, "b": Outcome.FAILED,
                                    "c": Outcome.MISMATCH})
-    assert publish(runtime) == 3
-    assert publish(runtime) == 0  # nothing left
+    assert relay_now(runtime) == 3
+    assert relay_now(runtime) == 0  # nothing left
 
     entries = redis_client.xrange(runtime.settings.events_stream)
     published = [json.loads(fields[b"event"]) for _id, fields in entries]
@@ -66,17 +67,17 @@ def test_events_reach_the_stream_as_cloudevents_in_outbox_order(runtime, engine,
 def test_a_redis_failure_leaves_events_for_the_next_run(runtime, engine, redis_client):
     resolve_some(runtime, engine, {"a": Outcome.SUCCEEDED})
     unreachable = unreachable_redis()
-    assert publish(runtime, unreachable) == 0
+    assert relay_now(runtime, unreachable) == 0
     [event] = events(engine, 1)
     assert event.published_at is None
 
-    assert publish(runtime) == 1
+    assert relay_now(runtime) == 1
     assert redis_client.xlen(runtime.settings.events_stream) == 1
 
 
 def test_redis_restarting_empty_loses_nothing(runtime, engine, redis_client):
     resolve_some(runtime, engine, {"a": Outcome.SUCCEEDED})
-    assert publish(runtime) == 1
+    assert relay_now(runtime) == 1
     redis_client.flushdb()  # the stream is gone; the outbox in Postgres is the record
     with transaction(engine) as session:
         assert session.query(OutboxEvent).count() == 1
@@ -88,6 +89,6 @@ def test_one_relay_at_a_time(runtime, engine, redis_client):
     resolve_some(runtime, engine, {"a": Outcome.SUCCEEDED})
     with engine.connect() as holder:
         holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": publish.RELAY_LOCK})
-        assert publish(runtime) == 0
+        assert relay_now(runtime) == 0
         holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": publish.RELAY_LOCK})
-    assert publish(runtime) == 1
+    assert relay_now(runtime) == 1

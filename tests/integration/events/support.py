@@ -15,7 +15,7 @@ from resolver_consumer import ConsumeStats, consume
 from tests.integration.helpers import register
 from worker.domain.types import Outcome
 from worker.engine.check.batch import NoGuard, run_check
-from worker.engine.relay.publish import relay
+from worker.engine.relay import publish
 from worker.engine.sweep.due import claim_due
 from worker.process.db import transaction
 from worker.process.runtime import Runtime
@@ -38,8 +38,8 @@ def check_due(runtime: Runtime) -> None:
                   runtime.adapter_for, NoGuard())
 
 
-def publish(runtime: Runtime) -> int:
-    return relay(runtime.engine, runtime.redis, runtime.settings.events_stream, 1000, 1000)
+def relay_now(runtime: Runtime) -> int:
+    return publish.relay(runtime.engine, runtime.redis, runtime.settings.events_stream, 1000, 1000)
 
 
 def outbox(runtime: Runtime) -> list[OutboxEvent]:

@@ -12,7 +12,7 @@ from tests.integration.events.support import (
     BackgroundConsumer,
     outbox,
     pending_count,
-    publish,
+    relay_now,
     republish,
     settle,
     wait_for,
@@ -28,7 +28,7 @@ class Killed(BaseException):
 
 def six_events_one_published_twice(runtime) -> list[str]:
     settle(runtime, {f"k{n}": Outcome.SUCCEEDED for n in range(6)})
-    assert publish(runtime) == 6
+    assert relay_now(runtime) == 6
     events = outbox(runtime)
     # the relay crashed after XADD once: event 2 is on the stream twice
     republish(runtime, events[1])
@@ -81,7 +81,7 @@ def test_without_deduplication_the_republished_event_is_handled_twice(runtime, r
 
 def test_each_group_gets_every_event(runtime, redis_client):
     settle(runtime, {"a": Outcome.SUCCEEDED, "b": Outcome.FAILED})
-    publish(runtime)
+    relay_now(runtime)
     seen: dict[str, list[str]] = {"wallet": [], "finance": []}
     with BackgroundConsumer(runtime, "wallet", lambda e: seen["wallet"].append(e.id)), \
             BackgroundConsumer(runtime, "finance", lambda e: seen["finance"].append(e.id)):
@@ -91,7 +91,7 @@ def test_each_group_gets_every_event(runtime, redis_client):
 
 def test_a_failing_handler_is_retried_after_the_idle_time(runtime, redis_client):
     settle(runtime, {"a": Outcome.SUCCEEDED})
-    publish(runtime)
+    relay_now(runtime)
     tries: list[str] = []
 
     def flaky(event: ReceivedEvent) -> None:
@@ -119,7 +119,7 @@ class RecordingDeduplicator(RedisDeduplicator):
 def test_a_slow_handler_is_not_called_again_by_the_consumer_that_takes_its_entry(
         runtime, redis_client):
     settle(runtime, {"slow": Outcome.SUCCEEDED})
-    publish(runtime)
+    relay_now(runtime)
     stream = runtime.settings.events_stream
     gate = threading.Event()
     calls: list[str] = []
@@ -146,7 +146,7 @@ def test_a_slow_handler_is_not_called_again_by_the_consumer_that_takes_its_entry
 
 def test_a_consumer_that_stops_cleanly_leaves_the_group(runtime, redis_client):
     settle(runtime, {"a": Outcome.SUCCEEDED})
-    publish(runtime)
+    relay_now(runtime)
     seen: list[str] = []
     with BackgroundConsumer(runtime, "balance", lambda e: seen.append(e.id),
                             consumer="short-lived"):

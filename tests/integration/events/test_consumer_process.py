@@ -15,7 +15,7 @@ from tests.integration.events.support import (
     BackgroundConsumer,
     outbox,
     pending_count,
-    publish,
+    relay_now,
     settle,
     wait_for,
 )
@@ -43,7 +43,7 @@ def log_of(runtime, key: str) -> list[str]:
 
 def three_events(runtime) -> list[str]:
     settle(runtime, {"k0": Outcome.SUCCEEDED, "k1": Outcome.SUCCEEDED, "k2": Outcome.FAILED})
-    publish(runtime)
+    relay_now(runtime)
     return [str(event.id) for event in outbox(runtime)]
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from models import Transfer
-from tests.integration.events.support import check_due, outbox, publish, settle, transfer_id
+from tests.integration.events.support import check_due, outbox, relay_now, settle, transfer_id
 from tests.integration.helpers import request
 from tests.unit.events.schemas import problems, schemas
 from worker.domain.types import Outcome, State
@@ -51,7 +51,7 @@ def test_every_event_in_the_outbox_and_on_the_stream_matches_its_schema(runtime,
     for event in written:
         assert problems(event) == [], event
 
-    assert publish(runtime) == len(written)
+    assert relay_now(runtime) == len(written)
     published = [json.loads(fields[b"event"])
                  for _, fields in redis_client.xrange(runtime.settings.events_stream)]
     assert published == written
@@ -61,7 +61,7 @@ def test_every_event_in_the_outbox_and_on_the_stream_matches_its_schema(runtime,
 
 def test_the_stream_fields_agree_with_the_event(runtime, redis_client):
     settle(runtime, {"ok": Outcome.SUCCEEDED})
-    publish(runtime)
+    relay_now(runtime)
     [(_, fields)] = redis_client.xrange(runtime.settings.events_stream)
     event = json.loads(fields[b"event"])
     [row] = outbox(runtime)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from models import AuditRecord
 from tests.integration.events.receivers import scripted_receiver
-from tests.integration.events.support import outbox, publish, settle
+from tests.integration.events.support import outbox, relay_now, settle
 from worker.cli import main
 from worker.domain.types import Outcome
 from worker.process.db import transaction
@@ -53,7 +53,7 @@ def settings_from_environment():
 
 def test_tail_prints_what_is_on_the_stream(runtime, settings_from_environment):
     settle(runtime, {"a": Outcome.SUCCEEDED, "b": Outcome.FAILED})
-    publish(runtime)
+    relay_now(runtime)
     result = CliRunner().invoke(main, ["events", "tail", "--from-start", "--count", "2",
                                        "--json", "--stream", runtime.settings.events_stream],
                                 catch_exceptions=False)

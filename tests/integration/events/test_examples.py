@@ -9,7 +9,7 @@ import pytest
 
 from tests.integration.admin.support import VIEWER_TOKEN, serving_admin
 from tests.integration.events.examples import EXAMPLES, load_example
-from tests.integration.events.support import outbox, pending_count, publish, settle, wait_for
+from tests.integration.events.support import outbox, pending_count, relay_now, settle, wait_for
 from worker.domain.types import Outcome
 
 pytestmark = pytest.mark.integration
@@ -41,7 +41,7 @@ def test_the_stream_consumer_catches_up_then_follows_the_stream(runtime, example
     monkeypatch.setattr(consumer, "get_engine", lambda: runtime.engine)
     settle(runtime, {"early": Outcome.SUCCEEDED})  # in the outbox before the group exists
     settle(runtime, {"later": Outcome.FAILED})
-    publish(runtime)  # both are on the stream too: the store skips the second sighting
+    relay_now(runtime)  # both are on the stream too: the store skips the second sighting
 
     stop = threading.Event()
     thread = threading.Thread(target=consumer.run, args=("balance", store, stop), kwargs={

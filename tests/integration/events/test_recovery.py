@@ -11,7 +11,7 @@ from tests.integration.events.support import (
     BackgroundConsumer,
     outbox,
     pending_count,
-    publish,
+    relay_now,
     settle,
     wait_for,
 )
@@ -50,20 +50,20 @@ def test_redis_flushed_while_events_are_unpublished(runtime, engine, redis_clien
 
     # Given a consumer that handled a and b
     settle(runtime, {"a": Outcome.SUCCEEDED, "b": Outcome.FAILED})
-    publish(runtime)
+    relay_now(runtime)
     with consumer():
         wait_for(lambda: len(downstream.handled) == 2 and pending_count(runtime, "balance") == 0)
 
     # and c published but not yet read, d and e still in the outbox only
     settle(runtime, {"c": Outcome.SUCCEEDED})
-    assert publish(runtime) == 1
+    assert relay_now(runtime) == 1
     settle(runtime, {"d": Outcome.SUCCEEDED, "e": Outcome.MISMATCH})
 
     # When Redis loses everything: stream, group, de-duplication markers
     redis_client.flushdb()
 
     # Then the relay publishes what was waiting
-    assert publish(runtime) == 2
+    assert relay_now(runtime) == 2
     assert redis_client.xlen(stream) == 2  # d and e: c is gone from the stream
 
     # and the consumer, finding its group gone, catches up from the outbox
@@ -104,7 +104,7 @@ def test_replay_stops_at_a_failing_handler(runtime, engine):
 
 def test_a_failed_catch_up_is_tried_again_on_the_next_start(runtime, redis_client):
     settle(runtime, {"a": Outcome.SUCCEEDED})
-    publish(runtime)
+    relay_now(runtime)
     calls: list[str] = []
 
     def database_down() -> None:
