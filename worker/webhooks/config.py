@@ -25,14 +25,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from requests.utils import requote_uri
 
 from worker.engine.resolve import events
-from worker.process.config_files import ConfigError, named_table, read_toml
+from worker.process.config_files import ConfigError, named_table, read_toml, validated
+from worker.process.config_types import Timeout
 from worker.webhooks.signing import SECRET_PREFIX, secret_problem
 
 EVENT_TYPES = frozenset({events.RESOLVED, events.MANUALLY_RESOLVED, events.NEEDS_REVIEW})
-_KEYS = {"url", "secret", "previous_secret", "types", "timeout_s", "connect_timeout_s"}
 _URL = re.compile(r"^https?://[^\s/]+")
 # A query value shorter than this is not masked on its own (the whole query string always is):
 # it is no token worth the name, and masking "json" or "true" would garble unrelated log lines.
@@ -110,41 +111,66 @@ def parse_subscribers(document: dict[str, Any], source: str) -> dict[str, Subscr
     return {name: _subscriber(source, name, table) for name, table in tables.items()}
 
 
-def _subscriber(source: str, name: str, table: Any) -> Subscriber:
-    table, fail = named_table(source, "subscribers", name, table, _KEYS)
+class SubscriberTable(BaseModel):
+    """`[subscribers.NAME]`; the fields are checked in this order, the first mistake reported.
+    No message repeats a value: a secret, even a wrong one, stays out of it."""
 
-    url = table.get("url")
-    if not isinstance(url, str) or not _URL.match(url):
-        raise fail("url", "must be an http:// or https:// URL")
-    secret = table.get("secret")
-    if not isinstance(secret, str) or not secret:
-        raise fail("secret", "must be a non-empty string (use ${VAR} to read it from the "
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str = Field(None, validate_default=True)
+    secret: str = Field(None, validate_default=True)
+    previous_secret: str | None = None
+    types: frozenset[str] = EVENT_TYPES
+    timeout_s: Timeout = 10.0  # read timeout
+    connect_timeout_s: Timeout = 3.0
+
+    @field_validator("url", mode="plain")
+    @classmethod
+    def _url(cls, value: object) -> str:
+        if not isinstance(value, str) or not _URL.match(value):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("secret", mode="plain")
+    @classmethod
+    def _secret(cls, value: object) -> str:
+        if not isinstance(value, str) or not value:
+            raise ValueError("must be a non-empty string (use ${VAR} to read it from the "
                              "environment)")
-    problem = secret_problem(secret)
+        return _signing_key(value)
+
+    @field_validator("previous_secret", mode="plain")
+    @classmethod
+    def _previous_secret(cls, value: object, info: ValidationInfo) -> str:
+        if not isinstance(value, str) or not value:
+            raise ValueError("must be a non-empty string, or left out")
+        if value == info.data.get("secret"):
+            raise ValueError("is the same as secret; leave it out once the rotation is over")
+        return _signing_key(value)
+
+    @field_validator("types", mode="plain")
+    @classmethod
+    def _types(cls, value: object) -> frozenset[str]:
+        if not isinstance(value, list) or not value \
+                or not all(isinstance(item, str) for item in value):
+            raise ValueError("must be a non-empty list of event types")
+        unknown = set(value) - EVENT_TYPES
+        if unknown:
+            raise ValueError(f"unknown event type {sorted(unknown)[0]!r}; expected some of "
+                             f"{', '.join(sorted(EVENT_TYPES))}")
+        return frozenset(value)
+
+
+def _signing_key(value: str) -> str:
+    problem = secret_problem(value)
     if problem:
-        raise fail("secret", problem)
-    previous = table.get("previous_secret")
-    if previous is not None:
-        if not isinstance(previous, str) or not previous:
-            raise fail("previous_secret", "must be a non-empty string, or left out")
-        problem = secret_problem(previous)
-        if problem:
-            raise fail("previous_secret", problem)
-        if previous == secret:
-            raise fail("previous_secret", "is the same as secret; leave it out once the "
-                                          "rotation is over")
-    types = table.get("types", sorted(EVENT_TYPES))
-    if not isinstance(types, list) or not types or not all(isinstance(t, str) for t in types):
-        raise fail("types", "must be a non-empty list of event types")
-    unknown_types = set(types) - EVENT_TYPES
-    if unknown_types:
-        raise fail("types", f"unknown event type {sorted(unknown_types)[0]!r}; expected some "
-                            f"of {', '.join(sorted(EVENT_TYPES))}")
-    timeouts = {}
-    for key, default in (("timeout_s", 10.0), ("connect_timeout_s", 3.0)):
-        value = table.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise fail(key, "must be a positive number of seconds")
-        timeouts[key] = float(value)
-    return Subscriber(name=name, url=url, secret=secret, types=frozenset(types),
-                      previous_secret=previous, **timeouts)
+        raise ValueError(problem)
+    return value
+
+
+def _subscriber(source: str, name: str, table: Any) -> Subscriber:
+    table, fail = named_table(source, "subscribers", name, table)
+    read = validated(SubscriberTable, table, fail)
+    return Subscriber(name=name, url=read.url, secret=read.secret, types=read.types,
+                      previous_secret=read.previous_secret, timeout_s=read.timeout_s,
+                      connect_timeout_s=read.connect_timeout_s)

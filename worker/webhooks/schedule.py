@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from worker.providers.config import ConfigError, parse_duration
+from worker.process.config_files import ConfigError
+from worker.process.config_types import parse_duration
 
 DEFAULT_SCHEDULE = "10s,30s,2m,10m,30m,1h,3h"
 
