@@ -21,7 +21,7 @@ from sqlalchemy import select
 from models import LedgerEntry, OutboxEvent, Transfer
 from tests.e2e.test_wallet_tasks import wait_for
 from tests.integration.events.examples import load_example
-from tests.integration.helpers import count, events, request
+from tests.integration.support import count, events, request
 from worker.domain.policy import PollState
 from worker.domain.types import Direction, TransferRef
 from worker.engine.resolve.resolution import send_to_review

@@ -31,7 +31,7 @@ from tests.integration.admin.support import (
     settled,
     stuck,
 )
-from tests.integration.helpers import register
+from tests.integration.support import register
 from worker.domain.types import Outcome
 from worker.engine.intake import service
 from worker.process import heartbeat

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from models import Check, Transfer
 from tests.conftest import scripted_instance
-from tests.integration.helpers import entries, load, register
+from tests.integration.support import entries, load, register
 from worker.domain.policy import Policy
 from worker.domain.types import Outcome
 from worker.engine.resolve import ledger

@@ -23,7 +23,7 @@ from models import Check, Transfer
 from resolver_tools.sim import Simulator, running_simulator
 from resolver_tools.sim.merchants import make_merchant
 from tests.integration.against_sim.conftest import CREDENTIALS, sim_transaction
-from tests.integration.helpers import register
+from tests.integration.support import register
 from worker.process import tasks
 from worker.process.celery_app import app
 from worker.process.db import transaction

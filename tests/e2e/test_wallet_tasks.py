@@ -8,7 +8,7 @@ import pytest
 from celery import Celery
 from celery.contrib.testing.worker import start_worker
 
-from tests.integration.helpers import entries, events, request
+from tests.integration.support import entries, events, request
 from worker.process.celery_app import app
 from worker.process.db import transaction
 

@@ -14,7 +14,7 @@ from resolver_tools.chaos import verify
 from resolver_tools.chaos.intake import Acknowledged
 from resolver_tools.chaos.scenario import Planned
 from resolver_tools.demo.scenario import DemoInstance, DemoTransfer
-from tests.integration.helpers import register
+from tests.integration.support import register
 from worker.domain.types import State
 from worker.engine.resolve.resolution import resolve
 from worker.process.db import transaction

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from models import Check, OutboxEvent
-from tests.integration.helpers import count, entries, events, load, make_due, register
+from tests.integration.support import count, entries, events, load, make_due, register
 from worker.domain.types import Outcome
 from worker.engine.check.batch import LEASE_TOO_SHORT, CheckEnd, NoGuard, run_check
 from worker.engine.check.inflight import InFlight

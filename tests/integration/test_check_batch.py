@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import text
 
-from tests.integration.helpers import entries, events, load, register
+from tests.integration.support import entries, events, load, register
 from worker.domain.types import Outcome
 from worker.engine.check.batch import CheckEnd, NoGuard, run_batch
 from worker.engine.check.throttle import Admission, Permission

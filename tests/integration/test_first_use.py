@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, text
 from resolver_tools.demo import run as demo
 from tests.integration.events.receivers import scripted_receiver
 from tests.integration.events.support import outbox, settle
-from tests.integration.helpers import register
+from tests.integration.support import register
 from worker.cli import main
 from worker.domain.types import Outcome
 from worker.process.runtime import build_runtime, use_runtime

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from sqlalchemy import text
 
 from tests.conftest import unreachable_redis
-from tests.integration.helpers import register
+from tests.integration.support import register
 from worker.cli import main
 from worker.engine.intake import service
 from worker.process import health, heartbeat

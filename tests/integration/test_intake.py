@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from models import AuditRecord, Contradiction, LedgerEntry, OutboxEvent, Transfer
-from tests.integration.helpers import count, entries, events, load, register, request
+from tests.integration.support import count, entries, events, load, register, request
 from worker.cli import main
 from worker.domain.types import State
 from worker.engine.intake import service

@@ -11,8 +11,8 @@ from decimal import Decimal
 import pytest
 
 from tests.conftest import scripted_instance
-from tests.integration.helpers import load, request
 from tests.integration.intake_ways import Cli, Function, Http, Task, written
+from tests.integration.support import load, request
 
 pytestmark = pytest.mark.integration
 

@@ -18,7 +18,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import scripted_instance
-from tests.integration.helpers import load
 from tests.integration.intake_payloads import (
     ASCII_SPACES,
     MAX_DEADLINE_S,
@@ -27,6 +26,7 @@ from tests.integration.intake_payloads import (
     valid_cases,
 )
 from tests.integration.intake_ways import Cli, Function, Http, Task, count_written, written
+from tests.integration.support import load
 
 # Thousands of examples each: more than the default per-test timeout allows on a busy machine.
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from tests.integration.helpers import register
+from tests.integration.support import register
 from worker.domain.types import State
 from worker.engine.resolve import ledger
 from worker.engine.resolve.resolution import NotResolvable, resolve

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from tests.integration.admin.support import in_review, mismatched
-from tests.integration.helpers import entries, events, register
+from tests.integration.support import entries, events, register
 from tests.unit.events.schemas import problems
 from worker.admin import actions
 from worker.admin.inputs import InvalidInput

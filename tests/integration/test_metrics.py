@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from models import OutboxEvent
 from tests.integration.admin.support import with_tokens
-from tests.integration.helpers import register
+from tests.integration.support import register
 from worker.admin import actions
 from worker.admin.app import create_app
 from worker.domain.types import Outcome

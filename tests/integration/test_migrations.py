@@ -11,7 +11,7 @@ from alembic import command
 from sqlalchemy import create_engine, inspect, text
 
 from tests.conftest import SERVER, _admin
-from tests.integration.helpers import register
+from tests.integration.support import register
 from worker.process import migrate
 from worker.process.downgrade_guard import ALLOW_VARIABLE, DestructiveDowngrade
 

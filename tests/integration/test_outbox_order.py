@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from models import OutboxEvent, Transfer
-from tests.integration.helpers import register
+from tests.integration.support import register
 from worker.engine.resolve import events
 from worker.process.db import transaction
 

@@ -9,7 +9,7 @@ import pytest
 
 from models import OutboxEvent
 from tests.conftest import unreachable_redis
-from tests.integration.helpers import events, register
+from tests.integration.support import events, register
 from worker.domain.types import Outcome
 from worker.engine.check.batch import NoGuard, run_check
 from worker.engine.relay import publish

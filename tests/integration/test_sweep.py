@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.conftest import scripted_instance
-from tests.integration.helpers import events, load, register
+from tests.integration.support import events, load, register
 from worker.domain.policy import Policy
 from worker.engine.sweep.due import claim_due, sweep
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.integration.helpers import make_due, register, request
+from tests.integration.support import make_due, register, request
 from worker.admin import actions
 from worker.domain.types import Outcome
 from worker.engine.check.batch import NoGuard, run_batch

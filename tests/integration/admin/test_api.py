@@ -20,7 +20,7 @@ from tests.integration.admin.support import (
     in_review,
     settled,
 )
-from tests.integration.helpers import count, entries, events, load, register, request
+from tests.integration.support import count, entries, events, load, register, request
 from worker.admin import actions
 from worker.admin.app import create_app
 from worker.domain.types import Outcome

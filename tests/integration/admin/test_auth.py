@@ -18,7 +18,7 @@ from tests.integration.admin.support import (
     routes_of,
     settled,
 )
-from tests.integration.helpers import count, load, register, request
+from tests.integration.support import count, load, register, request
 from worker.admin import proposals
 from worker.admin.app import SESSION_COOKIE, create_app
 from worker.admin.tokens import Role, TokenConfigError, parse_tokens

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 
 from tests.integration.admin.support import ADMIN_TOKEN, OPERATOR_TOKEN, bearer
 from tests.integration.admin.test_auth import csrf_of
-from tests.integration.helpers import request
+from tests.integration.support import request
 from worker.admin.app import create_app
 from worker.admin.body_limit import DEFAULT_MAX_BODY_BYTES
 

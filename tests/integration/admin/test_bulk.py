@@ -21,7 +21,7 @@ from tests.integration.admin.support import (
     with_tokens,
 )
 from tests.integration.admin.test_auth import csrf_of, sign_in
-from tests.integration.helpers import count, entries, load, register
+from tests.integration.support import count, entries, load, register
 from worker.admin import actions, bulk, inputs, proposals
 from worker.admin.app import create_app
 from worker.cli import main

@@ -8,8 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import text
 
-from tests.integration.admin.review_support import left
-from tests.integration.admin.support import settled
+from tests.integration.admin.support import left, settled
 from worker.admin import causes
 from worker.domain.policy import Policy, PollState, decide
 from worker.domain.types import Direction, Outcome, TransferRef

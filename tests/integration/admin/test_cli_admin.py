@@ -12,7 +12,7 @@ from sqlalchemy import update
 
 from models import AuditRecord, Transfer
 from tests.integration.admin.support import in_review, settled
-from tests.integration.helpers import count, entries, events, load, register
+from tests.integration.support import count, entries, events, load, register
 from worker.cli import main
 from worker.process.db import transaction
 from worker.process.runtime import use_runtime

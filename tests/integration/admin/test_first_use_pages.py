@@ -11,7 +11,7 @@ from sqlalchemy import update
 from models import Transfer
 from tests.integration.admin.support import VIEWER_TOKEN, bearer, in_review
 from tests.integration.admin.test_auth import sign_in
-from tests.integration.helpers import register
+from tests.integration.support import register
 from worker.engine.intake import service
 from worker.process.db import transaction
 

@@ -18,7 +18,7 @@ from tests.integration.admin.support import (
     mismatched,
 )
 from tests.integration.admin.test_auth import csrf_of, sign_in
-from tests.integration.helpers import entries, load
+from tests.integration.support import entries, load
 from worker.cli import main
 
 pytestmark = pytest.mark.integration

@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from models import AuditRecord
 from tests.integration.admin.support import checked, in_review
-from tests.integration.helpers import entries, events, load, register
+from tests.integration.support import entries, events, load, register
 from tests.unit.events.schemas import problems
 from worker.admin import actions, proposals
 from worker.admin.inputs import InvalidInput

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from tests.conftest import scripted_instance
-from tests.integration.admin.review_support import H, M, a_mixed_queue
+from tests.integration.admin.support import H, M, a_mixed_queue
 from worker.admin import review_queries
 from worker.admin.review_queries import CauseGroup
 from worker.process.db import transaction

@@ -12,8 +12,13 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import scripted_instance
-from tests.integration.admin.review_support import a_mixed_queue, left
-from tests.integration.admin.support import OPERATOR_TOKEN, VIEWER_TOKEN, bearer
+from tests.integration.admin.support import (
+    OPERATOR_TOKEN,
+    VIEWER_TOKEN,
+    a_mixed_queue,
+    bearer,
+    left,
+)
 from tests.integration.admin.test_auth import sign_in
 from worker.cli import main
 

@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.integration.admin.support import OPERATOR_TOKEN, bearer, in_review, settled
-from tests.integration.helpers import register
+from tests.integration.support import register
 from worker.process.runtime import Runtime
 
 pytestmark = pytest.mark.integration

@@ -11,7 +11,7 @@ import requests
 from sqlalchemy import text
 
 from tests.integration.against_sim.conftest import sim_transaction
-from tests.integration.helpers import register
+from tests.integration.support import register
 from worker.engine.check.batch import run_check
 from worker.engine.sweep import due
 from worker.process.db import transaction

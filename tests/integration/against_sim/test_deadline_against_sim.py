@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from models import Check
 from tests.integration.against_sim.conftest import sim_transaction
-from tests.integration.helpers import load, register
+from tests.integration.support import load, register
 from worker.engine.check.batch import CheckEnd, run_check
 from worker.engine.sweep.due import claim_due
 from worker.process.db import transaction

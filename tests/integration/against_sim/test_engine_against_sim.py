@@ -15,7 +15,7 @@ from decimal import Decimal
 import pytest
 
 from tests.integration.against_sim.conftest import KINDS, sim_transaction
-from tests.integration.helpers import entries, load, register
+from tests.integration.support import entries, load, register
 from worker.engine.check.batch import run_check
 from worker.engine.relay import publish
 from worker.engine.resolve import ledger

@@ -13,7 +13,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from tests.integration.against_sim.conftest import sim_transaction
-from tests.integration.helpers import register
+from tests.integration.support import register
 from worker.engine.check.batch import NoGuard, run_batch
 from worker.engine.sweep.due import claim_due
 from worker.process import tracing

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from models import OutboxEvent, Transfer
 from resolver_consumer import ConsumeStats, consume
-from tests.integration.helpers import register
+from tests.integration.support import register
 from worker.domain.types import Outcome
 from worker.engine.check.batch import NoGuard, run_check
 from worker.engine.relay import publish

@@ -9,7 +9,7 @@ import pytest
 
 from models import Transfer
 from tests.integration.events.support import check_due, outbox, relay_now, settle, transfer_id
-from tests.integration.helpers import request
+from tests.integration.support import request
 from tests.unit.events.schemas import problems, schemas
 from worker.domain.types import Outcome, State
 from worker.engine.intake import service
