@@ -2,7 +2,8 @@
 # make test: lint, type-check and run every test against the local Postgres and Redis (and
 #            promtool, from Debian's prometheus package, for the alert rules; Debian's chromium
 #            for the admin page's browser test: installed when root can, else named at once).
-# make lock: pin every dependency with its hashes in requirements/ after pyproject.toml changed.
+# make lock: pin every dependency (and the build's setuptools) with its hashes in requirements/
+#            after pyproject.toml changed.
 # make sim: the provider simulator on :8099.  make admin: the admin server on :8000 (set
 #            RESOLVER_ADMIN_TOKEN first).  make worker / make beat: the engine's processes.
 # make bench: the resolver against naive Celery and the bare limit (docs/benchmarks.md): the
@@ -14,6 +15,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LOCK_RUNTIME := requirements/lock.txt
 LOCK_DEV := requirements/dev.txt
+LOCK_BUILD := requirements/build.txt
+BUILD_REQUIRES = $(BIN)/python -c 'import tomllib; \
+	print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"], sep="\n")'
 LOCK_FLAGS = --quiet --universal --python-version 3.11 --generate-hashes \
 	--custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade)
 
@@ -22,23 +26,27 @@ LOCK_FLAGS = --quiet --universal --python-version 3.11 --generate-hashes \
 
 # The venv holds exactly what requirements/dev.txt pins, each file checked against its hash;
 # --no-deps so that nothing unpinned slips in, and pip check so that a lock missing a dependency
-# fails here rather than at import.
-$(STAMP): pyproject.toml $(LOCK_DEV)
+# fails here rather than at import. The project is built by the setuptools requirements/build.txt
+# pins, installed here like the rest: --no-build-isolation, so pip fetches no unpinned one.
+$(STAMP): pyproject.toml $(LOCK_DEV) $(LOCK_BUILD)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r $(LOCK_BUILD)
 	$(BIN)/pip install --quiet --require-hashes --no-deps -r $(LOCK_DEV)
-	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	$(BIN)/pip check
 	touch $(STAMP)
 
 # Resolve pyproject.toml again into the two locks: dev (runtime, bench and dev extras) first,
-# then the runtime alone constrained to it, so the image runs the very versions the tests ran.
+# then the runtime alone constrained to it, so the image runs the very versions the tests ran;
+# and its [build-system] requirements into the build lock (the venv's and the image's).
 # Universal resolution: the same files serve any platform and Python >= 3.11, with the hashes
 # of every wheel and sdist of each pinned release. Run it after any change to the dependencies
 # (tests/deploy/test_lock.py fails until then); `make lock UPGRADE=1` also moves pins forward.
 lock: $(STAMP)
 	$(BIN)/uv pip compile pyproject.toml --extra dev $(LOCK_FLAGS) -o $(LOCK_DEV)
 	$(BIN)/uv pip compile pyproject.toml --constraint $(LOCK_DEV) $(LOCK_FLAGS) -o $(LOCK_RUNTIME)
+	$(BUILD_REQUIRES) | $(BIN)/uv pip compile - $(LOCK_FLAGS) -o $(LOCK_BUILD)
 
 services:
 	./scripts/services.sh

@@ -26,20 +26,29 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 OLD_ACCOUNT_KINDS = "kind IN ('player', 'transit', 'settled')"
-NEW_ACCOUNT_KINDS = "kind IN ('player', 'transit', 'settled', 'suspense')"
 OLD_ENTRY_KINDS = "kind IN ('hold', 'settle', 'refund', 'payout')"
-NEW_ENTRY_KINDS = "kind IN ('hold', 'settle', 'refund', 'payout', 'adjust')"
+# Each old check is swapped for the widened one in one statement (never a moment without a
+# check), NOT VALID: no scan, so its ACCESS EXCLUSIVE lock lasts an instant, and new rows are
+# checked at once.
+WIDEN_ACCOUNT_KINDS = ("ALTER TABLE ledger_accounts DROP CONSTRAINT ck_ledger_accounts_kind, "
+                       "ADD CONSTRAINT ck_ledger_accounts_kind "
+                       "CHECK (kind IN ('player', 'transit', 'settled', 'suspense')) NOT VALID")
+WIDEN_ENTRY_KINDS = ("ALTER TABLE ledger_entries DROP CONSTRAINT ck_ledger_entries_kind, "
+                     "ADD CONSTRAINT ck_ledger_entries_kind "
+                     "CHECK (kind IN ('hold', 'settle', 'refund', 'payout', 'adjust')) NOT VALID")
 
 
 def upgrade() -> None:
-    # Re-adding a check constraint reads every row of its table while holding it locked: one
-    # sequential scan of ledger_entries during which resolutions wait (no index build here, so
-    # nothing to make CONCURRENTLY; on a very large ledger, run it at a quiet hour).
-    op.drop_constraint(op.f("ck_ledger_accounts_kind"), "ledger_accounts", type_="check")
-    op.create_check_constraint(op.f("ck_ledger_accounts_kind"), "ledger_accounts",
-                                NEW_ACCOUNT_KINDS)
-    op.drop_constraint(op.f("ck_ledger_entries_kind"), "ledger_entries", type_="check")
-    op.create_check_constraint(op.f("ck_ledger_entries_kind"), "ledger_entries", NEW_ENTRY_KINDS)
+    # Outside the migration's transaction, each statement committed on its own: validating
+    # scans the existing rows under a SHARE UPDATE EXCLUSIVE lock only, so resolutions go on
+    # writing the ledger meanwhile (inside the transaction, the swap's ACCESS EXCLUSIVE lock
+    # would be held through the scan). Every row passes, as the kinds only grow. First, so a run
+    # interrupted anywhere can be started again: each step here can run twice.
+    with op.get_context().autocommit_block():
+        op.execute(WIDEN_ACCOUNT_KINDS)
+        op.execute("ALTER TABLE ledger_accounts VALIDATE CONSTRAINT ck_ledger_accounts_kind")
+        op.execute(WIDEN_ENTRY_KINDS)
+        op.execute("ALTER TABLE ledger_entries VALIDATE CONSTRAINT ck_ledger_entries_kind")
     op.execute(ADJUSTMENTS_GO_TO_SUSPENSE)
 
     op.create_table(

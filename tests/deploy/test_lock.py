@@ -1,6 +1,8 @@
 """requirements/lock.txt (the image's) and requirements/dev.txt (the venv's and CI's) in step
 with pyproject.toml: every dependency it names is pinned, at a version its specifier allows,
-with hashes. A dependency changed in pyproject.toml without `make lock` fails here, by name."""
+with hashes; and so is every [build-system] requirement in requirements/build.txt, which the
+venv and the image build the project with (no build isolation, so nothing unpinned is fetched).
+A dependency changed in pyproject.toml without `make lock` fails here, by name."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNTIME, DEV = ROOT / "requirements/lock.txt", ROOT / "requirements/dev.txt"
+BUILD = ROOT / "requirements/build.txt"
 ENVIRONMENT: dict[str, str] = {**default_environment(), "python_version": "3.11",
                                "python_full_version": "3.11.9", "sys_platform": "linux",
                                "platform_system": "Linux", "platform_machine": "x86_64",
@@ -63,10 +66,12 @@ def out_of_step(requirements: list[str], lock: dict[str, list[tuple[Version, str
 
 
 def project() -> dict[str, list[str]]:
-    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    config = pyproject["project"]
     extras: dict[str, list[str]] = config["optional-dependencies"]
     return {"runtime": config["dependencies"],
-            "dev": config["dependencies"] + extras["dev"] + extras["bench"]}
+            "dev": config["dependencies"] + extras["dev"] + extras["bench"],
+            "build": pyproject["build-system"]["requires"]}
 
 
 def advice(path: Path, problems: list[str]) -> str:
@@ -84,6 +89,32 @@ def test_the_dev_lock_pins_every_dependency_and_extra():
     assert problems == [], advice(DEV, problems)
 
 
+def test_the_build_lock_pins_every_build_requirement():
+    problems = out_of_step(project()["build"], locked(BUILD.read_text()))
+    assert problems == [], advice(BUILD, problems)
+
+
+def project_installs(text: str) -> list[str]:
+    """The `pip install` commands of a Makefile or Dockerfile that install the project itself."""
+    commands = re.split(r"\n|&&|;", text.replace("\\\n", " "))
+    return [command.strip() for command in commands
+            if re.search(r"\bpip install\b", command)
+            and re.search(r"\s(?:-e\s+)?\.(?:\s|$)", command)]
+
+
+def test_the_project_is_built_with_the_pinned_setuptools():
+    # Given the venv's and the image's recipes, then each installs the build lock with hashes
+    # and builds the project without isolation, so pip fetches no build requirement itself.
+    for name, lock in (("Makefile", "$(LOCK_BUILD)"), ("Dockerfile", "requirements/build.txt")):
+        text = (ROOT / name).read_text()
+        assert re.search(r"pip install [^\n]*--require-hashes[^\n]*-r " + re.escape(lock),
+                         text.replace("\\\n", " ")), f"{name} does not install {lock} with hashes"
+        installs = project_installs(text)
+        assert installs, f"{name}: no install of the project found"
+        isolated = [command for command in installs if "--no-build-isolation" not in command]
+        assert isolated == [], f"{name}: build isolation would fetch setuptools unpinned"
+
+
 def test_the_image_runs_the_versions_the_tests_ran():
     # Given both locks, then each runtime pin is the dev lock's pin of the same name.
     runtime, dev = locked(RUNTIME.read_text()), locked(DEV.read_text())
@@ -94,7 +125,7 @@ def test_the_image_runs_the_versions_the_tests_ran():
 
 def test_every_pin_has_a_hash():
     # pip's --require-hashes refuses the whole file otherwise; say which pin, and why, here.
-    for path in (RUNTIME, DEV):
+    for path in (RUNTIME, DEV, BUILD):
         unhashed = [name for name, pins in locked(path.read_text()).items()
                     if any(not hashes for _, hashes in pins)]
         assert unhashed == [], f"{path.name}: pins without --hash: {unhashed}; run `make lock`"

@@ -8,7 +8,7 @@ with `worker.admin.schemas`.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -30,6 +30,7 @@ from worker.admin.schemas import (
     RegisterResult,
     ResolveBody,
     ReviewOut,
+    StateFilter,
     StatsOut,
     TransferDetail,
     TransferPage,
@@ -129,7 +130,7 @@ def list_transfers(
     request: Request,
     who: Reader,
     state: Annotated[
-        Literal["in_flight", "pending", "needs_review", "succeeded", "failed", "open"] | None,
+        StateFilter | None,
         Query(description="One state, or `open` for every state that is not final.")] = None,
     provider: Annotated[str | None, Query(max_length=64, pattern=PRINTABLE)] = None,
     older_than: Annotated[str | None, Query(

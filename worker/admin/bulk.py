@@ -31,15 +31,14 @@ from typing import Any, Literal
 from sqlalchemy import Engine, RowMapping
 
 from worker.admin import actions, inputs, proposals, queries
+from worker.domain import types
 from worker.process.db import transaction
 
 # `settle_at_provider_amount` resolves amount mismatches as succeeded at the amount each
 # provider recorded (worker.admin.proposals), the action an amount_mismatch group offers.
 ACTIONS = ("recheck", "resolve", "settle_at_provider_amount")
-OUTCOMES = ("succeeded", "failed")
-# Only transfers a person may act on: a final one never changes, one in flight is its
-# caller's until its deadline.
-BULK_STATES = ("pending", "needs_review")
+OUTCOMES = types.FINAL_STATES
+BULK_STATES = types.ACTIONABLE_STATES  # only transfers a person may act on
 FIRST_ROWS = 20
 FINGERPRINT_HEX = 32  # 128 bits of the SHA-256: enough that no two previews share one
 

@@ -21,6 +21,8 @@ from worker.admin.auth import Operator, Reader
 from worker.admin.proposal_schemas import ProposalOut, proposal_out
 from worker.admin.schemas import (
     MAX_REASON_CHARS,
+    ActionableFilter,
+    FinalState,
     Money,
     TransferOut,
     money,
@@ -37,7 +39,7 @@ class BulkFilter(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    state: Literal["pending", "needs_review", "open"] = Field(
+    state: ActionableFilter = Field(
         default="open", description="`open` for both pending and needs_review.")
     provider: str | None = Field(default=None, max_length=64, pattern=_TEXT)
     cause: str | None = Field(default=None, max_length=32, pattern=_TEXT,
@@ -70,7 +72,7 @@ class PreviewBody(BaseModel):
     action: Literal["recheck", "resolve", "settle_at_provider_amount"] = Field(
         description="settle_at_provider_amount: amount mismatches as succeeded at the "
                     "provider's amount.")
-    outcome: Literal["succeeded", "failed"] | None = Field(
+    outcome: FinalState | None = Field(
         default=None, description="A resolve's outcome.")
 
 

@@ -7,14 +7,20 @@ needs a second operator; here another operator approves it, or anyone turns it d
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 
 from worker.admin import proposals, queries
 from worker.admin.api import TransferId, _errors, refusals_answered, runtime_of
 from worker.admin.auth import Operator, Reader
-from worker.admin.proposal_schemas import ProposalList, ProposalOut, RejectBody, proposal_out
+from worker.admin.proposal_schemas import (
+    ProposalList,
+    ProposalOut,
+    ProposalStatus,
+    RejectBody,
+    proposal_out,
+)
 from worker.admin.schemas import ErrorBody
 
 router = APIRouter(prefix="/api/v1/proposals", tags=["admin"], responses=_errors(401, 422))
@@ -27,7 +33,7 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 def list_proposals(
     request: Request,
     who: Reader,
-    status: Annotated[Literal["open", "approved", "rejected", "expired"] | None,
+    status: Annotated[ProposalStatus | None,
                       Query(description="Only proposals in this status.")] = None,
     transfer_id: Annotated[TransferId | None, Query(
         description="Only proposals that cover this transfer.")] = None,

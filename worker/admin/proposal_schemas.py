@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from models.proposal import ITEM_STATES, PROPOSAL_STATUSES
 from worker.admin import proposals
-from worker.admin.schemas import MAX_REASON_CHARS, Money, Shape, UtcTime, money
+from worker.admin.schemas import MAX_REASON_CHARS, FinalState, Money, Shape, UtcTime, money
+
+# Built from the model's lists, like the transfer states (worker.admin.schemas.State).
+if TYPE_CHECKING:
+    ProposalStatus = str
+    ItemState = str
+else:
+    ProposalStatus = Literal[PROPOSAL_STATUSES]
+    ItemState = Literal[ITEM_STATES]
 
 
 class ProposalItemOut(Shape):
@@ -20,7 +29,7 @@ class ProposalItemOut(Shape):
     currency: str
     provider_amount: Money | None = Field(
         description="The provider's amount it settles at; null unless at the provider's amount.")
-    state: Literal["open", "applied", "refused", "rejected", "expired"] = Field(
+    state: ItemState = Field(
         description="applied or refused once approved; refused says why in `note`.")
     note: str | None
     audit_id: int | None
@@ -28,8 +37,8 @@ class ProposalItemOut(Shape):
 
 class ProposalOut(Shape):
     id: int
-    status: Literal["open", "approved", "rejected", "expired"]
-    outcome: Literal["succeeded", "failed"]
+    status: ProposalStatus
+    outcome: FinalState
     at_provider_amount: bool
     bulk: bool
     proposed_by: str

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from models.proposal import PROPOSAL_STATUSES
 from worker.admin import actions, inputs, proposals
 from worker.admin.schemas import MAX_REASON_CHARS
 from worker.admin.tokens import Principal
@@ -65,13 +66,12 @@ def resolve(request: Request, who: Person, transfer_id: int,
 
 @pages.get("/proposals")
 def proposal_list(request: Request, who: Person, status: str = "open") -> Response:
-    if status not in ("open", "approved", "rejected", "expired", "any"):
+    if status not in (*PROPOSAL_STATUSES, "any"):
         status = "open"
     found = proposals.list_proposals(runtime_of(request).engine,
                                      status=None if status == "any" else status, limit=200)
     return render(request, "proposals.html", {"items": found, "status": status,
-                                              "statuses": ("open", "approved", "rejected",
-                                                           "expired", "any")})
+                                              "statuses": (*PROPOSAL_STATUSES, "any")})
 
 
 @pages.get("/proposals/{proposal_id}")

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import AuditRecord, Proposal, ProposalItem, Transfer
+from models.proposal import PROPOSAL_STATUSES
 from worker.admin import actions, four_eyes
 from worker.admin.actions import ActionRefused, Applied, TransferNotFound
 from worker.admin.inputs import InvalidInput
@@ -244,8 +245,9 @@ def get(engine: Engine, proposal_id: int, *, now: datetime | None = None) -> Pro
 def list_proposals(engine: Engine, *, status: str | None = None, transfer_id: int | None = None,
                    limit: int = 100, now: datetime | None = None) -> list[ProposalView]:
     """Newest first; `status` one of open, approved, rejected, expired; or those of a transfer."""
-    if status is not None and status not in ("open", "approved", "rejected", "expired"):
-        raise InvalidInput("status", "must be open, approved, rejected or expired")
+    if status is not None and status not in PROPOSAL_STATUSES:
+        raise InvalidInput("status", f"must be {', '.join(PROPOSAL_STATUSES[:-1])} or "
+                                     f"{PROPOSAL_STATUSES[-1]}")
     _expire_due(engine, now or datetime.now(UTC))
     query = select(Proposal).order_by(Proposal.id.desc()).limit(limit)
     if status is not None:

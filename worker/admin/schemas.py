@@ -9,18 +9,33 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from worker.admin import queries, review_queries
+from worker.domain import types
 from worker.domain.money import MAX_DECIMALS, MAX_INTEGER_DIGITS
 from worker.engine.intake.registration import MAX_LENGTHS
 
 MONEY_PATTERN = r"^-?[0-9]+\.[0-9]{4}$"
 Money = Annotated[str, Field(pattern=MONEY_PATTERN, examples=["10.0000"])]
 UtcTime = Annotated[datetime, AfterValidator(lambda value: value.astimezone(UTC))]
-State = Literal["in_flight", "pending", "needs_review", "succeeded", "failed"]
+# The states as the API names them, built from the one enum (worker.domain.types): pydantic and
+# the OpenAPI document see each as a Literal of its values, in the enum's order; a type checker
+# sees plain strings.
+if TYPE_CHECKING:
+    State = str
+    FinalState = str
+    ActionableState = str
+    StateFilter = str
+    ActionableFilter = str
+else:
+    State = Literal[types.ALL_STATES]
+    FinalState = Literal[types.FINAL_STATES]  # succeeded, failed: what a resolution sets
+    ActionableState = Literal[types.ACTIONABLE_STATES]  # pending, needs_review
+    StateFilter = Literal[(*types.ALL_STATES, "open")]  # `open`: every state not yet final
+    ActionableFilter = Literal[(*types.ACTIONABLE_STATES, "open")]  # `open`: both of them
 MAX_REASON_CHARS = 1000
 Row = Mapping[Any, Any]  # a database row as the queries return it
 
@@ -218,7 +233,7 @@ class RegisterResult(Shape):
 class ResolveBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    outcome: Literal["succeeded", "failed"]
+    outcome: FinalState
     reason: str = Field(min_length=1, max_length=MAX_REASON_CHARS,
                         description="Why: kept in the audit record and the event.")
     at_provider_amount: bool = Field(
@@ -354,7 +369,7 @@ class BulkHint(Shape):
 
 class CauseGroupOut(Shape):
     provider: str
-    state: Literal["pending", "needs_review"]
+    state: ActionableState
     cause: str = Field(description="A cause code, as the transfer list's `cause` filter takes "
                                    "it (see the README's Causes).")
     label: str

@@ -40,6 +40,7 @@ from worker.admin.schemas import (
     transfer_out,
 )
 from worker.admin.tokens import Principal
+from worker.domain import types
 from worker.engine.check import throttle
 from worker.process import heartbeat
 from worker.process.db import transaction
@@ -265,7 +266,7 @@ def transfer_list(request: Request, who: Person, state: str = "open", contradict
 
 def _bulk_query(chosen: dict[str, str]) -> str | None:
     """The list's filter as /bulk takes it, when bulk actions can take it."""
-    if chosen["state"] not in ("open", "pending", "needs_review") or chosen["tx_id"] \
+    if chosen["state"] not in ("open", *types.ACTIONABLE_STATES) or chosen["tx_id"] \
             or chosen["contradicted"]:
         return None
     return urlencode({name: value for name, value in chosen.items() if value})

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import click
 
+from models.proposal import PROPOSAL_STATUSES
 from worker.admin import actions, inputs, proposals
 from worker.admin.formatting import relative, utc
 from worker.admin.proposal_schemas import ProposalOut, proposal_out
@@ -26,7 +27,7 @@ def proposal_group() -> None:
 
 
 @proposal_group.command(name="list")
-@click.option("--status", type=click.Choice(["open", "approved", "rejected", "expired", "any"]),
+@click.option("--status", type=click.Choice([*PROPOSAL_STATUSES, "any"]),
               default="open", show_default=True)
 @click.option("--limit", type=click.IntRange(1, 500), default=100, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")

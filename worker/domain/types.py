@@ -29,6 +29,11 @@ class State(StrEnum):
 # the metrics and the tables cannot drift from it.
 ALL_STATES: tuple[str, ...] = tuple(state.value for state in State)
 OPEN_STATES: tuple[str, ...] = tuple(state.value for state in State if not state.is_terminal)
+FINAL_STATES: tuple[str, ...] = tuple(state.value for state in State if state.is_terminal)
+# The open states a person may act on (bulk actions, review groups): a final one never changes,
+# one in flight is its caller's until its deadline.
+ACTIONABLE_STATES: tuple[str, ...] = tuple(state for state in OPEN_STATES
+                                           if state != State.IN_FLIGHT)
 
 
 class Outcome(StrEnum):

@@ -28,7 +28,7 @@ import redis
 from prometheus_client import REGISTRY, CollectorRegistry, Metric
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, bindparam, text
 
 from worker.domain import types
 from worker.engine.check import throttle
@@ -73,10 +73,10 @@ OPEN_TRANSFERS = text(
     SELECT provider, state, currency, count(*) AS transfers, sum(amount) AS amount,
            min(sent_at) AS oldest_sent_at
     FROM transfers
-    WHERE state IN ('in_flight', 'pending', 'needs_review')
+    WHERE state IN :states
     GROUP BY provider, state, currency
     """
-)
+).bindparams(bindparam("states", OPEN_STATES, expanding=True))
 
 # The relay's backlog, read through ix_outbox_unpublished (only rows not yet published).
 OUTBOX = text(
