@@ -16,9 +16,9 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from models import AuditRecord, Transfer
-from worker.admin.inputs import InvalidInput
 from worker.admin.queries import MAX_ID
 from worker.admin.schemas import MAX_REASON_CHARS
+from worker.domain.refusal import InvalidInput
 from worker.domain.types import State
 from worker.engine.resolve import events
 from worker.engine.resolve.resolution import resolve

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from worker.admin import causes, queries
 from worker.domain.money import InvalidMoney, parse_amount, parse_currency
+from worker.domain.refusal import InvalidInput
 from worker.providers.config import parse_duration
 
 # Far enough back for any real question, near enough that `now - age` stays a valid time.
@@ -20,17 +21,6 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # The widths of the columns they are compared with (models.Transfer).
 MAX_PROVIDER_CHARS = 64
 MAX_TX_ID_CHARS = 128
-
-
-class InvalidInput(ValueError):
-    """A field of the request is wrong; `field` names it. Nothing was written."""
-
-    exit_code = 2
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 def older_than(text: str | None, field: str = "older_than") -> timedelta | None:

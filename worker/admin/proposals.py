@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session
 from models import AuditRecord, Proposal, ProposalItem, Transfer
 from worker.admin import actions, four_eyes
 from worker.admin.actions import ActionRefused, Applied, TransferNotFound
-from worker.admin.inputs import InvalidInput
 from worker.admin.queries import MAX_ID
+from worker.domain.refusal import InvalidInput
 from worker.domain.types import Direction, State
 from worker.engine.resolve.ledger import provider_amount_moves, resolution_move
 from worker.process import logs
