@@ -131,7 +131,8 @@ class Registration(BaseModel):
         unknown = sorted(_shown(key) for key in raw if key not in FIELDS)
         if unknown:
             raise InvalidInput(unknown[0], "unknown field")
-        return dict(raw)
+        # A field left out is read as null, so that its own rule says what is missing.
+        return {**dict.fromkeys(FIELDS), **raw}
 
     @field_validator("provider", mode="before")
     @classmethod
