@@ -17,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from resolver_consumer import outbox
 from worker.admin import actions, inputs, proposals, queries, review_queries
 from worker.admin.auth import Operator, Reader
+from worker.admin.manual import ResolveBody
 from worker.admin.proposal_schemas import ProposalOut, proposal_out
 from worker.admin.schemas import (
     ActionResult,
@@ -27,7 +28,6 @@ from worker.admin.schemas import (
     Liveness,
     RecheckBody,
     RegisterResult,
-    ResolveBody,
     ReviewOut,
     StatsOut,
     TransferDetail,

@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Engine, RowMapping
 
-from worker.admin import actions, proposals, queries
+from worker.admin import actions, manual, proposals, queries
 from worker.domain.refusal import InvalidInput
 from worker.process.db import transaction
 
@@ -217,8 +217,8 @@ class Confirmed:
 def confirmed(engine: Engine, filters: queries.TransferFilter, act: Action, expected: str, *,
               actor: str, reason: str, limit: int, now: datetime | None = None) -> Confirmed:
     """Check the actor, the reason and the fingerprint; nothing is written when one is wrong."""
-    actor = actions.actor_name(actor)
-    why = actions.reason_text(reason, required=True)
+    actor = manual.actor_name(actor)
+    why = manual.reason_text(reason, required=True)
     assert why is not None
     current = verify(engine, filters, act, expected, limit=limit, now=now)
     return Confirmed(str(uuid.uuid4()), act, current.ids, actor, why)

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from worker.admin import actions, proposals
+from worker.admin import actions, manual, proposals
 from worker.admin.schemas import MAX_REASON_CHARS
 from worker.admin.tokens import Principal
 from worker.admin.web import Forbidden, Person, check_csrf, not_found, render, runtime_of
@@ -39,7 +39,9 @@ def resolve(request: Request, who: Person, transfer_id: int,
     at_provider = bool(at_provider_amount)
     back = RedirectResponse(f"/transfers/{transfer_id}", status_code=303)
     try:
-        actions.reason_text(reason, required=True)  # refused before the confirmation, not after
+        # The decision is checked before the confirmation is shown, not after.
+        manual.read_resolution(outcome=outcome, reason=reason, by=who.name,
+                               at_provider_amount=at_provider)
         seen = proposals.preview(runtime.engine, runtime.providers, transfer_id, outcome,
                                  at_provider_amount=at_provider)
         if not confirmed:

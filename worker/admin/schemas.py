@@ -183,18 +183,6 @@ class RegisterResult(Shape):
     next_check_at: UtcTime | None
 
 
-class ResolveBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    outcome: Literal["succeeded", "failed"]
-    reason: str = Field(min_length=1, max_length=MAX_REASON_CHARS,
-                        description="Why: kept in the audit record and the event.")
-    at_provider_amount: bool = Field(
-        default=False, description="Settle an amount mismatch (needs_review) as succeeded at "
-                                   "the amount the provider recorded; the difference goes to "
-                                   "the provider's suspense account.")
-
-
 class RecheckBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
