@@ -82,7 +82,7 @@ def action(kind: str | None, outcome: str | None = None) -> Action:
     if kind == "settle_at_provider_amount":
         if outcome not in (None, "", "succeeded"):
             raise InvalidInput("outcome", "a settlement at the provider's amount is "
-                                                 "succeeded")
+                                          "succeeded")
         return Action("settle_at_provider_amount", "succeeded")
     if outcome not in OUTCOMES:
         raise InvalidInput("outcome", f"must be {' or '.join(OUTCOMES)}")
@@ -95,7 +95,7 @@ def states(state: str | None) -> tuple[str, ...]:
         return BULK_STATES
     if state.strip() not in BULK_STATES:
         raise InvalidInput("state", "a bulk action takes pending or needs_review "
-                                           "transfers (or open for both)")
+                                    "transfers (or open for both)")
     return (state.strip(),)
 
 
@@ -190,7 +190,7 @@ def verify(engine: Engine, filters: queries.TransferFilter, act: Action, expecte
     expected = (expected or "").strip()
     if not expected:
         raise InvalidInput("fingerprint", "is required: preview first and confirm with "
-                                                 "the fingerprint it printed")
+                                          "the fingerprint it printed")
     current = preview(engine, filters, act, limit=limit, now=now)
     if current.fingerprint != expected:
         then = previewed_count(expected)

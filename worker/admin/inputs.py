@@ -99,7 +99,7 @@ class FilterInput(BaseModel):
     surface offers its own set). Read with `read_filter`, which names the first bad field.
     """
 
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(frozen=True)
 
     states: tuple[str, ...] = queries.ALL_STATES
     min_amount: Decimal | None = None
@@ -194,7 +194,8 @@ def transfer_filter(states: Sequence[str], *, provider: str | None = None,
 
 
 def _text(value: object) -> str | None:
-    """A filter field's text; anything else is refused by the field's own rule as text."""
+    """A filter field as text: every surface sends text (or nothing), so anything else is a
+    caller's mistake in code, not a person's to be told about."""
     if value is None or isinstance(value, str):
         return value
     raise TypeError(f"a filter field is text, not {type(value).__name__}")

@@ -65,7 +65,7 @@ def _is_bulk(ref: str | None, tx_id: str | None, provider: str | None,
         if chosen or options["yes"] or options["fingerprint"]:
             extra = chosen[0] if chosen else "--yes/--fingerprint"
             raise InvalidInput("ref", f"name one transfer, or select many with filter "
-                                             f"options, not both ({extra})")
+                                      f"options, not both ({extra})")
         return False
     return provider is not None or any(options[dest] is not None
                                        for _, dest, _ in FILTER_OPTIONS)
@@ -101,11 +101,11 @@ def _run(provider: str | None, act: bulk.Action, by: str, reason: str | None, as
     filters = _filters(provider, options)
     if not (reason or "").strip():
         raise InvalidInput("reason", "is required for a bulk action: say why, for the "
-                                            "audit records (--reason)")
+                                     "audit records (--reason)")
     if options["yes"] and not options["fingerprint"]:
         raise InvalidInput("fingerprint", "--yes needs --fingerprint: run without --yes "
-                                                 "first, read the preview, then confirm its "
-                                                 "fingerprint")
+                                          "first, read the preview, then confirm its "
+                                          "fingerprint")
     found = bulk.preview(runtime.engine, filters, act, limit=limit)
     if as_json:
         from worker.admin import bulk_api
