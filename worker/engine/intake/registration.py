@@ -23,7 +23,7 @@ from worker.domain.money import describe_type
 from worker.domain.policy import first_check_at
 from worker.domain.refusal import InvalidInput
 from worker.domain.types import State, TransferRef
-from worker.engine.intake.request import Registration, parse, text_field
+from worker.engine.intake.request import parse, text_field
 from worker.engine.resolve import ledger
 from worker.engine.resolve.resolution import NotResolvable, record_contradiction, resolve
 from worker.providers.instance import ProviderInstance
@@ -85,8 +85,7 @@ def parse_request(raw: object, providers: Mapping[str, ProviderInstance],
     This is the one reading of a transfer handed over, whichever way it came in (a Python
     call, a Celery message, the HTTP API, the command line).
     """
-    registration: Registration = parse(raw, providers, now)
-    return registration.transfer_ref()
+    return parse(raw, providers, now).transfer_ref()
 
 
 def parse_completion(provider: object, tx_id: object, outcome: object) -> Report:
