@@ -17,7 +17,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from worker.engine.intake.registration import FIELDS, MAX_LENGTHS
+from worker.engine.intake.request import FIELDS, MAX_LENGTHS
 
 TEXT, JSON = "text", "json"
 PROVIDERS = ("scripted-a", "scripted-eur")  # scripted-eur deals in EUR and USDT only

@@ -21,8 +21,9 @@ from sqlalchemy import Connection, Engine, text
 from tests.integration.admin.support import OPERATOR_TOKEN, bearer, with_tokens
 from worker.admin.app import create_app
 from worker.cli import main
+from worker.domain.refusal import InvalidInput
 from worker.engine.intake import service
-from worker.engine.intake.registration import ConflictError, IntakeError
+from worker.engine.intake.registration import ConflictError
 from worker.process import tasks
 from worker.process.runtime import Runtime
 
@@ -79,7 +80,7 @@ class Function:
     def _call(handler: Any, *args: Any, **kwargs: Any) -> Answer:
         try:
             return Answer(None, result=handler(*args, **kwargs))
-        except IntakeError as exc:
+        except InvalidInput as exc:
             return Answer(exc.field, exc.message)
         except ConflictError as exc:
             return Answer("conflict", str(exc))

@@ -13,9 +13,10 @@ from sqlalchemy import select
 from models import AuditRecord, Contradiction, LedgerEntry, OutboxEvent, Transfer
 from tests.integration.support import count, entries, events, load, register, request
 from worker.cli import main
+from worker.domain.refusal import InvalidInput
 from worker.domain.types import State
 from worker.engine.intake import service
-from worker.engine.intake.registration import ConflictError, Contradicted, IntakeError
+from worker.engine.intake.registration import ConflictError, Contradicted
 from worker.engine.resolve.resolution import NotResolvable, resolve, send_to_review
 from worker.engine.sweep.due import expire_in_flight
 from worker.process.db import transaction
@@ -90,7 +91,7 @@ def test_the_same_tx_id_with_other_facts_is_refused(runtime, engine, field, valu
     ({"colour": "red"}, "colour", "unknown field"),
 ])
 def test_bad_input_names_the_field_and_writes_nothing(runtime, engine, overrides, field, message):
-    with pytest.raises(IntakeError) as error:
+    with pytest.raises(InvalidInput) as error:
         service.register(runtime, request(**overrides), by="test")
     assert error.value.field == field
     assert message in error.value.message
@@ -101,7 +102,7 @@ def test_bad_input_names_the_field_and_writes_nothing(runtime, engine, overrides
 def test_a_missing_amount_is_named(runtime):
     payload = request()
     del payload["amount"]
-    with pytest.raises(IntakeError, match="amount: is required"):
+    with pytest.raises(InvalidInput, match="amount: is required"):
         service.register(runtime, payload, by="test")
 
 
@@ -203,10 +204,10 @@ def test_an_in_flight_transfer_past_its_deadline_becomes_pending_by_itself(runti
 
 
 def test_complete_refuses_unknown_transfers_and_outcomes(runtime):
-    with pytest.raises(IntakeError, match="no transfer 'nope'"):
+    with pytest.raises(InvalidInput, match="no transfer 'nope'"):
         service.complete(runtime, "scripted-a", "nope", "succeeded", by="wallet")
     service.begin(runtime, request(), by="wallet")
-    with pytest.raises(IntakeError, match="succeeded or failed"):
+    with pytest.raises(InvalidInput, match="succeeded or failed"):
         service.complete(runtime, "scripted-a", "tx-1", "pending", by="wallet")
 
 

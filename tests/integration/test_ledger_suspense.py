@@ -16,7 +16,7 @@ from tests.integration.admin.support import in_review, mismatched
 from tests.integration.support import entries, events, register
 from tests.unit.events.schemas import problems
 from worker.admin import actions
-from worker.admin.inputs import InvalidInput
+from worker.domain.refusal import InvalidInput
 from worker.engine.resolve import ledger
 from worker.process.db import transaction
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from worker.admin import inputs, queries
+from worker.domain.refusal import InvalidInput
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -24,20 +25,20 @@ def test_a_transfer_id_is_ascii_digits_within_bigint(text, expected):
 def test_a_unicode_digit_ref_is_refused_not_a_crash(ref):
     # Given text str.isdigit() accepts but int() does not (or reads as another number)
     # Then it is neither an id nor PROVIDER:TX_ID: refused, naming the field
-    with pytest.raises(inputs.InvalidInput, match="ref"):
+    with pytest.raises(InvalidInput, match="ref"):
         inputs.transfer_ref(ref)
 
 
 @pytest.mark.parametrize("text", ["\x00", "a\x00b", "tab\there", "\x7f", "line\n"])
 def test_a_filter_with_control_characters_is_refused(text):
-    with pytest.raises(inputs.InvalidInput, match="provider: must not contain control"):
+    with pytest.raises(InvalidInput, match="provider: must not contain control"):
         inputs.text_filter("provider", text, 64)
 
 
 def test_a_filter_is_stripped_and_bounded():
     assert inputs.text_filter("tx_id", "  dep-1 ", 128) == "dep-1"
     assert inputs.text_filter("tx_id", "   ", 128) is None
-    with pytest.raises(inputs.InvalidInput, match="at most 5"):
+    with pytest.raises(InvalidInput, match="at most 5"):
         inputs.text_filter("tx_id", "abcdef", 5)
 
 
@@ -45,5 +46,5 @@ def test_a_cursor_with_unicode_digits_is_not_one_of_ours():
     genuine = queries.Cursor(datetime(2026, 1, 1, tzinfo=UTC), 12).encode()
     assert queries.Cursor.decode(genuine).id == 12
     forged = base64.urlsafe_b64encode("2026-01-01T00:00:00+00:00|١٢".encode())
-    with pytest.raises(inputs.InvalidInput, match="cursor"):
+    with pytest.raises(InvalidInput, match="cursor"):
         inputs.cursor(forged.decode())

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from worker.admin import bulk, inputs, queries
+from worker.domain.refusal import InvalidInput
 
 T0 = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 ROWS = [{"id": 7, "state": "needs_review", "updated_at": T0},
@@ -90,7 +91,7 @@ def test_the_filter_is_parsed_once_with_the_fields_named() -> None:
 ])
 def test_a_bad_filter_value_is_refused_naming_its_field(given: dict[str, str], field: str,
                                                          words: str) -> None:
-    with pytest.raises(inputs.InvalidInput) as refused:
+    with pytest.raises(InvalidInput) as refused:
         inputs.transfer_filter(("pending",), **given)  # type: ignore[arg-type]
     assert refused.value.field == field
     assert words in refused.value.message
@@ -98,7 +99,7 @@ def test_a_bad_filter_value_is_refused_naming_its_field(given: dict[str, str], f
 
 def test_bulk_takes_only_states_a_person_may_act_on() -> None:
     assert bulk.states("open") == ("pending", "needs_review") == bulk.states(None)
-    with pytest.raises(inputs.InvalidInput, match="state"):
+    with pytest.raises(InvalidInput, match="state"):
         bulk.states("succeeded")
 
 
@@ -106,6 +107,6 @@ def test_an_action_is_checked_with_its_outcome() -> None:
     assert bulk.action("resolve", "failed") == bulk.Action("resolve", "failed")
     for kind, outcome, field in (("delete", None, "action"), ("resolve", None, "outcome"),
                                  ("recheck", "failed", "outcome")):
-        with pytest.raises(inputs.InvalidInput) as refused:
+        with pytest.raises(InvalidInput) as refused:
             bulk.action(kind, outcome)
         assert refused.value.field == field

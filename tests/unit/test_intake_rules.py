@@ -12,9 +12,9 @@ from decimal import Decimal
 import pytest
 
 from tests.conftest import scripted_instance
+from worker.domain.refusal import InvalidInput
 from worker.domain.types import Direction, State
 from worker.engine.intake.registration import (
-    IntakeError,
     actor,
     in_flight_deadline,
     parse_completion,
@@ -38,8 +38,8 @@ def payload(**overrides: object) -> dict[str, object]:
     return fields
 
 
-def refusal(raw: object) -> IntakeError:
-    with pytest.raises(IntakeError) as refused:
+def refusal(raw: object) -> InvalidInput:
+    with pytest.raises(InvalidInput) as refused:
         parse_request(raw, PROVIDERS, NOW)
     return refused.value
 
@@ -84,7 +84,7 @@ def test_a_5000_digit_amount_is_refused_without_being_read():
 
 
 def test_by_longer_than_its_limit_is_refused_naming_by():
-    with pytest.raises(IntakeError) as refused:
+    with pytest.raises(InvalidInput) as refused:
         actor("w" * 129)
     assert (refused.value.field, refused.value.message) == (
         "by", "is 129 characters long; at most 120 allowed")
@@ -96,7 +96,7 @@ def test_by_leaves_room_for_the_caller_prefix_of_complete():
 
 @pytest.mark.parametrize("by", [None, "", 7, "a\x00b", "wall\u00e9t"])
 def test_by_must_be_printable_ascii_text(by):
-    with pytest.raises(IntakeError) as refused:
+    with pytest.raises(InvalidInput) as refused:
         actor(by)
     assert refused.value.field == "by"
 
@@ -179,7 +179,7 @@ def test_a_currency_on_the_instances_list_is_taken_in_any_case():
 def test_a_deadline_outside_zero_to_the_maximum_is_refused(deadline_s):
     if deadline_s == "10**5000":  # built here: even pytest's test id cannot print it
         deadline_s = 10**5000
-    with pytest.raises(IntakeError) as refused:
+    with pytest.raises(InvalidInput) as refused:
         in_flight_deadline(deadline_s, PROVIDERS["scripted-a"], MAX_S, NOW)
     assert refused.value.field == "deadline"
     assert "more than 0 and at most 3600 seconds" in refused.value.message
@@ -187,7 +187,7 @@ def test_a_deadline_outside_zero_to_the_maximum_is_refused(deadline_s):
 
 @pytest.mark.parametrize("deadline_s", [True, "60", [60], Decimal("60")])
 def test_a_deadline_that_is_not_a_number_is_refused(deadline_s):
-    with pytest.raises(IntakeError, match="deadline: must be a number of seconds"):
+    with pytest.raises(InvalidInput, match="deadline: must be a number of seconds"):
         in_flight_deadline(deadline_s, PROVIDERS["scripted-a"], MAX_S, NOW)
 
 
@@ -225,6 +225,6 @@ def test_a_completion_is_read_by_the_same_rules():
     ("scripted-a", "tx-1", "succeeded\u0130", "outcome"),
 ])
 def test_a_completion_names_its_wrong_field(provider, tx_id, outcome, field):
-    with pytest.raises(IntakeError) as refused:
+    with pytest.raises(InvalidInput) as refused:
         parse_completion(provider, tx_id, outcome)
     assert refused.value.field == field

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from worker.engine.intake.registration import ConflictError, Contradicted, IntakeError
+from worker.domain.refusal import InvalidInput
+from worker.engine.intake.registration import ConflictError, Contradicted
 from worker.engine.intake.replies import answer
 from worker.engine.resolve.resolution import NotResolvable
 
@@ -35,7 +36,7 @@ def test_an_accepted_request_answers_ok_with_its_summary():
 
 
 def test_invalid_input_answers_with_its_field_and_message():
-    reply = answer(failing(IntakeError("amount", "must be positive")))
+    reply = answer(failing(InvalidInput("amount", "must be positive")))
 
     assert reply == {"ok": False, "error": "invalid", "field": "amount",
                      "message": "must be positive"}
@@ -71,7 +72,7 @@ def test_completing_a_transfer_in_review_answers_as_a_conflict():
 
 
 def test_every_reply_survives_the_json_result_backend():
-    for reply in (answer(lambda: SUMMARY), answer(failing(IntakeError("currency", "unknown")))):
+    for reply in (answer(lambda: SUMMARY), answer(failing(InvalidInput("currency", "unknown")))):
         assert json.loads(json.dumps(reply)) == reply
 
 

@@ -8,8 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-from worker.admin import inputs, review_queries
+from worker.admin import review_queries
 from worker.admin.review_queries import CauseGroup
+from worker.domain.refusal import InvalidInput
 
 NOW = datetime(2026, 12, 3, 12, 0, 30, 250000, tzinfo=UTC)
 
@@ -30,7 +31,7 @@ def test_a_threshold_reads_back_as_the_filters_write_it(age: timedelta, text: st
 
 def test_the_threshold_defaults_to_an_hour_and_a_bad_one_names_its_field() -> None:
     assert review_queries.stuck_after("") == timedelta(hours=1)
-    with pytest.raises(inputs.InvalidInput) as refused:
+    with pytest.raises(InvalidInput) as refused:
         review_queries.stuck_after("a while")
     assert refused.value.field == "pending_older_than"
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from worker.admin.bulk_api import BulkFilter
-from worker.admin.schemas import CauseGroupOut, ResolveBody, TransferOut
+from worker.admin.manual import ResolveBody
+from worker.admin.schemas import CauseGroupOut, TransferOut
 from worker.domain.types import ACTIONABLE_STATES, ALL_STATES, FINAL_STATES, OPEN_STATES, State
 
 

@@ -16,9 +16,8 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from models import AuditRecord, Transfer
-from worker.admin.inputs import InvalidInput
+from worker.admin.manual import actor_name, read_resolution, reason_text
 from worker.admin.queries import MAX_ID
-from worker.admin.schemas import MAX_REASON_CHARS
 from worker.domain.types import State
 from worker.engine.resolve import events
 from worker.engine.resolve.resolution import resolve
@@ -26,7 +25,6 @@ from worker.metrics import engine as metrics
 from worker.process import logs
 from worker.process.db import transaction
 
-MAX_ACTOR_CHARS = 120  # resolved_by holds "admin:" + the name in 128 characters
 log = logs.get(__name__)
 
 
@@ -107,30 +105,15 @@ def resolve_by_hand(engine: Engine, transfer_id: int, outcome: str, *, actor: st
     `expected_provider_amount`, only if that is still the amount (what the person saw).
     """
     now = now or datetime.now(UTC)
-    actor = actor_name(actor)
-    why = reason_text(reason, required=True)
-    assert why is not None
-    target = outcome_state(outcome, at_provider_amount)
+    chosen = read_resolution(outcome=outcome, reason=reason, by=actor,
+                             at_provider_amount=at_provider_amount,
+                             provider_amount=expected_provider_amount)
     with transaction(engine) as session:
-        done = resolve_locked(session, transfer_id, target, actor=actor, reason=why,
-                              at_provider_amount=at_provider_amount,
-                              expected_provider_amount=expected_provider_amount, now=now)
+        done = resolve_locked(session, transfer_id, chosen.state, actor=chosen.by,
+                              reason=chosen.reason, at_provider_amount=chosen.at_provider_amount,
+                              expected_provider_amount=chosen.provider_amount, now=now)
     done.announce()  # committed
     return done.applied
-
-
-def outcome_state(outcome: str, at_provider_amount: bool = False) -> State:
-    """The final state an admin asked for; refused unless succeeded or failed."""
-    try:
-        target = State(outcome)
-    except ValueError:
-        target = State.PENDING  # refused just below
-    if target not in (State.SUCCEEDED, State.FAILED):
-        raise InvalidInput("outcome", "must be succeeded or failed")
-    if at_provider_amount and target is not State.SUCCEEDED:
-        raise InvalidInput("at_provider_amount", "settles a transfer as succeeded only: a "
-                                                 "failed transfer moved nothing")
-    return target
 
 
 @dataclass(frozen=True)
@@ -280,25 +263,3 @@ def _audit(session: Session, transfer: Transfer, actor: str, action: str, reason
     session.add(record)
     session.flush()
     return record
-
-
-def actor_name(actor: str) -> str:
-    actor = actor.strip()
-    if not actor or len(actor) > MAX_ACTOR_CHARS or not actor.isprintable():
-        raise InvalidInput("by", f"must be 1 to {MAX_ACTOR_CHARS} printable characters")
-    return actor
-
-
-def reason_text(reason: str | None, *, required: bool) -> str | None:
-    # Browsers send a text area's line breaks as CRLF.
-    text = (reason or "").replace("\r\n", "\n").strip()
-    if not text:
-        if required:
-            raise InvalidInput("reason", "is required: say why, for the audit record")
-        return None
-    if len(text) > MAX_REASON_CHARS:
-        raise InvalidInput("reason", f"is {len(text)} characters long; at most "
-                                     f"{MAX_REASON_CHARS} allowed")
-    if not all(char.isprintable() or char in "\n\t" for char in text):
-        raise InvalidInput("reason", "must not contain control characters")
-    return text

@@ -17,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from resolver_consumer import outbox
 from worker.admin import actions, inputs, proposals, queries, review_queries
 from worker.admin.auth import Operator, Reader
+from worker.admin.manual import ResolveBody
 from worker.admin.proposal_schemas import ProposalOut, proposal_out
 from worker.admin.schemas import (
     ActionResult,
@@ -26,9 +27,7 @@ from worker.admin.schemas import (
     Health,
     Liveness,
     RecheckBody,
-    RegisterBody,
     RegisterResult,
-    ResolveBody,
     ReviewOut,
     StateFilter,
     StatsOut,
@@ -41,8 +40,10 @@ from worker.admin.schemas import (
     transfer_detail,
     transfer_page,
 )
+from worker.domain.refusal import InvalidInput
 from worker.engine.intake import service
-from worker.engine.intake.registration import ConflictError, IntakeError
+from worker.engine.intake.registration import ConflictError
+from worker.engine.intake.request import Registration
 from worker.engine.resolve import ledger
 from worker.process import heartbeat
 from worker.process.db import transaction
@@ -97,27 +98,27 @@ def _now() -> datetime:
 def _input(call: Any, *args: Any) -> Any:
     try:
         return call(*args)
-    except inputs.InvalidInput as exc:
+    except InvalidInput as exc:
         raise ApiProblem(422, exc.message, exc.field) from None
 
 
-# The body is taken as whatever JSON was sent and read by intake's own parser, the one every
-# other way in uses: a schema model in front would answer some mistakes in its own words (or
-# turn 12.5 into "12.5"); no body at all is the parser's "not an object" too. RegisterBody
-# documents the shape in the OpenAPI document.
+# The body is taken as whatever JSON was sent and read by the service with intake's own model
+# (`Registration`), the one every other way in uses and whose schema the OpenAPI document
+# shows: letting FastAPI read it first would answer some mistakes in its own words; no body at
+# all is the model's "not an object" too.
 @api.post("/transfers", status_code=201, response_model=RegisterResult,
           responses={200: {"model": RegisterResult,
                            "description": "Already registered with the same facts."},
                      201: {"description": "Registered now."},
                      **_errors(403, 409)},
           openapi_extra={"requestBody": {"required": True, "content": {
-              "application/json": {"schema": RegisterBody.model_json_schema()}}}})
+              "application/json": {"schema": Registration.model_json_schema()}}}})
 def register_transfer(request: Request, who: Operator,
                       body: Annotated[Any, Body()] = None) -> JSONResponse:
     """Register a transfer whose call timed out: the same rules as every other intake."""
     try:
         result = service.register(runtime_of(request), body, by=f"api:{who.name}")
-    except IntakeError as exc:
+    except InvalidInput as exc:
         raise ApiProblem(422, exc.message, exc.field) from None
     except ConflictError as exc:
         raise ApiProblem(409, str(exc), exc.field) from None
@@ -226,7 +227,7 @@ def refusals_answered(action: Any) -> Any:
         raise ApiProblem(404, str(exc)) from None
     except actions.ActionRefused as exc:
         raise ApiProblem(409, str(exc)) from None
-    except inputs.InvalidInput as exc:
+    except InvalidInput as exc:
         raise ApiProblem(422, exc.message, exc.field) from None
 
 

@@ -30,8 +30,9 @@ from typing import Any, Literal
 
 from sqlalchemy import Engine, RowMapping
 
-from worker.admin import actions, inputs, proposals, queries
+from worker.admin import actions, manual, proposals, queries
 from worker.domain import types
+from worker.domain.refusal import InvalidInput
 from worker.process.db import transaction
 
 # `settle_at_provider_amount` resolves amount mismatches as succeeded at the amount each
@@ -72,18 +73,18 @@ class Action:
 def action(kind: str | None, outcome: str | None = None) -> Action:
     """The action from what was typed or sent; the field named when wrong."""
     if kind not in ACTIONS:
-        raise inputs.InvalidInput("action", f"must be one of {', '.join(ACTIONS)}")
+        raise InvalidInput("action", f"must be one of {', '.join(ACTIONS)}")
     if kind == "recheck":
         if outcome:
-            raise inputs.InvalidInput("outcome", "only a resolve has an outcome")
+            raise InvalidInput("outcome", "only a resolve has an outcome")
         return Action("recheck")
     if kind == "settle_at_provider_amount":
         if outcome not in (None, "", "succeeded"):
-            raise inputs.InvalidInput("outcome", "a settlement at the provider's amount is "
-                                                 "succeeded")
+            raise InvalidInput("outcome", "a settlement at the provider's amount is "
+                                          "succeeded")
         return Action("settle_at_provider_amount", "succeeded")
     if outcome not in OUTCOMES:
-        raise inputs.InvalidInput("outcome", f"must be {' or '.join(OUTCOMES)}")
+        raise InvalidInput("outcome", f"must be {' or '.join(OUTCOMES)}")
     return Action("resolve", outcome)
 
 
@@ -92,8 +93,8 @@ def states(state: str | None) -> tuple[str, ...]:
     if state is None or state.strip() in ("", "open"):
         return BULK_STATES
     if state.strip() not in BULK_STATES:
-        raise inputs.InvalidInput("state", "a bulk action takes pending or needs_review "
-                                           "transfers (or open for both)")
+        raise InvalidInput("state", "a bulk action takes pending or needs_review "
+                                    "transfers (or open for both)")
     return (state.strip(),)
 
 
@@ -187,8 +188,8 @@ def verify(engine: Engine, filters: queries.TransferFilter, act: Action, expecte
     """Select again and compare fingerprints: the preview as it is now, or BulkRefused."""
     expected = (expected or "").strip()
     if not expected:
-        raise inputs.InvalidInput("fingerprint", "is required: preview first and confirm with "
-                                                 "the fingerprint it printed")
+        raise InvalidInput("fingerprint", "is required: preview first and confirm with "
+                                          "the fingerprint it printed")
     current = preview(engine, filters, act, limit=limit, now=now)
     if current.fingerprint != expected:
         then = previewed_count(expected)
@@ -215,8 +216,8 @@ class Confirmed:
 def confirmed(engine: Engine, filters: queries.TransferFilter, act: Action, expected: str, *,
               actor: str, reason: str, limit: int, now: datetime | None = None) -> Confirmed:
     """Check the actor, the reason and the fingerprint; nothing is written when one is wrong."""
-    actor = actions.actor_name(actor)
-    why = actions.reason_text(reason, required=True)
+    actor = manual.actor_name(actor)
+    why = manual.reason_text(reason, required=True)
     assert why is not None
     current = verify(engine, filters, act, expected, limit=limit, now=now)
     return Confirmed(str(uuid.uuid4()), act, current.ids, actor, why)

@@ -28,6 +28,7 @@ from worker.admin.schemas import (
     money,
     transfer_out,
 )
+from worker.domain.refusal import InvalidInput
 
 api = APIRouter(prefix="/api/v1/bulk", tags=["bulk"], responses=_errors(401, 422))
 
@@ -121,7 +122,7 @@ class RunOut(BaseModel):
 def _parse(body: PreviewBody) -> tuple[queries.TransferFilter, bulk.Action]:
     try:
         return body.filter.parsed(), bulk.action(body.action, body.outcome)
-    except inputs.InvalidInput as exc:
+    except InvalidInput as exc:
         raise ApiProblem(422, exc.message, exc.field) from None
 
 

@@ -35,6 +35,7 @@ from worker.admin.web import (
     runtime_of,
     templates,
 )
+from worker.domain.refusal import InvalidInput
 
 pages = APIRouter(include_in_schema=False)
 
@@ -84,7 +85,7 @@ def bulk_page(request: Request, who: Person) -> Response:
     try:
         filters, act = _parse(chosen)
         found = bulk.preview(runtime.engine, filters, act, limit=runtime.settings.bulk_max)
-    except (inputs.InvalidInput, bulk.BulkRefused) as exc:
+    except (InvalidInput, bulk.BulkRefused) as exc:
         status = 409 if isinstance(exc, bulk.BulkRefused) else 400
         return render(request, "bulk.html", {**context, "error": str(exc)}, status=status)
     return render(request, "bulk.html", {**context, **_preview_context(found)})
@@ -113,7 +114,7 @@ def bulk_confirm(request: Request, who: Person, posted: Annotated[dict[str, str]
     runtime = runtime_of(request)
     try:
         filters, act = _parse(posted)
-    except inputs.InvalidInput as exc:
+    except InvalidInput as exc:
         return render(request, "bulk.html", {**context, "error": str(exc)}, status=400)
     try:
         confirmation = bulk.confirmed(runtime.engine, filters, act, fingerprint, actor=who.name,
@@ -121,8 +122,8 @@ def bulk_confirm(request: Request, who: Person, posted: Annotated[dict[str, str]
         if act.kind == "recheck":
             return _stream_rechecks(request, context, confirmation)
         run = bulk.execute(runtime.engine, confirmation, ttl=runtime.settings.proposal_ttl)
-    except (inputs.InvalidInput, actions.ActionRefused) as exc:
-        status = 400 if isinstance(exc, inputs.InvalidInput) else 409
+    except (InvalidInput, actions.ActionRefused) as exc:
+        status = 400 if isinstance(exc, InvalidInput) else 409
         fresh: dict[str, Any] = {}
         with contextlib.suppress(bulk.BulkRefused):  # the set now, with a new fingerprint
             fresh = _preview_context(bulk.preview(runtime.engine, filters, act,

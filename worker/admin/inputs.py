@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
+
 from worker.admin import causes, queries
 from worker.domain.money import InvalidMoney, parse_amount, parse_currency
+from worker.domain.refusal import InvalidInput, first_refusal
 from worker.providers.config import parse_duration
 
 # Far enough back for any real question, near enough that `now - age` stays a valid time.
@@ -20,17 +23,6 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # The widths of the columns they are compared with (models.Transfer).
 MAX_PROVIDER_CHARS = 64
 MAX_TX_ID_CHARS = 128
-
-
-class InvalidInput(ValueError):
-    """A field of the request is wrong; `field` names it. Nothing was written."""
-
-    exit_code = 2
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 def older_than(text: str | None, field: str = "older_than") -> timedelta | None:
@@ -99,29 +91,114 @@ def amount(text: str | None, field: str) -> Decimal | None:
         raise InvalidInput(exc.field, exc.message) from None
 
 
+class FilterInput(BaseModel):
+    """A transfer filter as a person typed it or a script sent it, each field checked here.
+
+    Text in (None or blank meaning "no filter"), checked values out; `filter` gives the
+    query's `queries.TransferFilter`. The states arrive already chosen by the caller (each
+    surface offers its own set). Read with `read_filter`, which names the first bad field.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    states: tuple[str, ...] = queries.ALL_STATES
+    min_amount: Decimal | None = None
+    max_amount: Decimal | None = None
+    provider: str | None = None
+    tx_id: str | None = None
+    older_than: timedelta | None = None
+    contradicted: bool = False
+    cause: str | None = None
+    currency: str | None = None
+    registered_after: datetime | timedelta | None = None
+    registered_before: datetime | timedelta | None = None
+
+    @field_validator("min_amount", "max_amount", mode="before")
+    @classmethod
+    def _an_amount_bound(cls, value: object, info: ValidationInfo) -> Decimal | None:
+        assert info.field_name is not None
+        bound = amount(_text(value), info.field_name)
+        low = info.data.get("min_amount")  # absent when it was refused
+        if (info.field_name == "max_amount" and low is not None and bound is not None
+                and low > bound):
+            raise InvalidInput("max_amount", f"{bound} is below min_amount {low}")
+        return bound
+
+    @field_validator("provider", mode="before")
+    @classmethod
+    def _a_provider(cls, value: object) -> str | None:
+        return text_filter("provider", _text(value), MAX_PROVIDER_CHARS)
+
+    @field_validator("tx_id", mode="before")
+    @classmethod
+    def _a_tx_id(cls, value: object) -> str | None:
+        return text_filter("tx_id", _text(value), MAX_TX_ID_CHARS)
+
+    @field_validator("older_than", mode="before")
+    @classmethod
+    def _an_age(cls, value: object) -> timedelta | None:
+        return older_than(_text(value))
+
+    @field_validator("cause", mode="before")
+    @classmethod
+    def _a_cause(cls, value: object) -> str | None:
+        return cause(_text(value))
+
+    @field_validator("currency", mode="before")
+    @classmethod
+    def _a_currency(cls, value: object) -> str | None:
+        return currency(_text(value))
+
+    @field_validator("registered_after", "registered_before", mode="before")
+    @classmethod
+    def _a_moment(cls, value: object, info: ValidationInfo) -> queries.Moment | None:
+        assert info.field_name is not None
+        return moment(_text(value), info.field_name)
+
+    def filter(self) -> queries.TransferFilter:
+        return queries.TransferFilter(
+            states=self.states, provider=self.provider, tx_id=self.tx_id,
+            older_than=self.older_than, contradicted=self.contradicted, cause=self.cause,
+            currency=self.currency, registered_after=self.registered_after,
+            registered_before=self.registered_before, min_amount=self.min_amount,
+            max_amount=self.max_amount)
+
+
+# The order the filter's rules are checked in: a filter wrong twice is refused for the first.
+FILTER_CHECK_ORDER = ("min_amount", "max_amount", "provider", "tx_id", "older_than", "cause",
+                      "currency", "registered_after", "registered_before")
+
+
+def read_filter(given: Mapping[str, object]) -> queries.TransferFilter:
+    """A filter from its fields as given (text, states, the contradicted flag); raise
+    InvalidInput naming the first that is wrong."""
+    try:
+        return FilterInput.model_validate(given).filter()
+    except ValidationError as exc:
+        raise first_refusal(exc, FILTER_CHECK_ORDER) from None
+
+
 def transfer_filter(states: Sequence[str], *, provider: str | None = None,
                     tx_id: str | None = None, older_than_text: str | None = None,
                     contradicted: bool = False, cause_text: str | None = None,
                     currency_text: str | None = None, registered_after: str | None = None,
                     registered_before: str | None = None, min_amount: str | None = None,
                     max_amount: str | None = None) -> queries.TransferFilter:
-    """A filter from what a person typed or a script sent, each field checked once, here."""
-    low, high = amount(min_amount, "min_amount"), amount(max_amount, "max_amount")
-    if low is not None and high is not None and low > high:
-        raise InvalidInput("max_amount", f"{high} is below min_amount {low}")
-    return queries.TransferFilter(
-        states=tuple(states),
-        provider=text_filter("provider", provider, MAX_PROVIDER_CHARS),
-        tx_id=text_filter("tx_id", tx_id, MAX_TX_ID_CHARS),
-        older_than=older_than(older_than_text),
-        contradicted=contradicted,
-        cause=cause(cause_text),
-        currency=currency(currency_text),
-        registered_after=moment(registered_after, "registered_after"),
-        registered_before=moment(registered_before, "registered_before"),
-        min_amount=low,
-        max_amount=high,
-    )
+    """A filter from what a person typed or a script sent, read by `FilterInput`."""
+    return read_filter({
+        "states": tuple(states), "provider": provider, "tx_id": tx_id,
+        "older_than": older_than_text, "contradicted": contradicted, "cause": cause_text,
+        "currency": currency_text, "registered_after": registered_after,
+        "registered_before": registered_before, "min_amount": min_amount,
+        "max_amount": max_amount})
+
+
+def _text(value: object) -> str | None:
+    """A filter field as text: every surface sends text (or nothing), so anything else is a
+    caller's mistake in code, not a person's to be told about."""
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"a filter field is text, not {type(value).__name__}")
 
 
 def text_filter(field: str, text: str | None, max_chars: int) -> str | None:

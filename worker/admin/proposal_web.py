@@ -16,11 +16,12 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from models.proposal import PROPOSAL_STATUSES
-from worker.admin import actions, inputs, proposals
+from worker.admin import actions, manual, proposals
 from worker.admin.schemas import MAX_REASON_CHARS
 from worker.admin.tokens import Principal
 from worker.admin.web import Forbidden, Person, check_csrf, not_found, render, runtime_of
 from worker.domain.money import InvalidMoney, parse_amount
+from worker.domain.refusal import InvalidInput
 
 pages = APIRouter(include_in_schema=False)
 
@@ -39,7 +40,9 @@ def resolve(request: Request, who: Person, transfer_id: int,
     at_provider = bool(at_provider_amount)
     back = RedirectResponse(f"/transfers/{transfer_id}", status_code=303)
     try:
-        actions.reason_text(reason, required=True)  # refused before the confirmation, not after
+        # The decision is checked before the confirmation is shown, not after.
+        manual.read_resolution(outcome=outcome, reason=reason, by=who.name,
+                               at_provider_amount=at_provider)
         seen = proposals.preview(runtime.engine, runtime.providers, transfer_id, outcome,
                                  at_provider_amount=at_provider)
         if not confirmed:
@@ -53,7 +56,7 @@ def resolve(request: Request, who: Person, transfer_id: int,
             expected_provider_amount=_amount(provider_amount) if at_provider else None)
     except actions.TransferNotFound:
         return not_found(request, f"No transfer {transfer_id}.")
-    except (actions.ActionRefused, inputs.InvalidInput) as exc:
+    except (actions.ActionRefused, InvalidInput) as exc:
         request.session["form_error"] = str(exc)
         return back
     if isinstance(result, proposals.ProposalView):
@@ -109,7 +112,7 @@ def _decide(request: Request, proposal_id: int, call: Any) -> Response:
         view: proposals.ProposalView = call()
     except proposals.ProposalNotFound:
         return not_found(request, f"No proposal {proposal_id}.")
-    except (actions.ActionRefused, inputs.InvalidInput) as exc:
+    except (actions.ActionRefused, InvalidInput) as exc:
         request.session["form_error"] = str(exc)
     else:
         applied = sum(item.state == "applied" for item in view.items)
@@ -134,4 +137,4 @@ def _amount(text: str) -> Decimal | None:
     try:
         return parse_amount(text, "provider_amount")
     except InvalidMoney as exc:
-        raise inputs.InvalidInput(exc.field, exc.message) from None
+        raise InvalidInput(exc.field, exc.message) from None

@@ -26,10 +26,10 @@ from sqlalchemy.orm import Session
 
 from models import AuditRecord, Proposal, ProposalItem, Transfer
 from models.proposal import PROPOSAL_STATUSES
-from worker.admin import actions, four_eyes
+from worker.admin import actions, four_eyes, manual
 from worker.admin.actions import ActionRefused, Applied, TransferNotFound
-from worker.admin.inputs import InvalidInput
 from worker.admin.queries import MAX_ID
+from worker.domain.refusal import InvalidInput
 from worker.domain.types import Direction, State
 from worker.engine.resolve.ledger import provider_amount_moves, resolution_move
 from worker.process import logs
@@ -115,10 +115,9 @@ def propose(engine: Engine, transfer_ids: Sequence[int], outcome: str, *, actor:
     and nothing is written. Each transfer gets a `propose` audit record.
     """
     now = now or datetime.now(UTC)
-    actor = actions.actor_name(actor)
-    why = actions.reason_text(reason, required=True)
-    assert why is not None
-    target = actions.outcome_state(outcome, at_provider_amount)
+    chosen = manual.read_resolution(outcome=outcome, reason=reason, by=actor,
+                                    at_provider_amount=at_provider_amount)
+    actor, why, target = chosen.by, chosen.reason, chosen.state
     wanted = list(dict.fromkeys(transfer_ids))  # once each, in the order given
     if not wanted:
         raise InvalidInput("transfer_ids", "name at least one transfer")
@@ -181,7 +180,7 @@ def approve(engine: Engine, proposal_id: int, *, actor: str,
     process stopped half-way) carries out the rest.
     """
     now = now or datetime.now(UTC)
-    actor = actions.actor_name(actor)
+    actor = manual.actor_name(actor)
     _expire_due(engine, now)
     with transaction(engine) as session:
         proposal = locked_proposal(session, proposal_id)
@@ -211,8 +210,8 @@ def reject(engine: Engine, proposal_id: int, *, actor: str, reason: str,
            now: datetime | None = None) -> ProposalView:
     """Turn a proposal down (its proposer may withdraw it too); nothing moves."""
     now = now or datetime.now(UTC)
-    actor = actions.actor_name(actor)
-    why = actions.reason_text(reason, required=True)
+    actor = manual.actor_name(actor)
+    why = manual.reason_text(reason, required=True)
     assert why is not None
     _expire_due(engine, now)
     with transaction(engine) as session:
@@ -290,7 +289,7 @@ def preview(engine: Engine, providers: Mapping[str, ProviderInstance], transfer_
     Refuses as the resolution itself would (missing, final, in flight, not a mismatch...), so
     a person is told before they confirm, not after.
     """
-    target = actions.outcome_state(outcome, at_provider_amount)
+    target = manual.outcome_state(outcome, at_provider_amount)
     with transaction(engine) as session:
         transfer = actions.locked(session, transfer_id, lock=False)
         actions.check_resolvable(transfer)

@@ -20,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from worker.admin import causes, inputs
+from worker.domain.refusal import InvalidInput
 
 STUCK_AFTER = timedelta(hours=1)
 
@@ -72,8 +73,8 @@ def stuck_after(text: str | None, field: str = "pending_older_than") -> timedelt
     """The threshold as an admin types it ('1h', '30m'); empty means the default hour."""
     try:
         age = inputs.older_than(text)
-    except inputs.InvalidInput as exc:
-        raise inputs.InvalidInput(field, exc.message) from None
+    except InvalidInput as exc:
+        raise InvalidInput(field, exc.message) from None
     return STUCK_AFTER if age is None else age
 
 

@@ -15,8 +15,6 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from worker.admin import queries, review_queries
 from worker.domain import types
-from worker.domain.money import MAX_DECIMALS, MAX_INTEGER_DIGITS
-from worker.engine.intake.registration import MAX_LENGTHS
 
 MONEY_PATTERN = r"^-?[0-9]+\.[0-9]{4}$"
 Money = Annotated[str, Field(pattern=MONEY_PATTERN, examples=["10.0000"])]
@@ -188,36 +186,6 @@ def transfer_page(page: queries.Page, now: datetime) -> TransferPage:
                         next_cursor=page.next_cursor)
 
 
-def _text(field: str, description: str = "", **extra: Any) -> Any:
-    return Field(max_length=MAX_LENGTHS[field],
-                 description=(description + " Printable ASCII.").strip(), **extra)
-
-
-class RegisterBody(BaseModel):
-    """A transfer whose call timed out or ended unclear, as the wallet hands it over.
-
-    Documentation of the body only: the route reads it with intake's own parser, which is what
-    enforces these rules (and says which field is wrong).
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    provider: str = _text("provider", "A configured provider instance.")
-    tx_id: str = _text("tx_id")
-    direction: Literal["deposit", "withdraw"]
-    player_id: str = _text("player_id")
-    player_ref: str | None = _text("player_ref", default=None)
-    amount: str = Field(description=f"A positive amount as a JSON string of ASCII digits, with "
-                                    f"an optional point and at most {MAX_DECIMALS} decimals; "
-                                    f"at most {MAX_INTEGER_DIGITS} integer digits. Never a "
-                                    f"JSON number, never an exponent.",
-                        examples=["10.00"])
-    currency: str = Field(description="3 to 10 ASCII letters or digits; upper-cased.",
-                          examples=["USD"], min_length=3, max_length=10)
-    sent_at: str | None = _text("sent_at", "ISO 8601 with a time zone; now when left out.",
-                                default=None)
-
-
 class RegisterResult(Shape):
     id: int
     provider: str
@@ -228,18 +196,6 @@ class RegisterResult(Shape):
     currency: str
     direction: Literal["deposit", "withdraw"]
     next_check_at: UtcTime | None
-
-
-class ResolveBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    outcome: FinalState
-    reason: str = Field(min_length=1, max_length=MAX_REASON_CHARS,
-                        description="Why: kept in the audit record and the event.")
-    at_provider_amount: bool = Field(
-        default=False, description="Settle an amount mismatch (needs_review) as succeeded at "
-                                   "the amount the provider recorded; the difference goes to "
-                                   "the provider's suspense account.")
 
 
 class RecheckBody(BaseModel):

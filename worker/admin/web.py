@@ -41,6 +41,7 @@ from worker.admin.schemas import (
 )
 from worker.admin.tokens import Principal
 from worker.domain import types
+from worker.domain.refusal import InvalidInput
 from worker.engine.check import throttle
 from worker.process import heartbeat
 from worker.process.db import transaction
@@ -237,7 +238,7 @@ def transfer_list(request: Request, who: Person, state: str = "open", contradict
                                "causes": causes.CAUSES}
     try:
         if state not in context["states"]:
-            raise inputs.InvalidInput("state", "choose one of the listed states")
+            raise InvalidInput("state", "choose one of the listed states")
         filters = inputs.transfer_filter(
             {"open": queries.OPEN_STATES, "any": queries.ALL_STATES}.get(state, (state,)),
             provider=chosen["provider"], tx_id=chosen["tx_id"],
@@ -247,7 +248,7 @@ def transfer_list(request: Request, who: Person, state: str = "open", contradict
             registered_before=chosen["registered_before"],
             min_amount=chosen["min_amount"], max_amount=chosen["max_amount"])
         after = inputs.cursor(cursor)
-    except inputs.InvalidInput as exc:
+    except InvalidInput as exc:
         return render(request, "transfers.html", {**context, "error": str(exc), "items": []},
                       status=400)
     with transaction(runtime_of(request).engine) as session:
@@ -312,7 +313,7 @@ def _act(request: Request, who: Principal, transfer_id: int, done: str, action: 
         request.session["flash"] = done
     except actions.TransferNotFound:
         return not_found(request, f"No transfer {transfer_id}.")
-    except (actions.ActionRefused, inputs.InvalidInput) as exc:
+    except (actions.ActionRefused, InvalidInput) as exc:
         request.session["form_error"] = str(exc)
     return RedirectResponse(f"/transfers/{transfer_id}", status_code=303)
 

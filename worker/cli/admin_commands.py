@@ -26,10 +26,11 @@ from worker.admin.schemas import (
 from worker.admin.tokens import TokenConfigError, parse_tokens
 from worker.cli import layout
 from worker.cli.base import Refused, current_runtime, emit, main, refuse_on
+from worker.domain.refusal import InvalidInput
 from worker.process.db import transaction
 from worker.process.runtime import Runtime
 
-REFUSALS = (inputs.InvalidInput, actions.TransferNotFound, actions.ActionRefused)
+REFUSALS = (InvalidInput, actions.TransferNotFound, actions.ActionRefused)
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
@@ -135,7 +136,7 @@ def known_provider(session: Session, runtime: Runtime, provider: str) -> None:
     if provider in runtime.providers or session.execute(PROVIDER_ON_RECORD,
                                                     {"provider": provider}).first():
         return
-    raise inputs.InvalidInput(
+    raise InvalidInput(
         "provider", f"no instance {provider!r} is configured or has transfers "
                     f"(configured: {', '.join(sorted(runtime.providers)) or 'none'})")
 

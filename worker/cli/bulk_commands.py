@@ -20,6 +20,7 @@ from worker.admin.formatting import span
 from worker.admin.schemas import money
 from worker.cli import admin_commands
 from worker.cli.base import current_runtime, main, refuse_on
+from worker.domain.refusal import InvalidInput
 
 REFUSALS = admin_commands.REFUSALS
 # Filter options and the text of their help; any one of them given selects many transfers.
@@ -63,8 +64,8 @@ def _is_bulk(ref: str | None, tx_id: str | None, provider: str | None,
         chosen = [name for name, dest, _ in FILTER_OPTIONS if options[dest] is not None]
         if chosen or options["yes"] or options["fingerprint"]:
             extra = chosen[0] if chosen else "--yes/--fingerprint"
-            raise inputs.InvalidInput("ref", f"name one transfer, or select many with filter "
-                                             f"options, not both ({extra})")
+            raise InvalidInput("ref", f"name one transfer, or select many with filter "
+                                      f"options, not both ({extra})")
         return False
     return provider is not None or any(options[dest] is not None
                                        for _, dest, _ in FILTER_OPTIONS)
@@ -99,12 +100,12 @@ def _run(provider: str | None, act: bulk.Action, by: str, reason: str | None, as
     limit = runtime.settings.bulk_max
     filters = _filters(provider, options)
     if not (reason or "").strip():
-        raise inputs.InvalidInput("reason", "is required for a bulk action: say why, for the "
-                                            "audit records (--reason)")
+        raise InvalidInput("reason", "is required for a bulk action: say why, for the "
+                                     "audit records (--reason)")
     if options["yes"] and not options["fingerprint"]:
-        raise inputs.InvalidInput("fingerprint", "--yes needs --fingerprint: run without --yes "
-                                                 "first, read the preview, then confirm its "
-                                                 "fingerprint")
+        raise InvalidInput("fingerprint", "--yes needs --fingerprint: run without --yes "
+                                          "first, read the preview, then confirm its "
+                                          "fingerprint")
     found = bulk.preview(runtime.engine, filters, act, limit=limit)
     if as_json:
         from worker.admin import bulk_api

@@ -7,8 +7,9 @@ from typing import Any
 import click
 
 from worker.cli.base import current_runtime, emit, main, refuse_on
+from worker.domain.refusal import InvalidInput
 from worker.engine.intake import service
-from worker.engine.intake.registration import ConflictError, IntakeError
+from worker.engine.intake.registration import ConflictError
 from worker.engine.resolve.resolution import NotResolvable
 
 
@@ -41,7 +42,7 @@ def _print_summary(result: dict[str, Any]) -> None:
 @main.command()
 @transfer_options
 @click.option("--by", default="cli", show_default=True, help="Who registers it.")
-@refuse_on(IntakeError, ConflictError)
+@refuse_on(InvalidInput, ConflictError)
 def enqueue(as_json: bool, by: str, **fields: Any) -> None:
     """Register a transfer whose call timed out; prints its id."""
     result = service.register(current_runtime(), _payload(**fields), by=by)
@@ -55,7 +56,7 @@ def enqueue(as_json: bool, by: str, **fields: Any) -> None:
                    "most RESOLVER_MAX_IN_FLIGHT_DEADLINE_S (default 3600). Default: the "
                    "instance's in_flight_deadline, held to that maximum.")
 @click.option("--by", default="cli", show_default=True, help="Who registers it.")
-@refuse_on(IntakeError, ConflictError)
+@refuse_on(InvalidInput, ConflictError)
 def begin(as_json: bool, by: str, deadline_s: float | None, **fields: Any) -> None:
     """Write-ahead: record a transfer before the provider is called; prints its id."""
     result = service.begin(current_runtime(), _payload(**fields), by=by, deadline_s=deadline_s)
@@ -68,7 +69,7 @@ def begin(as_json: bool, by: str, deadline_s: float | None, **fields: Any) -> No
 @click.option("--as", "outcome", required=True, type=click.Choice(["succeeded", "failed"]))
 @click.option("--by", default="cli", show_default=True)
 @click.option("--json", "as_json", is_flag=True)
-@refuse_on(IntakeError, ConflictError, NotResolvable)
+@refuse_on(InvalidInput, ConflictError, NotResolvable)
 def complete(provider: str, tx_id: str, outcome: str, by: str, as_json: bool) -> None:
     """Report the provider's clear answer for a transfer begun in write-ahead mode."""
     result = service.complete(current_runtime(), provider, tx_id, outcome, by=by)

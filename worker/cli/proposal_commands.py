@@ -11,13 +11,14 @@ from datetime import UTC, datetime
 import click
 
 from models.proposal import PROPOSAL_STATUSES
-from worker.admin import actions, inputs, proposals
+from worker.admin import actions, proposals
 from worker.admin.formatting import relative, utc
 from worker.admin.proposal_schemas import ProposalOut, proposal_out
 from worker.cli.admin_commands import _section, _table
 from worker.cli.base import current_runtime, emit, main, refuse_on
+from worker.domain.refusal import InvalidInput
 
-REFUSALS = (inputs.InvalidInput, actions.TransferNotFound, actions.ActionRefused,
+REFUSALS = (InvalidInput, actions.TransferNotFound, actions.ActionRefused,
             proposals.ProposalNotFound)
 
 

@@ -11,11 +11,12 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
-from worker.admin import inputs, review_queries
+from worker.admin import review_queries
 from worker.admin.formatting import span
 from worker.admin.review_queries import CauseGroup
 from worker.admin.schemas import review_out
 from worker.cli.base import current_runtime, emit, main, refuse_on
+from worker.domain.refusal import InvalidInput
 from worker.process.db import transaction
 
 WIDTH = 100  # a terminal's usual width: the table never runs past it
@@ -27,7 +28,7 @@ STATES = {"needs_review": "review", "pending": "pending"}
 @click.option("--pending-older-than", default="1h", show_default=True,
               help="Pending transfers count once registered this long ago: 30m, 1h, 2d.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@refuse_on(inputs.InvalidInput)
+@refuse_on(InvalidInput)
 def review(pending_older_than: str, as_json: bool) -> None:
     """What waits for a person, by instance and cause: count, totals per currency, the oldest,
     and the `resolver recheck` command that acts on each group."""

@@ -25,6 +25,7 @@ from tests.integration.support import count, entries, load, register
 from worker.admin import actions, bulk, inputs, proposals
 from worker.admin.app import create_app
 from worker.cli import main
+from worker.domain.refusal import InvalidInput
 from worker.engine.resolve import ledger
 from worker.process.db import transaction
 
@@ -163,7 +164,7 @@ def test_a_confirmation_needs_a_reason_and_the_fingerprint(runtime):
     found = bulk.preview(runtime.engine, auth_filter(), bulk.Action("recheck"), limit=LIMIT)
     for reason, fingerprint, field in (("  ", found.fingerprint, "reason"),
                                        ("why", "", "fingerprint")):
-        with pytest.raises(inputs.InvalidInput) as refused:
+        with pytest.raises(InvalidInput) as refused:
             bulk.confirm(runtime.engine, auth_filter(), bulk.Action("recheck"), fingerprint,
                          actor="olga", reason=reason, limit=LIMIT)
         assert refused.value.field == field

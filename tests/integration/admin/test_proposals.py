@@ -18,7 +18,7 @@ from tests.integration.admin.support import checked, in_review
 from tests.integration.support import entries, events, load, register
 from tests.unit.events.schemas import problems
 from worker.admin import actions, proposals
-from worker.admin.inputs import InvalidInput
+from worker.domain.refusal import InvalidInput
 from worker.domain.types import Outcome
 from worker.process.db import transaction
 from worker.providers.scripted import SCRIPTS

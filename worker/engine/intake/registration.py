@@ -11,44 +11,22 @@ exception is a `complete` that contradicts a final state: it is recorded, then r
 
 from __future__ import annotations
 
-import string
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from models import Transfer
-from worker.domain.money import InvalidMoney, describe_type, parse_amount, parse_currency
+from worker.domain.money import describe_type
 from worker.domain.policy import first_check_at
-from worker.domain.types import Direction, State, TransferRef
+from worker.domain.refusal import InvalidInput
+from worker.domain.types import State, TransferRef
+from worker.engine.intake.request import parse, text_field
 from worker.engine.resolve import ledger
 from worker.engine.resolve.resolution import NotResolvable, record_contradiction, resolve
 from worker.providers.instance import ProviderInstance
-
-# Every text field is printable ASCII within these lengths (the columns' sizes). `by` leaves
-# room for the "caller:" that `complete` puts before it in the 128-character resolved_by.
-MAX_LENGTHS = {"provider": 64, "tx_id": 128, "direction": 16, "player_id": 128,
-               "player_ref": 256, "sent_at": 64, "outcome": 16, "by": 120}
-FIELDS = ("provider", "tx_id", "direction", "player_id", "player_ref", "amount", "currency",
-          "sent_at")
-# A wallet's clock may run a little ahead of ours; a sent_at further ahead is a mistake.
-CLOCK_SLACK = timedelta(minutes=5)
-# A transfer sent longer ago than this is a typing mistake, not a timeout to settle.
-OLDEST_SENT_AT = timedelta(days=365)
-_T = TypeVar("_T")
-_PRINTABLE_ASCII = "printable ASCII (letters, digits, punctuation, spaces); no control characters"
-
-
-class IntakeError(ValueError):
-    """The request is invalid; `field` names what is wrong. Nothing was written."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 class ConflictError(ValueError):
@@ -101,43 +79,13 @@ def differences(request: TransferRef, transfer: Transfer) -> dict[str, str]:
 
 def parse_request(raw: object, providers: Mapping[str, ProviderInstance],
                   now: datetime) -> TransferRef:
-    """Check every field of a request; raise IntakeError naming the first that is wrong.
+    """Check every field of a request (the `Registration` model); raise InvalidInput naming
+    the first that is wrong.
 
     This is the one reading of a transfer handed over, whichever way it came in (a Python
     call, a Celery message, the HTTP API, the command line).
     """
-    if not isinstance(raw, Mapping):
-        raise IntakeError("payload", f"must be an object with the transfer's fields "
-                                     f"({', '.join(FIELDS)}), not {describe_type(raw)}")
-    unknown = sorted(_shown(key) for key in raw if key not in FIELDS)
-    if unknown:
-        raise IntakeError(unknown[0], "unknown field")
-
-    provider = text_field("provider", raw.get("provider"))
-    instance = providers.get(provider)
-    if instance is None:
-        configured = ", ".join(sorted(providers)) or "none"
-        raise IntakeError("provider", f"unknown provider instance {provider!r} "
-                                      f"(configured: {configured})")
-    direction = text_field("direction", raw.get("direction")).lower()
-    if direction not in (Direction.DEPOSIT, Direction.WITHDRAW):
-        raise IntakeError("direction", "must be deposit or withdraw")
-    amount = _money(parse_amount, raw.get("amount"))
-    currency = _money(parse_currency, raw.get("currency"))
-    if instance.currencies is not None and currency not in instance.currencies:
-        raise IntakeError("currency", f"{currency} is not dealt in by provider instance "
-                                      f"{provider!r} (allowed: "
-                                      f"{', '.join(sorted(instance.currencies))})")
-    return TransferRef(
-        provider=provider,
-        tx_id=text_field("tx_id", raw.get("tx_id")),
-        direction=Direction(direction),
-        player_id=text_field("player_id", raw.get("player_id")),
-        player_ref=text_field("player_ref", raw.get("player_ref"), optional=True) or None,
-        amount=amount,
-        currency=currency,
-        sent_at=_sent_at(raw.get("sent_at"), now),
-    )
+    return parse(raw, providers, now).transfer_ref()
 
 
 def parse_completion(provider: object, tx_id: object, outcome: object) -> Report:
@@ -146,7 +94,7 @@ def parse_completion(provider: object, tx_id: object, outcome: object) -> Report
     checked_tx_id = text_field("tx_id", tx_id)
     answer = text_field("outcome", outcome).lower()
     if answer not in (State.SUCCEEDED, State.FAILED):
-        raise IntakeError("outcome", "must be succeeded or failed")
+        raise InvalidInput("outcome", "must be succeeded or failed")
     return Report(checked_provider, checked_tx_id, State(answer))
 
 
@@ -166,11 +114,11 @@ def in_flight_deadline(deadline_s: object, instance: ProviderInstance, maximum_s
     if deadline_s is None:
         return now + min(instance.policy.in_flight_deadline, timedelta(seconds=maximum_s))
     if isinstance(deadline_s, bool) or not isinstance(deadline_s, int | float):
-        raise IntakeError("deadline", f"must be a number of seconds, not "
+        raise InvalidInput("deadline", f"must be a number of seconds, not "
                                       f"{describe_type(deadline_s)}")
     # Written so that NaN fails too: every comparison with NaN is false.
     if not 0 < deadline_s <= maximum_s:
-        raise IntakeError("deadline", f"must be more than 0 and at most {maximum_s:g} seconds "
+        raise InvalidInput("deadline", f"must be more than 0 and at most {maximum_s:g} seconds "
                                       f"(RESOLVER_MAX_IN_FLIGHT_DEADLINE_S)")
     return now + timedelta(seconds=deadline_s)
 
@@ -221,7 +169,7 @@ def complete(session: Session, report: Report, *, by: str, now: datetime) -> Com
         .with_for_update()
     ).scalar_one_or_none()
     if transfer is None:
-        raise IntakeError("tx_id", f"no transfer {tx_id!r} registered for provider {provider!r}")
+        raise InvalidInput("tx_id", f"no transfer {tx_id!r} registered for provider {provider!r}")
     if transfer.state == state:
         return Completion(transfer)  # the same answer twice: nothing more to do
     if State(transfer.state).is_terminal:
@@ -279,69 +227,3 @@ def _insert_once(session: Session, request: TransferRef, state: State,
             field=next(iter(disagreements)), transfer_id=transfer.id,
         )
     return transfer, False
-
-
-def text_field(field: str, value: object, *, optional: bool = False) -> str:
-    """A text field: a string of printable ASCII within its length, spaces around ignored.
-
-    ASCII because these are identifiers another system matches byte for byte: a lookalike
-    letter or a character that changes under case folding would be another transfer's id.
-    Spaces inside are kept (some wallets' references have them). An optional field left out
-    or blank is "".
-    """
-    if value is None or (isinstance(value, str) and not value.strip(string.whitespace)):
-        if optional:
-            return ""
-        raise IntakeError(field, "is required")
-    if not isinstance(value, str):
-        raise IntakeError(field, f"must be a string, not {describe_type(value)}")
-    text = value.strip(string.whitespace)
-    limit = MAX_LENGTHS[field]
-    if len(text) > limit:
-        raise IntakeError(field, f"is {len(text)} characters long; at most {limit} allowed")
-    if not (text.isascii() and text.isprintable()):
-        raise IntakeError(field, f"must be {_PRINTABLE_ASCII}")
-    return text
-
-
-def _money(parse: Callable[[object], _T], value: object) -> _T:
-    try:
-        return parse(value)
-    except InvalidMoney as exc:
-        if value is None:
-            raise IntakeError(exc.field, "is required") from None
-        raise IntakeError(exc.field, exc.message) from None
-
-
-def _shown(key: object) -> str:
-    """An unknown field's name as a refusal names it: never long, never raw control text.
-
-    A key that is not text (only a Python caller can send one) is named by its type: the repr
-    of a huge int would itself raise.
-    """
-    name = key if isinstance(key, str) else f"<{type(key).__name__}>"
-    return (name if len(name) <= 64 else name[:64] + "...").encode("ascii", "replace").decode()
-
-
-def _sent_at(value: object, now: datetime) -> datetime:
-    if value is None or value == "":
-        return now
-    if isinstance(value, datetime):  # a Python caller's own time
-        parsed = value
-    else:
-        text = text_field("sent_at", value)
-        try:
-            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            raise IntakeError("sent_at", f"{text!r} is not an ISO 8601 time") from None
-    if parsed.tzinfo is None:
-        raise IntakeError("sent_at", "must carry a time zone, such as 2026-01-31T12:00:00Z")
-    try:
-        parsed = parsed.astimezone(UTC)
-    except OverflowError:
-        raise IntakeError("sent_at", f"{value!r} is out of range") from None
-    if parsed > now + CLOCK_SLACK:
-        raise IntakeError("sent_at", f"{parsed.isoformat()} is in the future")
-    if parsed < now - OLDEST_SENT_AT:
-        raise IntakeError("sent_at", f"{parsed.isoformat()} is more than a year ago")
-    return parsed

@@ -13,12 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from worker.engine.intake.registration import ConflictError, IntakeError
+from worker.domain.refusal import InvalidInput
+from worker.engine.intake.registration import ConflictError
 from worker.engine.resolve.resolution import NotResolvable
 
 # The refusals a caller must hear about; each leaves the transfer as it was (a contradiction
 # is kept for an admin, see intake.Contradicted, but changes nothing either).
-REFUSALS = (IntakeError, ConflictError, NotResolvable)
+REFUSALS = (InvalidInput, ConflictError, NotResolvable)
 
 
 def accepted(summary: dict[str, Any]) -> dict[str, Any]:
@@ -27,7 +28,7 @@ def accepted(summary: dict[str, Any]) -> dict[str, Any]:
 
 def refused(exc: Exception) -> dict[str, Any]:
     """The refusal as data: `invalid` names the field; `conflict` names one when it knows it."""
-    if isinstance(exc, IntakeError):
+    if isinstance(exc, InvalidInput):
         return {"ok": False, "error": "invalid", "field": exc.field, "message": exc.message}
     return {"ok": False, "error": "conflict", "field": getattr(exc, "field", None),
             "message": str(exc)}

@@ -2,7 +2,7 @@
 tasks, the command line and the HTTP API, so every way in follows the same rules.
 
 Each checks all of its input (`worker.engine.intake.registration`) before it opens a
-transaction, and raises IntakeError naming the field when something is wrong. Each returns a
+transaction, and raises InvalidInput naming the field when something is wrong. Each returns a
 plain dict that the callers print or serialize: at least `id`, `state` and `created` (whether
 this call created the transfer). Each logs what it did once its transaction has committed, and a
 refusal that names a known transfer (a conflict, a contradiction) once nothing more is written."""
