@@ -78,7 +78,7 @@ def measure(engine: Engine, providers: Mapping[str, ProviderInstance], stored: i
         now = datetime.now(UTC)
         started = time.perf_counter()
         counts = due.sweep(engine, providers, now, lease=timedelta(seconds=60), limit=500,
-                             dispatch=lambda claims: None)
+                           dispatch=lambda claims: None)
         passes.append(1000 * (time.perf_counter() - started))
         claimed = sum(counts[name] for name in providers)
         with engine.begin() as connection:

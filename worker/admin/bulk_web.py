@@ -104,7 +104,7 @@ def _posted(state: Annotated[str, Form()] = "", provider: Annotated[str, Form()]
 
 @pages.post("/bulk")
 def bulk_confirm(request: Request, who: Person, posted: Annotated[dict[str, str],
-                                                                   Depends(_posted)],
+                                                                  Depends(_posted)],
                  csrf_token: Annotated[str, Form()] = "", reason: Annotated[str, Form()] = "",
                  fingerprint: Annotated[str, Form()] = "") -> Response:
     check_csrf(request, csrf_token)

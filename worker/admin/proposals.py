@@ -318,7 +318,7 @@ def provider_amount_offer(engine: Engine, transfer_id: int) -> Decimal | None:
     with transaction(engine) as session:
         try:
             return actions.mismatch_amount(session, actions.locked(session, transfer_id,
-                                                                    lock=False))
+                                                                   lock=False))
         except (ActionRefused, TransferNotFound):
             return None
 

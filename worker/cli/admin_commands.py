@@ -134,7 +134,7 @@ def known_provider(session: Session, runtime: Runtime, provider: str) -> None:
     when transfers of it are on record: an instance taken out of the file may still have
     transfers to settle by hand, and they must stay listable."""
     if provider in runtime.providers or session.execute(PROVIDER_ON_RECORD,
-                                                    {"provider": provider}).first():
+                                                        {"provider": provider}).first():
         return
     raise InvalidInput(
         "provider", f"no instance {provider!r} is configured or has transfers "

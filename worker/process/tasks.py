@@ -135,7 +135,7 @@ def check_batch(provider: str, lease_token: str, claims: list[dict[str, Any]]) -
         if checks_waiting():
             break  # claimed transfers wait in the queue: take them first
         batch = due.claim_due(runtime.engine, instance, datetime.now(UTC), lease,
-                                limit=runtime.settings.check_batch)
+                              limit=runtime.settings.check_batch)
     log.info("check batch done", provider=provider, **dict(sorted(tally.items())))
     return dict(tally)
 
@@ -153,7 +153,7 @@ def check_transfer(transfer_id: int, lease_token: str, provider: str | None = No
 def relay_events() -> int:
     runtime = current_runtime()
     return publish.relay(runtime.engine, runtime.redis, runtime.settings.events_stream,
-                       runtime.settings.stream_maxlen, runtime.settings.relay_batch)
+                         runtime.settings.stream_maxlen, runtime.settings.relay_batch)
 
 
 @app.task(name="resolver.deliver_webhooks")

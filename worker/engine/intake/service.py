@@ -63,7 +63,7 @@ def _begin(runtime: Runtime, payload: object, *, by: object,
     request = registration.parse_request(payload, runtime.providers, now)
     actor = registration.actor(by)
     deadline = registration.in_flight_deadline(deadline_s, runtime.providers[request.provider],
-                                         runtime.settings.max_in_flight_deadline_s, now)
+                                               runtime.settings.max_in_flight_deadline_s, now)
     try:
         with transaction(runtime.engine) as session:
             transfer, created = registration.begin(session, request, by=actor, deadline=deadline)

@@ -57,7 +57,7 @@ class CheckEnd(StrEnum):
 
 
 _END_OF = {State.PENDING.value: CheckEnd.RESCHEDULED, State.SUCCEEDED.value: CheckEnd.RESOLVED,
-            State.FAILED.value: CheckEnd.RESOLVED, State.NEEDS_REVIEW.value: CheckEnd.REVIEW}
+           State.FAILED.value: CheckEnd.RESOLVED, State.NEEDS_REVIEW.value: CheckEnd.REVIEW}
 
 
 @dataclass(frozen=True)
