@@ -102,29 +102,33 @@ def stream_chunked(port: int, path: str, total: int) -> tuple[bytes, int]:
 
 
 def test_a_streamed_body_without_a_token_is_cut_off_without_growing_the_server(server):
+    # given
     port, child = server
     before = rss_bytes(child.pid)
-    # When 200 MB are streamed, chunked (no Content-Length), to a route that needs a token
+    # when 200 MB are streamed, chunked (no Content-Length), to a route that needs a token
     answer, sent = stream_chunked(port, "/api/v1/transfers", BIG)
     after = rss_bytes(child.pid)
-    # Then the server answers 413 once the cap is passed, long before the end of the body
+    # then the server answers 413 once the cap is passed, long before the end of the body
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert b"connection: close" in answer.lower()
     assert b'"field":"body"' in answer.replace(b" ", b"")
     assert sent < 20 * MIB
-    # And its memory did not grow by anything like the body (it grew 600 MB before the cap)
+    # and its memory did not grow by anything like the body (it grew 600 MB before the cap)
     assert after - before < 30 * MIB, (before, after)
-    # And it still serves
+    # and it still serves
     assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).ok
 
 
 def test_a_declared_length_over_the_cap_is_refused_unread(server):
+    # given
     port, _ = server
+    # when a body of 200 MB is declared
     with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
         conn.sendall(f"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                      f"Content-Type: application/x-www-form-urlencoded\r\n"
                      f"Content-Length: {BIG}\r\n\r\n".encode())
         answer = conn.recv(65536)
+    # then
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
 
 
@@ -136,10 +140,10 @@ def small_cap_app(admin_rt):
 
 def test_the_cap_is_a_setting_and_bodies_under_it_pass(small_cap_app):
     with TestClient(small_cap_app) as client:
-        # Under the cap: the request goes on to its usual answer
+        # when / then under the cap the request goes on to its usual answer
         assert client.post("/api/v1/transfers", json=request(),
                            headers=bearer(OPERATOR_TOKEN)).status_code == 201
-        # Over it, declared or streamed, with a token or without: 413 naming the body
+        # when / then over it, declared or streamed, with a token or without: 413 naming the body
         for headers in ({}, bearer(OPERATOR_TOKEN)):
             answer = client.post("/api/v1/transfers", content=b"x" * 2001, headers=headers)
             assert answer.status_code == 413
@@ -148,7 +152,7 @@ def test_the_cap_is_a_setting_and_bodies_under_it_pass(small_cap_app):
             streamed = client.post("/api/v1/transfers", headers=headers,
                                    content=iter([b"x" * 1500, b"x" * 1500]))
             assert streamed.status_code == 413
-        # The sign-in form too
+        # when / then the sign-in form too
         form = client.get("/login")
         answer = client.post("/login", data={"token": "t" * 3000,
                                              "csrf_token": csrf_of(form.text)})
@@ -156,4 +160,5 @@ def test_the_cap_is_a_setting_and_bodies_under_it_pass(small_cap_app):
 
 
 def test_the_default_cap_is_one_mebibyte(admin_rt):
+    # then
     assert admin_rt.settings.admin_max_body_bytes == DEFAULT_MAX_BODY_BYTES == MIB

@@ -41,14 +41,14 @@ def checks_of_the_last_minutes(runtime) -> None:
 
 
 def test_the_health_query_counts_the_window_by_instance_and_outcome(runtime):
-    # Given checks in the window and one older
+    # given checks in the window and one older
     checks_of_the_last_minutes(runtime)
 
-    # When the panel's query runs
+    # when the panel's query runs
     with transaction(runtime.engine) as session:
         health = queries.provider_health(session, datetime.now(UTC))
 
-    # Then only the window's four checks count, shares add up, p95 is the slowest of four
+    # then only the window's four checks count, shares add up, p95 is the slowest of four
     assert set(health) == {"scripted-a"}
     found = health["scripted-a"]
     assert found.checks == 4
@@ -58,15 +58,15 @@ def test_the_health_query_counts_the_window_by_instance_and_outcome(runtime):
 
 
 def test_the_dashboard_shows_each_instance_breaker_outcomes_and_p95(runtime, client):
-    # Given checks of scripted-a, whose breaker is open, and none of scripted-b
+    # given checks of scripted-a, whose breaker is open, and none of scripted-b
     checks_of_the_last_minutes(runtime)
     runtime.redis.set("resolver:breaker:scripted-a:open_until", repr(time.time() + 40))
 
-    # When a viewer opens the dashboard
+    # when a viewer opens the dashboard
     sign_in(client, VIEWER_TOKEN)
     page = client.get("/").text
 
-    # Then the panel has a row per instance with what it knows of each
+    # then the panel has a row per instance with what it knows of each
     panel = page[page.index('id="health-h"'):]
     panel = panel[:panel.index("</table>")]
     assert "last 15 min" in panel
@@ -82,15 +82,15 @@ def test_the_dashboard_shows_each_instance_breaker_outcomes_and_p95(runtime, cli
 
 def test_a_breaker_past_its_cooldown_is_half_open_and_redis_down_is_said(runtime, client,
                                                                          monkeypatch):
-    # Given scripted-a's breaker past its cooldown, the probe not yet answered
+    # given scripted-a's breaker past its cooldown, the probe not yet answered
     runtime.redis.set("resolver:breaker:scripted-a:open_until",
                       repr((datetime.now(UTC) - timedelta(seconds=5)).timestamp()))
     sign_in(client, VIEWER_TOKEN)
 
-    # Then the panel says half open
+    # when / then the panel says half open
     assert "breaker-half_open" in client.get("/").text
 
-    # When Redis cannot be reached
+    # given Redis cannot be reached
     from worker.engine.check import throttle
 
     def down(*args, **kwargs):
@@ -98,7 +98,8 @@ def test_a_breaker_past_its_cooldown_is_half_open_and_redis_down_is_said(runtime
 
     monkeypatch.setattr(throttle, "breaker_states", down)
 
-    # Then the page still renders, and says the breaker is unknown
+    # when the page is asked for
     answer = client.get("/")
+    # then it still renders, and says the breaker is unknown
     assert answer.status_code == 200
     assert "unknown (Redis unreachable)" in answer.text

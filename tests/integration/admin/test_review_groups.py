@@ -22,15 +22,15 @@ def providers():
 
 
 def test_groups_count_total_per_currency_and_date_the_oldest(runtime):
-    # Given a queue mixing causes, instances, currencies, young and old pending, final ones
+    # given a queue mixing causes, instances, currencies, young and old pending, final ones
     now = datetime.now(UTC)
     a_mixed_queue(runtime, now)
 
-    # When the groups are read with the default threshold of an hour
+    # when the groups are read with the default threshold of an hour
     with transaction(runtime.engine) as session:
         groups = review_queries.review_groups(session, now)
 
-    # Then review comes first, biggest group first; young pending and final transfers are left
+    # then review comes first, biggest group first; young pending and final transfers are left
     # out; each group has its count, totals per currency and its oldest registration
     summary = [(g.provider, g.state, g.cause, g.count, g.totals, g.oldest) for g in groups]
     assert summary == [
@@ -52,16 +52,16 @@ def test_groups_count_total_per_currency_and_date_the_oldest(runtime):
 
 
 def test_the_pending_threshold_is_a_parameter(runtime):
-    # Given the same queue
+    # given the same queue
     now = datetime.now(UTC)
     a_mixed_queue(runtime, now)
 
-    # When pending transfers count after 5 minutes, or only after 3 hours
+    # when pending transfers count after 5 minutes, or only after 3 hours
     with transaction(runtime.engine) as session:
         early = review_queries.review_groups(session, now, timedelta(minutes=5))
         late = review_queries.review_groups(session, now, timedelta(hours=3))
 
-    # Then the young ones join their groups, or the middle-aged ones leave theirs
+    # then the young ones join their groups, or the middle-aged ones leave theirs
     def pending(groups: list[CauseGroup]) -> dict[tuple[str, str], int]:
         return {(g.provider, g.cause): g.count for g in groups if g.state == "pending"}
 
@@ -73,5 +73,6 @@ def test_the_pending_threshold_is_a_parameter(runtime):
 
 
 def test_nothing_waiting_gives_no_group(runtime):
+    # when / then
     with transaction(runtime.engine) as session:
         assert review_queries.review_groups(session, datetime.now(UTC)) == []

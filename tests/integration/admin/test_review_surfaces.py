@@ -33,13 +33,13 @@ def providers():
 # The API
 
 def test_a_viewer_reads_the_groups_with_money_as_strings_and_their_links(runtime, client):
-    # Given a mixed queue
+    # given a mixed queue
     a_mixed_queue(runtime, datetime.now(UTC))
 
-    # When a viewer asks for the groups
+    # when a viewer asks for the groups
     answer = client.get("/api/v1/review", headers=bearer(VIEWER_TOKEN))
 
-    # Then each group has its counts, totals as strings, the oldest, and where to go next
+    # then each group has its counts, totals as strings, the oldest, and where to go next
     assert answer.status_code == 200
     body = answer.json()
     assert body["pending_older_than_s"] == 3600
@@ -67,14 +67,14 @@ def test_a_viewer_reads_the_groups_with_money_as_strings_and_their_links(runtime
 
 
 def test_the_threshold_comes_from_the_query_and_a_bad_one_is_refused(runtime, client):
-    # Given a queue whose only old pending transfers are 90 minutes to 5 hours old
+    # given a queue whose only old pending transfers are 90 minutes to 5 hours old
     a_mixed_queue(runtime, datetime.now(UTC))
 
-    # When pending counts only after 4 hours, then with a threshold that is not a duration
+    # when pending counts only after 4 hours, then with a threshold that is not a duration
     late = client.get("/api/v1/review?pending_older_than=4h", headers=bearer(OPERATOR_TOKEN))
     bad = client.get("/api/v1/review?pending_older_than=soon", headers=bearer(OPERATOR_TOKEN))
 
-    # Then only the 5-hour-old one remains pending, and the bad one is named
+    # then only the 5-hour-old one remains pending, and the bad one is named
     assert late.status_code == 200
     assert [(g["cause"], g["count"]) for g in late.json()["groups"]
             if g["state"] == "pending"] == [("provider_pending", 1)]
@@ -83,9 +83,12 @@ def test_the_threshold_comes_from_the_query_and_a_bad_one_is_refused(runtime, cl
 
 
 def test_strangers_get_nothing_and_openapi_documents_the_shape(client):
+    # when / then a stranger gets nothing
     assert client.get("/api/v1/review").status_code == 401
+    # when the schema is read
     schema = client.get("/openapi.json", headers=bearer(VIEWER_TOKEN)).json()
     operation = schema["paths"]["/api/v1/review"]["get"]
+    # then
     assert operation["responses"]["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ReviewOut"}
     group = schema["components"]["schemas"]["CauseGroupOut"]["properties"]
@@ -101,17 +104,17 @@ def run(*args: str, code: int = 0) -> str:
 
 
 def test_review_prints_a_table_within_100_columns_with_each_groups_command(runtime):
-    # Given a mixed queue, and one more instance whose name is far too long for a column
+    # given a mixed queue, and one more instance whose name is far too long for a column
     a_mixed_queue(runtime, datetime.now(UTC))
     long_name = "scripted-a-with-a-name-much-longer-than-any-column-should-be-x"
     runtime.providers[long_name] = scripted_instance(long_name)
     left(runtime, "long", provider=long_name, state="needs_review", outcome="AUTH_ERROR",
          reason="provider refused our credentials or request; a person must act")
 
-    # When an admin runs `resolver review`
+    # when an admin runs `resolver review`
     lines = run("review").splitlines()
 
-    # Then no line is wider than 100 columns
+    # then no line is wider than 100 columns
     assert max(len(line) for line in lines) <= 100
     # and each group has its line: instance, state, cause, count, total and the oldest's age
     assert lines[0].split() == ["INSTANCE", "STATE", "CAUSE", "COUNT", "TOTAL", "OLDEST"]
@@ -129,13 +132,13 @@ def test_review_prints_a_table_within_100_columns_with_each_groups_command(runti
 
 
 def test_review_json_is_the_api_shape_and_a_bad_threshold_exits_2(runtime):
-    # Given a mixed queue
+    # given a mixed queue
     a_mixed_queue(runtime, datetime.now(UTC))
 
-    # When the groups are asked for as JSON, with a threshold of 100 minutes
+    # when the groups are asked for as JSON, with a threshold of 100 minutes
     body = json.loads(run("review", "--json", "--pending-older-than", "100m"))
 
-    # Then they are the API's groups: the 90-minute-old pending one is left out now
+    # then they are the API's groups: the 90-minute-old pending one is left out now
     assert body["pending_older_than_s"] == 6000
     unchecked = next(g for g in body["groups"] if g["cause"] == "unchecked")
     assert (unchecked["count"], unchecked["totals"]) == (1, {"USD": "1.0000"})
@@ -144,20 +147,21 @@ def test_review_json_is_the_api_shape_and_a_bad_threshold_exits_2(runtime):
 
 
 def test_review_says_so_when_nothing_waits(runtime):
+    # when / then
     assert run("review").startswith("nothing waits for a person")
 
 
 # The dashboard
 
 def test_the_dashboard_lists_the_groups_with_their_links(runtime, client):
-    # Given a mixed queue
+    # given a mixed queue
     a_mixed_queue(runtime, datetime.now(UTC))
 
-    # When a viewer opens the dashboard
+    # when a viewer opens the dashboard
     sign_in(client, VIEWER_TOKEN)
     page = client.get("/").text
 
-    # Then the section lists each group, linked to its transfers and its bulk actions
+    # then the section lists each group, linked to its transfers and its bulk actions
     section = page[page.index('id="causes-h"'):]
     section = section[:section.index("</section>")]
     assert "Waiting for a person, by cause" in section

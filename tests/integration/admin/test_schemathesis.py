@@ -44,6 +44,7 @@ CHECKS = [
 
 
 def test_the_api_keeps_to_its_schema(admin_rt: Runtime, app: FastAPI) -> None:
+    # given
     # Ids 1..3: under review, settled, pending; generated ids sometimes hit them.
     in_review(admin_rt)
     settled(admin_rt)
@@ -53,6 +54,7 @@ def test_the_api_keeps_to_its_schema(admin_rt: Runtime, app: FastAPI) -> None:
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 9
 
+    # when every operation gets its generated requests
     failures = []
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
@@ -69,4 +71,5 @@ def test_the_api_keeps_to_its_schema(admin_rt: Runtime, app: FastAPI) -> None:
                 assert mode is GenerationMode.NEGATIVE  # nothing to get wrong, as in /healthz
             except Exception as exc:  # report every operation's failure, not just the first
                 failures.append(f"{operation.label} ({mode.value}):\n{exc}")
+    # then
     assert not failures, "\n\n".join(failures)
