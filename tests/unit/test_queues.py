@@ -40,6 +40,7 @@ def test_checks_and_the_rest_stay_on_the_default_queue_without_results():
 
 
 def test_a_worker_started_without_queues_consumes_both():
+    # when / then
     assert set(app.amqp.queues.consume_from) == {DEFAULT_QUEUE, INTAKE_QUEUE}
 
 
