@@ -38,6 +38,7 @@ def promtool(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_rules_and_the_prometheus_config_are_valid():
+    # when / then
     for args in (("check", "rules", str(RULES)), ("check", "config", str(PROMETHEUS /
                                                                          "prometheus.yml"))):
         result = promtool(*args)
@@ -45,17 +46,21 @@ def test_the_rules_and_the_prometheus_config_are_valid():
 
 
 def test_every_alert_passes_its_promtool_cases():
+    # when
     result = promtool("test", "rules", str(RULE_TESTS))
+    # then
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_every_alert_has_a_firing_case_and_a_quiet_case():
+    # when the promtool cases are read
     fires: set[str] = set()
     quiet: set[str] = set()
     for case in yaml.safe_load(RULE_TESTS.read_text())["tests"]:
         for check in case.get("alert_rule_test", []):
             (fires if check.get("exp_alerts") else quiet).add(check["alertname"])
     names = {rule["alert"] for rule in alerts()}
+    # then
     assert names - fires == set(), "alerts never shown to fire"
     assert names - quiet == set(), "alerts never shown to stay quiet"
     assert (fires | quiet) - names == set(), "cases for alerts that do not exist"
@@ -63,6 +68,7 @@ def test_every_alert_has_a_firing_case_and_a_quiet_case():
 
 @pytest.mark.parametrize("rule", alerts(), ids=lambda rule: rule["alert"])
 def test_every_alert_says_how_bad_what_and_where_its_runbook_is(rule):
+    # then
     assert rule["labels"]["severity"] in {"critical", "warning"}
     annotations = rule["annotations"]
     assert annotations["summary"] and annotations["description"]
@@ -71,9 +77,11 @@ def test_every_alert_says_how_bad_what_and_where_its_runbook_is(rule):
 
 
 def test_every_alert_has_its_runbook_section():
+    # when the runbook sections are read
     headings = re.findall(r"^### (\S+)\n(.+?)(?=^#{2,3} |\Z)", OPERATIONS.read_text(),
                           flags=re.MULTILINE | re.DOTALL)
     sections = {name: body for name, body in headings}
+    # then
     for rule in alerts():
         body = sections.get(rule["alert"])
         assert body is not None, f"docs/operations.md has no '### {rule['alert']}' section"

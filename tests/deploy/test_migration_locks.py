@@ -129,8 +129,8 @@ def scanning_constraints(source: str) -> list[str]:
 
 @pytest.mark.parametrize("path", sorted(VERSIONS.glob("*.py")), ids=lambda path: path.stem)
 def test_constraints_on_existing_tables_are_validated_outside_the_transaction(path: Path):
-    # Given a migration, when its upgrade adds CHECK or FOREIGN KEY constraints, then none
-    # scans a table with rows while holding it locked.
+    # when / then a migration's upgrade that adds CHECK or FOREIGN KEY constraints scans no
+    # table with rows while holding it locked.
     assert scanning_constraints(path.read_text()) == [], (
         f"{path.name}: add these with postgresql_not_valid=True (or NOT VALID) and run "
         "VALIDATE CONSTRAINT inside `with op.get_context().autocommit_block():` (see 0007)")
@@ -138,7 +138,7 @@ def test_constraints_on_existing_tables_are_validated_outside_the_transaction(pa
 
 @pytest.mark.parametrize("path", sorted(VERSIONS.glob("*.py")), ids=lambda path: path.stem)
 def test_indexes_on_existing_tables_are_built_concurrently(path: Path):
-    # Given a migration, when its upgrade builds indexes, then none blocks a table with rows.
+    # when / then a migration's upgrade that builds indexes blocks no table with rows.
     assert blocking_index_builds(path.read_text()) == [], (
         f"{path.name}: build these with postgresql_concurrently=True inside "
         "`with op.get_context().autocommit_block():` (see 0005)")
@@ -156,9 +156,9 @@ def upgrade():
 
 
 def test_the_scan_flags_plain_and_in_transaction_builds_on_existing_tables():
-    # Given an upgrade with a new table's index, a plain build, a concurrent build left inside
+    # given an upgrade with a new table's index, a plain build, a concurrent build left inside
     # the transaction (Postgres refuses it there) and a proper one,
-    # when it is scanned, then exactly the two existing-table builds outside a block are named.
+    # when / then scanned, exactly the two existing-table builds outside a block are named.
     assert blocking_index_builds(PLAIN) == ["ix_transfers_x on transfers",
                                             "ix_transfers_y on transfers"]
 
@@ -185,9 +185,9 @@ def upgrade():
 
 
 def test_the_scan_flags_constraints_that_scan_an_existing_table_under_its_lock():
-    # Given an upgrade with a new table's check, a plain check, a foreign key left unvalidated,
+    # given an upgrade with a new table's check, a plain check, a foreign key left unvalidated,
     # a check validated inside the transaction, plain ones in SQL and a proper one in SQL,
-    # when it is scanned, then all but the new table's and the proper one are named.
+    # when / then scanned, all but the new table's and the proper one are named.
     assert scanning_constraints(CONSTRAINTS) == [
         "ck_transfers_x on transfers", "fk_checks_t on checks", "ck_transfers_y on transfers",
         "ck_ledger_entries_z on ledger_entries", "ck_checks_c on checks"]

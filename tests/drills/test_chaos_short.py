@@ -14,10 +14,12 @@ pytestmark = [pytest.mark.drill, pytest.mark.timeout(900)]
 
 
 def test_the_short_drill_keeps_every_invariant_under_its_faults(tmp_path):
+    # when
     done = subprocess.run(
         [sys.executable, "-m", "worker.cli", "chaos", "--transfers", "1000",
          "--worker-kills", "4", "--redis-wipes", "2", "--pg-restarts", "1", "--json"],
         capture_output=True, text=True, timeout=840, cwd=tmp_path)
+    # then
     assert done.stdout, done.stderr[-3000:]
     verdict = json.loads(done.stdout)
 

@@ -37,7 +37,9 @@ def board() -> dict[str, Any]:
 
 
 def test_every_panel_queries_only_metrics_the_registry_defines(board):
+    # given
     known = exported_names()
+    # when / then
     assert panels(board), "the dashboard has no panels"
     for panel in panels(board):
         exprs = [target["expr"] for target in panel.get("targets", [])]
@@ -50,10 +52,12 @@ def test_every_panel_queries_only_metrics_the_registry_defines(board):
 
 
 def test_every_metric_is_charted_somewhere(board):
+    # when the metrics the panels use are collected
     used = {name for panel in panels(board) for target in panel["targets"]
             for name in METRIC.findall(target["expr"])}
     families = {name.removesuffix("_bucket").removesuffix("_sum").removesuffix("_count")
                 for name in used}
+    # then
     assert set(state.GAUGES) <= families
     assert engine.sample_names() & used, "no engine metric charted"
     missing = {name for name in engine.sample_names()
@@ -63,9 +67,11 @@ def test_every_metric_is_charted_somewhere(board):
 
 
 def test_panels_have_unique_ids_titles_and_a_place_on_the_grid(board):
+    # when
     every = [panel for panel in board["panels"]] + [
         inner for panel in board["panels"] for inner in panel.get("panels", [])]
     ids = [panel["id"] for panel in every]
+    # then
     assert len(ids) == len(set(ids))
     for panel in panels(board):
         assert panel["title"] and panel.get("description")
@@ -75,9 +81,11 @@ def test_panels_have_unique_ids_titles_and_a_place_on_the_grid(board):
 
 
 def test_provisioning_loads_the_dashboard_from_prometheus():
+    # when
     datasources = yaml.safe_load((GRAFANA / "provisioning" / "datasources" /
                                   "prometheus.yml").read_text())
     [source] = datasources["datasources"]
+    # then
     assert (source["type"], source["url"]) == ("prometheus", "http://prometheus:9090")
     dashboards = yaml.safe_load((GRAFANA / "provisioning" / "dashboards" /
                                  "resolver.yml").read_text())
@@ -87,9 +95,11 @@ def test_provisioning_loads_the_dashboard_from_prometheus():
 
 def test_every_query_is_valid_promql(board, tmp_path):
     """promtool (Debian's prometheus package) parses each query as a recording rule's."""
+    # given
     promtool = shutil.which("promtool")
     if promtool is None:
         pytest.skip("promtool is not installed")
+    # when each query is written as a recording rule and checked
     rules = [{"record": f"dashboard:query_{n}", "expr": target["expr"]}
              for n, target in enumerate((target for panel in panels(board)
                                          for target in panel["targets"]), start=1)]
@@ -97,4 +107,5 @@ def test_every_query_is_valid_promql(board, tmp_path):
     path.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
     checked = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True,
                              text=True, check=False)
+    # then
     assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -27,19 +27,25 @@ def logger_writing_to(stream: io.StringIO, *, as_json: bool) -> logging.Logger:
 
 
 def test_secrets_in_messages_and_arguments_are_masked():
+    # given
     stream = io.StringIO()
     log = logger_writing_to(stream, as_json=False)
+    # when
     log.warning("signing with %s for token tok-123456", "s3cr3t-key")
+    # then
     assert stream.getvalue().strip() == "signing with ******** for token ********"
 
 
 def test_secrets_in_tracebacks_are_masked_and_json_lines_parse():
+    # given
     stream = io.StringIO()
     log = logger_writing_to(stream, as_json=True)
+    # when
     try:
         raise RuntimeError("bad key s3cr3t-key")
     except RuntimeError:
         log.exception("provider call failed")
+    # then
     line = json.loads(stream.getvalue())
     assert line["event"] == "provider call failed"
     assert "s3cr3t-key" not in stream.getvalue()
@@ -57,6 +63,7 @@ def root_logger_kept():
 
 
 def test_the_admin_servers_log_handlers_mask_secrets(root_logger_kept):
+    # given
     import logging.config
 
     from worker.process.logs import uvicorn_config
@@ -65,7 +72,9 @@ def test_the_admin_servers_log_handlers_mask_secrets(root_logger_kept):
     stream = io.StringIO()
     config["handlers"]["default"]["stream"] = stream
     logging.config.dictConfig(config)
+    # when
     logging.getLogger("uvicorn.error").error("refused token tok-123456")
+    # then
     assert "tok-123456" not in stream.getvalue()
     assert "refused token ********" in stream.getvalue()
 
@@ -89,6 +98,7 @@ def masked_by(mask: SecretMask, text: str) -> str:
 
 
 def test_webhook_secrets_join_the_mask_and_follow_the_subscribers_file(tmp_path):
+    # given
     webhooks_file = subscribers_file(tmp_path / "webhooks.toml", ["first-token-111"])
     runtime = build_runtime(Settings(webhooks_file=str(webhooks_file), admin_token="admin-tok-42"),
                             providers={})
@@ -96,22 +106,29 @@ def test_webhook_secrets_join_the_mask_and_follow_the_subscribers_file(tmp_path)
     line = ('"POST /in?token={} HTTP/1.1" 204 0 whsec_0012345678901234567890123456789A '
             'admin-tok-42')
 
+    # when / then
     assert masked_by(mask, line.format("first-token-111")) == (
         '"POST /in?******** HTTP/1.1" 204 0 ******** ********')
 
     # A subscriber added while the worker runs is delivered to, so it is masked too.
+    # given a token the mask does not know yet
     assert "added-token-222" in masked_by(mask, line.format("added-token-222"))
+    # when it is added to the file
     subscribers_file(webhooks_file, ["first-token-111", "added-token-222"])
+    # then
     assert "added-token-222" not in masked_by(mask, line.format("added-token-222"))
 
     # A file broken meanwhile stops no log call; what was known stays masked.
+    # when the file is broken
     webhooks_file.write_text("[subscribers.broken\n")
     os.utime(webhooks_file, ns=(1, 1))
+    # then
     assert masked_by(mask, line.format("added-token-222")) == (
         '"POST /in?******** HTTP/1.1" 204 0 ******** ********')
 
 
 def test_the_admin_servers_handlers_mask_webhook_url_tokens(tmp_path, root_logger_kept):
+    # given
     import logging.config
 
     from worker.process.logs import uvicorn_config
@@ -122,8 +139,10 @@ def test_the_admin_servers_handlers_mask_webhook_url_tokens(tmp_path, root_logge
     stream = io.StringIO()
     config["handlers"]["default"]["stream"] = stream
     logging.config.dictConfig(config)
+    # when
     logging.getLogger("uvicorn.error").error("fetched https://hooks.example.com/in?%s",
                                              "token=abc123secret")
+    # then
     assert "abc123secret" not in stream.getvalue()
     assert "fetched https://hooks.example.com/in?********" in stream.getvalue()
 
@@ -152,15 +171,15 @@ def engine_lines():
 
 
 def test_a_structlog_line_is_one_json_object_with_its_fields_and_no_secret(engine_lines):
-    # Given the JSON format and a configured secret
+    # given the JSON format and a configured secret
     stream = engine_lines(as_json=True)
 
-    # When an engine line carries the secret in a field
+    # when an engine line carries the secret in a field
     logs.get("worker.test").info("transfer checked", transfer_id=42, provider="acme",
                                  tx_id="tx-9", attempt=2, outcome="PENDING",
                                  detail="signed with s3cr3t-key")
 
-    # Then it is one JSON object, leading fields first, the secret masked
+    # then it is one JSON object, leading fields first, the secret masked
     text = stream.getvalue()
     assert text.count("\n") == 1 and "s3cr3t-key" not in text
     line = json.loads(text)
@@ -173,15 +192,15 @@ def test_a_structlog_line_is_one_json_object_with_its_fields_and_no_secret(engin
 
 
 def test_a_structlog_line_reads_as_key_value_in_a_terminal_with_no_secret(engine_lines):
-    # Given the console format
+    # given the console format
     stream = engine_lines(as_json=False)
 
-    # When an engine line and a plain standard-library line carry secrets
+    # when an engine line and a plain standard-library line carry secrets
     logs.get("worker.test").warning("transfer refused", transfer_id=7, tx_id="tx-1",
                                     note="tok-123456")
     logging.getLogger("worker.plain").warning("token %s refused", "tok-123456")
 
-    # Then both read as text, fields as key=value, secrets masked
+    # then both read as text, fields as key=value, secrets masked
     engine_line, plain_line = stream.getvalue().splitlines()
     assert "transfer refused" in engine_line and "[worker.test]" in engine_line
     assert "transfer_id=7 tx_id=tx-1 note=" in engine_line
@@ -192,22 +211,29 @@ def test_a_structlog_line_reads_as_key_value_in_a_terminal_with_no_secret(engine
 
 def test_a_traceback_in_a_structlog_line_is_masked_in_both_formats(engine_lines):
     for as_json in (True, False):
+        # given
         stream = engine_lines(as_json=as_json)
+        # when
         try:
             raise RuntimeError("refused key s3cr3t-key")
         except RuntimeError:
             logs.get("worker.test").exception("provider call failed", transfer_id=3)
+        # then
         assert "s3cr3t-key" not in stream.getvalue()
         assert "refused key ********" in stream.getvalue()
 
 
 def test_lines_below_the_loggers_level_are_dropped(engine_lines):
+    # given
     stream = engine_lines(as_json=True)
+    # when
     logs.get("worker.test").debug("transfer claimed", transfer_id=1)
+    # then
     assert stream.getvalue() == ""
 
 
 def test_the_admin_servers_json_lines_include_the_applications_own(root_logger_kept):
+    # given
     import logging.config
 
     from worker.process.logs import uvicorn_config
@@ -216,8 +242,10 @@ def test_the_admin_servers_json_lines_include_the_applications_own(root_logger_k
     stream = io.StringIO()
     config["handlers"]["lines"]["stream"] = stream
     logging.config.dictConfig(config)
+    # when
     logs.get("worker.admin.actions").info("transfer resolved", transfer_id=5,
                                           by="admin:tok-123456")
+    # then
     line = json.loads(stream.getvalue())
     assert (line["event"], line["transfer_id"], line["by"]) == ("transfer resolved", 5,
                                                                 "admin:********")

@@ -24,18 +24,24 @@ def planned(*targets: str) -> list[str]:
 
 
 def test_a_missing_tool_stops_with_the_command_that_installs_it():
+    # when
     result = require("/usr/bin/no-such-browser", "no-such-browser-package")
+    # then
     assert result.returncode == 1
     assert "sudo apt-get install no-such-browser-package" in result.stderr
 
 
 def test_a_present_tool_passes_quietly():
+    # when
     result = require("sh", "dash")
+    # then
     assert (result.returncode, result.stderr) == (0, "")
 
 
 def test_make_test_checks_chromium_and_promtool_before_any_test():
+    # when
     steps = planned("test")
+    # then
     pytest_step = next(i for i, step in enumerate(steps) if step.endswith("pytest -q"))
     checks = [i for i, step in enumerate(steps) if "require.sh" in step]
     assert [steps[i].split()[1] for i in checks] == ["promtool", "/usr/bin/chromium"]
@@ -43,5 +49,6 @@ def test_make_test_checks_chromium_and_promtool_before_any_test():
 
 
 def test_make_sim_and_make_admin_start_the_simulator_and_the_admin_server():
+    # when / then
     assert planned("sim")[-1].endswith("resolver sim")
     assert planned("admin")[-1].endswith("resolver admin")

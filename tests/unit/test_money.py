@@ -16,7 +16,9 @@ from worker.domain.money import InvalidMoney, parse_amount, parse_currency
     ("9999999999999999.9999", Decimal("9999999999999999.9999")),
 ])
 def test_amounts_are_decimals_with_four_places(raw, expected):
+    # when
     amount = parse_amount(raw)
+    # then
     assert amount == expected
     assert amount.as_tuple().exponent == -4
 
@@ -53,14 +55,18 @@ def test_amounts_are_decimals_with_four_places(raw, expected):
     (["1"], "not a list"),
 ])
 def test_anything_but_a_plain_decimal_string_is_refused_with_the_rule(raw, message):
+    # when
     with pytest.raises(InvalidMoney, match=message) as refused:
         parse_amount(raw)
+    # then
     assert refused.value.field == "amount"
 
 
 def test_the_refusal_of_a_huge_amount_does_not_echo_it():
+    # when
     with pytest.raises(InvalidMoney) as refused:
         parse_amount("9" * 5000)
+    # then
     assert len(str(refused.value)) < 200
 
 
@@ -68,6 +74,7 @@ def test_the_refusal_of_a_huge_amount_does_not_echo_it():
     ("usd", "USD"), ("USDT", "USDT"), (" eur ", "EUR"), ("Usdc2", "USDC2"),
 ])
 def test_currencies_are_upper_case_codes(raw, expected):
+    # when / then
     assert parse_currency(raw) == expected
 
 
@@ -79,6 +86,8 @@ def test_currencies_are_upper_case_codes(raw, expected):
     "\uff35\uff33\uff24",  # fullwidth USD
 ])
 def test_malformed_currencies_are_refused(raw):
+    # when
     with pytest.raises(InvalidMoney, match="3 to 10 ASCII letters or digits") as refused:
         parse_currency(raw)
+    # then
     assert refused.value.field == "currency"

@@ -11,12 +11,12 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_the_readme_lists_every_cause_with_its_state_and_remedy() -> None:
-    # Given the README's Causes subsection
+    # given the README's Causes subsection
     text = README.read_text()
     section = text[text.index("### Causes\n"):]
     section = section[:section.index("\n#")]
-    # When its table rows are read
+    # when its table rows are read
     rows = re.findall(r"^\| `([a-z_]+)` \| ([a-z_]+) \| (.+) \|$", section, re.MULTILINE)
-    # Then they are exactly the causes of worker.admin.causes, each in its state with its
+    # then they are exactly the causes of worker.admin.causes, each in its state with its
     # remedy, in the same order
     assert rows == [(c.code, str(c.state), c.advice) for c in causes.CAUSES]

@@ -23,61 +23,77 @@ def failing(exc: Exception):
 
 
 def test_an_accepted_request_answers_ok_with_its_summary():
+    # given
     seen = []
 
     def handler(*args, **kwargs):
         seen.append((args, kwargs))
         return SUMMARY
 
+    # when
     reply = answer(handler, "rt", {"tx_id": "W-1"}, by="wallet")
 
+    # then
     assert reply == {"ok": True, **SUMMARY}
     assert seen == [(("rt", {"tx_id": "W-1"}), {"by": "wallet"})]
 
 
 def test_invalid_input_answers_with_its_field_and_message():
+    # when
     reply = answer(failing(InvalidInput("amount", "must be positive")))
 
+    # then
     assert reply == {"ok": False, "error": "invalid", "field": "amount",
                      "message": "must be positive"}
 
 
 def test_conflicting_facts_answer_as_a_conflict_without_a_field():
+    # when
     reply = answer(failing(ConflictError("tx_id 'W-1' is already registered with other facts")))
 
+    # then
     assert reply == {"ok": False, "error": "conflict", "field": None,
                      "message": "tx_id 'W-1' is already registered with other facts"}
 
 
 def test_a_conflict_that_names_its_field_passes_it_on():
+    # given
     exc = ConflictError("amount 30 differs from registered 25", field="amount")
 
+    # when / then
     assert answer(failing(exc))["field"] == "amount"
 
 
 def test_an_outcome_that_contradicts_a_final_state_answers_as_a_conflict_on_outcome():
+    # when
     reply = answer(failing(Contradicted("transfer 7 is already failed; the reported succeeded "
                                         "contradicts it")))
 
+    # then
     assert reply == {"ok": False, "error": "conflict", "field": "outcome",
                      "message": "transfer 7 is already failed; the reported succeeded "
                                 "contradicts it"}
 
 
 def test_completing_a_transfer_in_review_answers_as_a_conflict():
+    # when
     reply = answer(failing(NotResolvable("transfer 7 is needs_review; an admin decides it")))
 
+    # then
     assert reply == {"ok": False, "error": "conflict", "field": None,
                      "message": "transfer 7 is needs_review; an admin decides it"}
 
 
 def test_every_reply_survives_the_json_result_backend():
+    # when / then
     for reply in (answer(lambda: SUMMARY), answer(failing(InvalidInput("currency", "unknown")))):
         assert json.loads(json.dumps(reply)) == reply
 
 
 def test_anything_but_a_refusal_still_raises_so_the_task_retries():
+    # given
     outage = ConnectionError("database unreachable")
 
+    # when / then
     with pytest.raises(ConnectionError):
         answer(failing(outage))

@@ -13,6 +13,7 @@ def enum_of(model, field: str) -> list[str]:
 
 
 def test_the_state_lists_follow_the_enum():
+    # then
     assert ALL_STATES == ("in_flight", "pending", "needs_review", "succeeded", "failed")
     assert OPEN_STATES == ("in_flight", "pending", "needs_review")
     assert FINAL_STATES == ("succeeded", "failed")
@@ -21,6 +22,7 @@ def test_the_state_lists_follow_the_enum():
 
 
 def test_the_api_shapes_list_the_states_in_the_enums_order():
+    # when / then
     assert enum_of(TransferOut, "state") == list(ALL_STATES)
     assert enum_of(ResolveBody, "outcome") == list(FINAL_STATES)
     assert enum_of(CauseGroupOut, "state") == list(ACTIONABLE_STATES)

@@ -11,17 +11,21 @@ from worker.domain.types import State
 
 
 def test_the_same_seed_plans_the_same_drill_and_another_seed_another():
+    # when
     first = scenario.plan(300, seed=5)
 
+    # then
     assert first == scenario.plan(300, seed=5)
     assert first != scenario.plan(300, seed=6)
     assert len({item.key for item in first}) == 300
 
 
 def test_every_instance_gets_transfers_with_the_state_its_script_makes_true():
+    # when
     planned = scenario.plan(2000, seed=1)
     by_instance = Counter(item.transfer.instance.name for item in planned)
 
+    # then
     assert set(by_instance) == {i.name for i in scenario.all_instances()}
     for item in planned:
         script, record = item.transfer.script, item.transfer.record
@@ -35,6 +39,7 @@ def test_every_instance_gets_transfers_with_the_state_its_script_makes_true():
 
 
 def test_providers_without_a_pending_status_never_answer_not_found_twice_before_the_end():
+    # when / then
     for item in scenario.plan(2000, seed=1):
         if item.transfer.instance.kind in scenario.NO_PENDING_STATUS and item.transfer.script:
             assert all(step.get("times", 1) == 1 for step in item.transfer.script
@@ -42,10 +47,12 @@ def test_providers_without_a_pending_status_never_answer_not_found_twice_before_
 
 
 def test_the_fault_plan_has_what_was_asked_with_the_first_restarts_during_intake():
+    # when
     plan = faults.plan_faults(worker_kills=5, redis_wipes=2, pg_restarts=1, seed=3,
                               window_s=40)
     actions = Counter(fault.action for fault in plan)
 
+    # then
     assert actions == {faults.KILL_WORKER: 5, faults.WIPE_REDIS: 2, faults.RESTART_POSTGRES: 1,
                        faults.SECOND_BEAT: 1, faults.PROVIDER_DOWN: 1}
     wipes = [f for f in plan if f.action == faults.WIPE_REDIS]
@@ -56,6 +63,7 @@ def test_the_fault_plan_has_what_was_asked_with_the_first_restarts_during_intake
 
 
 def test_the_runner_fires_faults_at_their_moment_and_their_ends_after():
+    # given
     progress = IntakeProgress(total=10)
     fired: list[str] = []
     actions = {name: (lambda name=name: fired.append(name) or "") for name in
@@ -63,6 +71,7 @@ def test_the_runner_fires_faults_at_their_moment_and_their_ends_after():
     plan = [faults.Fault(faults.KILL_WORKER, during_intake=0.5),
             faults.Fault(faults.PROVIDER_DOWN, after_intake_s=0, ends_after_s=0.1)]
     runner = faults.FaultRunner(plan, progress, actions, started=time.monotonic())
+    # when the runner runs while intake goes on and then ends
     runner.start()
     try:
         time.sleep(0.2)
@@ -74,6 +83,7 @@ def test_the_runner_fires_faults_at_their_moment_and_their_ends_after():
     finally:
         runner.stop()
 
+    # then
     assert fired == [faults.KILL_WORKER, faults.PROVIDER_DOWN, faults.PROVIDER_UP]
     assert runner.count(faults.PROVIDER_DOWN) == 1
 

@@ -33,30 +33,38 @@ def details(found: list[verify.Violation]) -> list[str]:
 # --- registrations
 
 def test_registrations_hold_when_every_acknowledged_row_is_stored_under_its_id():
+    # given
     rows = [(1, "naga-main", "a"), (2, "naga-main", "b")]
     acked = {("naga-main", "a"): ack(1), ("naga-main", "b"): ack(2)}
 
+    # when / then
     assert verify.judge_registrations(rows, [planned("a"), planned("b")], acked, {}) == []
 
 
 def test_an_acknowledged_registration_missing_from_postgres_is_reported_with_the_counts():
+    # given
     rows = [(1, "naga-main", "a")]
     acked = {("naga-main", "a"): ack(1), ("naga-main", "b"): ack(2)}
 
+    # when
     found = verify.judge_registrations(rows, [planned("a"), planned("b")], acked, {})
 
+    # then
     assert details(found) == ["naga-main:b: acknowledged as id 2 but not in Postgres",
                               "drill: count in 2 != count out 1"]
 
 
 def test_an_id_that_differs_a_refusal_a_missing_ack_and_a_stranger_are_each_reported():
+    # given
     rows = [(7, "naga-main", "a"), (8, "naga-main", "x")]
     acked = {("naga-main", "a"): ack(1)}
     refused = {("naga-main", "c"): {"ok": False, "error": "conflict"}}
 
+    # when
     found = verify.judge_registrations(rows, [planned("a"), planned("b"), planned("c")],
                                        acked, refused)
 
+    # then
     assert details(found) == [
         "naga-main:b: never acknowledged",
         "naga-main:c: refused: {'ok': False, 'error': 'conflict'}",
@@ -69,23 +77,29 @@ def test_an_id_that_differs_a_refusal_a_missing_ack_and_a_stranger_are_each_repo
 # --- final states
 
 def test_a_state_other_than_the_scripted_one_is_reported():
+    # given
     rows = [("naga-main", "a", "succeeded", "engine", "SUCCEEDED"),
             ("naga-main", "b", "needs_review", None, "MISMATCH"),
             ("naga-main", "c", "failed", "engine", "NOT_FOUND")]
     plan = [planned("a"), planned("b", State.FAILED), planned("c", State.FAILED)]
 
+    # when
     found = verify.judge_final_states(rows, plan)
 
+    # then
     assert details(found) == ["naga-main:b: needs_review, script makes failed true "
                               "(last answer MISMATCH)"]
 
 
 def test_a_resolution_against_the_last_answer_or_by_someone_else_is_reported():
+    # given
     rows = [("naga-main", "a", "succeeded", "engine", "PENDING"),
             ("naga-main", "b", "failed", "admin:eve", "FAILED")]
 
+    # when
     found = verify.judge_final_states(rows, [planned("a"), planned("b", State.FAILED)])
 
+    # then
     assert details(found) == ["naga-main:a: succeeded but the last applied answer was PENDING",
                               "naga-main:b: resolved by admin:eve"]
 
@@ -100,6 +114,7 @@ def posting_row(tx_id: str, direction: str, state: str, kind: str | None,
 
 
 def test_the_postings_each_outcome_calls_for_hold():
+    # given
     rows = [
         posting_row("d-ok", "deposit", "succeeded", "hold", "player:p-1", "transit:naga-main"),
         posting_row("d-ok", "deposit", "succeeded", "settle", "transit:naga-main",
@@ -113,10 +128,12 @@ def test_the_postings_each_outcome_calls_for_hold():
         posting_row("w-no", "withdraw", "failed", None),
     ]
 
+    # when / then
     assert verify.judge_ledger(rows, [("EUR", Decimal(0))]) == []
 
 
 def test_missing_extra_misdirected_and_wrongly_sized_postings_are_reported():
+    # given
     rows = [
         posting_row("d-ok", "deposit", "succeeded", "hold", "player:p-1", "transit:naga-main"),
         posting_row("w-no", "withdraw", "failed", "payout", "settled:naga-main", "player:p-1"),
@@ -127,8 +144,10 @@ def test_missing_extra_misdirected_and_wrongly_sized_postings_are_reported():
                     "player:p-1", amount="9.0000"),
     ]
 
+    # when
     found = verify.judge_ledger(rows, [("EUR", Decimal("1.0000")), ("USD", Decimal(0))])
 
+    # then
     assert details(found) == [
         "EUR: balances sum to 1.0000, not 0",
         "naga-main:w-ok: payout of 9.0000 EUR for a transfer of 10.0000 EUR",
@@ -146,23 +165,28 @@ def test_missing_extra_misdirected_and_wrongly_sized_postings_are_reported():
 # --- outbox
 
 def test_one_published_resolution_event_per_final_transfer_holds():
+    # given
     rows = [("naga-main", "a", "succeeded", "transfer.resolved", True),
             ("naga-main", "b", "needs_review", "transfer.needs_review", True),
             ("naga-main", "c", "failed", "transfer.needs_review", True),
             ("naga-main", "c", "failed", "transfer.manually_resolved", True)]
 
+    # when / then
     assert verify.judge_outbox(rows) == []
 
 
 def test_missing_doubled_and_unpublished_events_are_reported():
+    # given
     rows = [("naga-main", "a", "succeeded", None, None),
             ("naga-main", "b", "failed", "transfer.resolved", True),
             ("naga-main", "b", "failed", "transfer.resolved", True),
             ("naga-main", "c", "succeeded", "transfer.resolved", False),
             ("naga-main", "d", "needs_review", None, None)]
 
+    # when
     found = verify.judge_outbox(rows)
 
+    # then
     assert details(found) == [
         "naga-main:c: transfer.resolved never published",
         "naga-main:a: succeeded with 0 resolution events, not 1",
@@ -179,17 +203,21 @@ def span(tx_id: str, check_id: int, start_s: float, end_s: float) -> tuple[objec
 
 
 def test_checks_one_after_another_do_not_overlap():
+    # given
     spans = [span("a", 1, 0, 1), span("a", 2, 1, 2), span("a", 3, 5, 6), span("b", 4, 0.5, 3)]
 
+    # when / then
     assert verify.judge_overlaps(spans) == []
 
 
 def test_a_check_that_began_before_an_earlier_one_ended_is_reported():
-    # Check 2 overlaps the long check 1 although check 3, between them by start, does not.
+    # given check 2 overlapping the long check 1 although check 3, between them by start, does not
     spans = [span("a", 1, 0, 10), span("a", 3, 1, 2), span("a", 2, 9.5, 11)]
 
+    # when
     found = verify.judge_overlaps(spans)
 
+    # then
     assert details(found) == ["naga-main:a: check 3 began 9.000 s before check 1 ended",
                               "naga-main:a: check 2 began 0.500 s before check 1 ended"]
 
@@ -197,6 +225,7 @@ def test_a_check_that_began_before_an_earlier_one_ended_is_reported():
 # --- settled
 
 def test_open_transfers_or_unpublished_events_mean_the_drill_did_not_settle():
+    # when / then
     assert verify.judge_settled(0, 0) == []
     assert details(verify.judge_settled(3, 1)) == [
         "drill: did not settle: 3 transfers open, 1 events unpublished"]

@@ -18,6 +18,7 @@ def engine_event_types() -> set[str]:
 
 
 def test_every_engine_event_type_has_a_schema_and_an_example():
+    # when / then
     assert engine_event_types() == set(schemas())
     for event_type in schemas():
         assert (DOCS / f"{event_type}.example.json").is_file()
@@ -25,6 +26,7 @@ def test_every_engine_event_type_has_a_schema_and_an_example():
 
 @pytest.mark.parametrize("event_type", sorted(schemas()))
 def test_each_schema_is_valid_and_its_example_conforms(event_type):
+    # when / then
     jsonschema.Draft202012Validator.check_schema(schemas()[event_type])
     assert schemas()[event_type]["properties"]["type"]["const"] == event_type
     assert problems(example(event_type)) == []
@@ -41,12 +43,18 @@ def test_each_schema_is_valid_and_its_example_conforms(event_type):
     lambda e: e["data"].update(resolved_at=None),
 ])
 def test_the_resolved_schema_refuses_what_the_contract_excludes(mutate):
+    # given
     event = copy.deepcopy(example("transfer.resolved"))
+    # when
     mutate(event)
+    # then
     assert problems(event)
 
 
 def test_needs_review_is_not_final():
+    # given
     event = copy.deepcopy(example("transfer.needs_review"))
+    # when it carries a resolved_at
     event["data"]["resolved_at"] = event["time"]
+    # then
     assert problems(event)

@@ -26,62 +26,68 @@ NOW = 1_700_000_000
 
 
 def test_the_specifications_test_vector():
-    # Given the key, id, time and payload the specification's libraries publish as a vector
+    # given the key, id, time and payload the specification's libraries publish as a vector
     key = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-    # When signed
+    # when signed
     signature = sign(key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, b'{"test": 2432232314}')
-    # Then the published signature comes out
+    # then the published signature comes out
     assert signature == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
 
 
 def test_the_headers_name_the_event_the_time_and_the_signature():
+    # when
     headers = signed_headers([NEW], "e1", BODY, timestamp=NOW)
+    # then
     assert headers == {"webhook-id": "e1", "webhook-timestamp": str(NOW),
                        "webhook-signature": sign(NEW, "e1", NOW, BODY)}
     assert headers["webhook-signature"].startswith("v1,")
 
 
 def test_the_librarys_own_verification_accepts_what_we_send():
-    # Given headers signed now (the library checks against the real clock)
+    # given headers signed now (the library checks against the real clock)
     headers = signed_headers([NEW], "e1", BODY)
-    # When a receiver verifies with the standardwebhooks library alone, then it passes
+    # when / then a receiver verifying with the standardwebhooks library alone passes
     assert Webhook(NEW).verify(BODY, headers) == {"id": "e1"}
-    # and a tampered body does not
+    # when / then a tampered body does not
     with pytest.raises(WebhookVerificationError):
         Webhook(NEW).verify(b'{"id":"e2"}', headers)
 
 
 def test_our_verify_accepts_what_the_library_signs():
-    # Given a signature made by the library itself (a sender other than us)
+    # given a signature made by the library itself (a sender other than us)
     library = Webhook(NEW)
     signature = library.sign("e1", datetime.fromtimestamp(NOW, UTC), BODY.decode())
     headers = {"webhook-id": "e1", "webhook-timestamp": str(NOW), "webhook-signature": signature}
-    # When verified here, then it passes
+    # when / then verified here, it passes
     verify(NEW, headers, BODY, now=NOW)
 
 
 def test_during_rotation_a_receiver_with_either_secret_verifies():
-    # Given a delivery signed with the new and the previous secret
+    # given a delivery signed with the new and the previous secret
     headers = signed_headers([NEW, OLD], "e1", BODY)
     assert len(headers["webhook-signature"].split(" ")) == 2
-    # When a receiver that still has only the old secret, or already only the new one, verifies
-    # Then both pass, with our helper and with the library
+    # when / then a receiver with only the old secret, or already only the new one, verifies:
+    # both pass, with our helper and with the library
     for secret in (OLD, NEW):
         verify(secret, headers, BODY)
         Webhook(secret).verify(BODY, headers)
-    # and one with neither does not
+    # when / then one with neither does not
     with pytest.raises(SignatureError, match="no signature matches"):
         verify(new_secret(), headers, BODY)
 
 
 def test_a_receiver_rotating_its_own_side_may_hold_several_secrets():
+    # given
     headers = signed_headers([NEW], "e1", BODY, timestamp=NOW)
+    # when / then it passes
     verify([OLD, NEW], headers, BODY, now=NOW)
 
 
 def test_a_genuine_recent_request_verifies_whatever_the_header_case():
+    # given
     headers = {name.title(): value for name, value in
                signed_headers([NEW], "e1", BODY, timestamp=NOW).items()}
+    # when / then it passes
     verify(NEW, headers, BODY, now=NOW + 299)
 
 
@@ -92,20 +98,27 @@ def test_a_genuine_recent_request_verifies_whatever_the_header_case():
     (BODY, NEW, NOW - 301),  # from the future
 ])
 def test_anything_else_is_refused(body, secret, now):
+    # given
     headers = signed_headers([NEW], "e1", BODY, timestamp=NOW)
+    # when / then
     with pytest.raises(SignatureError):
         verify(secret, headers, body, now=now)
 
 
 def test_the_window_is_the_receivers_choice():
+    # given
     headers = signed_headers([NEW], "e1", BODY, timestamp=NOW)
+    # when / then a wider window lets it pass
     verify(NEW, headers, BODY, tolerance_s=900, now=NOW + 600)
+    # when / then a narrower one refuses it
     with pytest.raises(SignatureError, match="60s away"):
         verify(NEW, headers, BODY, tolerance_s=60, now=NOW + 61)
 
 
 def test_an_old_timestamp_fails_with_the_library_too():
+    # given
     headers = signed_headers([NEW], "e1", BODY, timestamp=int(time.time()) - 301)
+    # when / then
     with pytest.raises(WebhookVerificationError):
         Webhook(NEW).verify(BODY, headers)
 
@@ -115,14 +128,18 @@ def test_an_old_timestamp_fails_with_the_library_too():
     ("webhook-id", "e2"),  # so is the id
 ])
 def test_a_changed_signed_header_breaks_the_signature(header, value):
+    # given
     headers = signed_headers([NEW], "e1", BODY, timestamp=NOW)
     headers[header] = value
+    # when / then
     with pytest.raises(SignatureError, match="no signature matches"):
         verify(NEW, headers, BODY, now=NOW)
 
 
 def test_missing_or_malformed_headers_are_refused():
+    # given
     headers = signed_headers([NEW], "e1", BODY, timestamp=NOW)
+    # when / then
     for name in headers:
         with pytest.raises(SignatureError, match="missing"):
             verify(NEW, {k: v for k, v in headers.items() if k != name}, BODY, now=NOW)
@@ -131,8 +148,10 @@ def test_missing_or_malformed_headers_are_refused():
 
 
 def test_unknown_signature_versions_are_skipped():
+    # given
     headers = signed_headers([NEW], "e1", BODY, timestamp=NOW)
     headers["webhook-signature"] = f"v1a,AAAA v1,AAAA {headers['webhook-signature']}"
+    # when / then the v1 signature is found and passes
     verify(NEW, headers, BODY, now=NOW)
 
 
@@ -143,12 +162,15 @@ def test_unknown_signature_versions_are_skipped():
     ("whsec_" + "QUFB" * 22, "24 to 64 bytes, not 66"),
 ])
 def test_a_secret_must_be_whsec_base64_of_24_to_64_bytes(secret, problem):
+    # when
     message = secret_problem(secret)
+    # then
     assert message is not None and problem in message
     assert secret.removeprefix("whsec_") not in message
 
 
 def test_good_secrets_pass_including_unpadded_and_new_ones():
+    # when / then
     assert secret_problem(NEW) is None
     assert secret_problem(NEW.rstrip("=")) is None
     fresh = new_secret()

@@ -12,10 +12,13 @@ OLD = "whsec_" + "b2xkLWtleS1vZi10aGUtY29uZmlnLXRlc3RzLS0yNA=="  # 31 bytes
 
 
 def test_a_subscriber_with_its_secret_from_the_environment(monkeypatch):
+    # given
     monkeypatch.setenv("FIN_SECRET", K)
+    # when
     subscribers = parse_subscribers({"subscribers": {"finance": {
         "url": "https://finance.example/hooks", "secret": "${FIN_SECRET}",
         "types": ["transfer.resolved"], "timeout_s": 5}}}, "hooks.toml")
+    # then
     finance = subscribers["finance"]
     assert finance.secret == K and finance.signing_secrets() == [K]
     assert finance.types == {"transfer.resolved"}
@@ -25,8 +28,10 @@ def test_a_subscriber_with_its_secret_from_the_environment(monkeypatch):
 
 
 def test_types_default_to_every_event_type():
+    # when
     [subscriber] = parse_subscribers({"subscribers": {"all": {
         "url": "http://127.0.0.1:9/x", "secret": K}}}, "f").values()
+    # then
     assert subscriber.types == EVENT_TYPES
 
 
@@ -53,22 +58,24 @@ def test_types_default_to_every_event_type():
      "subscribers.x.previous_secret: is the same as secret"),
 ])
 def test_each_mistake_names_the_subscriber_and_field(table, message):
+    # when
     with pytest.raises(ConfigError, match=r"^hooks\.toml: ") as raised:
         parse_subscribers({"subscribers": {"x": table}}, "hooks.toml")
+    # then
     assert message in str(raised.value)
     for value in (K, "a-raw-shared-secret-of-old", "c2hvcnQ="):
         assert value not in str(raised.value)  # a secret, even a wrong one, is never repeated
 
 
 def test_while_rotating_both_secrets_sign_and_both_are_masked(monkeypatch):
-    # Given a subscriber with a new secret and the previous one, both from the environment
+    # given a subscriber with a new secret and the previous one, both from the environment
     monkeypatch.setenv("FIN_SECRET", K)
     monkeypatch.setenv("FIN_SECRET_OLD", OLD)
-    # When the file is read
+    # when the file is read
     [finance] = parse_subscribers({"subscribers": {"finance": {
         "url": "https://finance.example/hooks", "secret": "${FIN_SECRET}",
         "previous_secret": "${FIN_SECRET_OLD}"}}}, "hooks.toml").values()
-    # Then deliveries sign with the new one first, then the old one
+    # then deliveries sign with the new one first, then the old one
     assert finance.signing_secrets() == [K, OLD]
     # and neither, with or without its prefix, may reach a log or a listing
     assert {K, OLD, K.removeprefix("whsec_"), OLD.removeprefix("whsec_")} <= set(
@@ -79,6 +86,7 @@ def test_while_rotating_both_secrets_sign_and_both_are_masked(monkeypatch):
 
 
 def test_bad_names_and_top_level_keys_are_refused():
+    # when / then
     with pytest.raises(ConfigError, match="lower case"):
         parse_subscribers({"subscribers": {"Bad Name": {}}}, "f")
     with pytest.raises(ConfigError, match="unknown top-level key 'providers'"):
@@ -86,18 +94,23 @@ def test_bad_names_and_top_level_keys_are_refused():
 
 
 def test_no_file_means_no_subscribers_and_a_missing_file_is_an_error(tmp_path):
+    # when / then
     assert load_subscribers(None) == {}
     with pytest.raises(ConfigError, match="webhooks file not found"):
         load_subscribers(tmp_path / "absent.toml")
+    # given
     broken = tmp_path / "broken.toml"
     broken.write_text("[subscribers.x\n")
+    # when / then
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_subscribers(broken)
 
 
 def test_the_example_file_loads(monkeypatch):
+    # given
     from pathlib import Path
 
     monkeypatch.setenv("RESOLVER_WEBHOOK_SECRET", K)
     example = Path(__file__).resolve().parents[3] / "examples" / "webhooks.toml"
+    # when / then
     assert list(load_subscribers(example)) == ["example"]

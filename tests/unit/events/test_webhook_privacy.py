@@ -24,8 +24,10 @@ TOKENED = Subscriber(name="finance", url="http://127.0.0.1:1/hooks/in?token=t0k3
 
 
 def test_a_failed_post_logs_the_host_but_not_the_path_or_query():
+    # when the post to a closed port fails
     with requests.Session() as http:
         response = post(http, TOKENED, "event-1", "transfer.resolved", b"{}")
+    # then
     assert response.http_status is None
     assert response.error is not None
     assert "t0k3n-abc123" not in response.error
@@ -34,7 +36,9 @@ def test_a_failed_post_logs_the_host_but_not_the_path_or_query():
 
 
 def test_the_listing_hides_the_query_string():
+    # when
     shown = TOKENED.describe()
+    # then
     assert shown["url"] == "http://127.0.0.1:1/hooks/in?…"
     assert "secret" not in shown
 
@@ -74,6 +78,7 @@ def urllib3_debug() -> Iterator[tuple[logging.Logger, io.StringIO]]:
 
 
 def test_urllib3s_debug_request_line_is_masked(receiver, urllib3_debug, tmp_path):
+    # given
     url = f"{receiver}/hooks/in?token=abc123secret"
     webhooks_file = tmp_path / "webhooks.toml"
     webhooks_file.write_text(f'[subscribers.finance]\nurl = "{url}"\n'
@@ -82,10 +87,12 @@ def test_urllib3s_debug_request_line_is_masked(receiver, urllib3_debug, tmp_path
     logger, stream = urllib3_debug
     logs.install(logger, logs.secret_source(runtime), as_json=False)
 
+    # when
     with requests.Session() as http:
         response = post(http, load_subscribers(webhooks_file)["finance"], "event-1",
                         "transfer.resolved", b"{}")
 
+    # then
     assert response.http_status == 204
     written = stream.getvalue()
     assert '"POST /hooks/in?******** HTTP/1.1" 204' in written
@@ -93,13 +100,16 @@ def test_urllib3s_debug_request_line_is_masked(receiver, urllib3_debug, tmp_path
 
 
 def test_the_url_credentials_are_secrets_in_every_form_a_log_may_show():
+    # given
     subscriber = Subscriber(
         name="finance", secret="whsec_" + "s" * 32,
         url="https://ops:pa%24%24word@hooks.example.com/in?token=abc123secret&format=json",
     )
 
+    # when
     secrets = subscriber.secret_values()
 
+    # then
     assert {"whsec_" + "s" * 32, "s" * 32,  # the secret, with and without its prefix
             "ops:pa%24%24word", "ops:pa$$word", "pa%24%24word", "pa$$word",
             base64.b64encode(b"ops:pa$$word").decode(), "token=abc123secret&format=json",
