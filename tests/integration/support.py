@@ -80,3 +80,15 @@ def make_due(engine: Engine, transfer_id: int | None = None) -> None:
 
 def _code(session: Session, model: Any, account_id: int) -> str:
     return str(session.get_one(model, account_id).code)
+
+
+def one_vct_instance(secret_variable: str) -> str:
+    """A providers file with one instance whose secret comes from `secret_variable`."""
+    return f"""
+[providers.vct-main]
+kind = "vct"
+base_url = "https://vct.example.test"
+[providers.vct-main.credentials]
+api_key = "public-key-id"
+api_secret = "${{{secret_variable}}}"
+"""

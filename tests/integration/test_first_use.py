@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, text
 from resolver_tools.demo import run as demo
 from tests.integration.events.receivers import scripted_receiver
 from tests.integration.events.support import outbox, settle
-from tests.integration.support import register
+from tests.integration.support import one_vct_instance, register
 from worker.cli import main
 from worker.domain.types import Outcome
 from worker.process.runtime import build_runtime, use_runtime
@@ -30,14 +30,7 @@ from worker.process.settings import get_settings
 
 pytestmark = pytest.mark.integration
 
-PROVIDERS = """
-[providers.vct-main]
-kind = "vct"
-base_url = "https://vct.example.test"
-[providers.vct-main.credentials]
-api_key = "public-key-id"
-api_secret = "${FIRST_USE_VCT_SECRET}"
-"""
+PROVIDERS = one_vct_instance("FIRST_USE_VCT_SECRET")
 
 
 def invoke(*args: str) -> tuple[int, str]:

@@ -10,19 +10,13 @@ import sys
 import pytest
 from click.testing import CliRunner
 
+from tests.integration.support import one_vct_instance
 from worker.cli import main
 from worker.process.settings import get_settings
 
 pytestmark = pytest.mark.integration
 
-PROVIDERS = """
-[providers.vct-main]
-kind = "vct"
-base_url = "https://vct.example.test"
-[providers.vct-main.credentials]
-api_key = "public-key-id"
-api_secret = "${TEST_VCT_SECRET}"
-"""
+PROVIDERS = one_vct_instance("TEST_VCT_SECRET")
 
 
 @pytest.fixture

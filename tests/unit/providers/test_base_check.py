@@ -10,21 +10,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 
+from tests.unit.providers.contract_table import SEEDS
 from tests.unit.providers.support import make_adapter, make_transfer
 from worker.domain.types import Outcome
 from worker.providers.base import MAX_BODY_BYTES, CheckResult
 
-CREDENTIALS: dict[str, dict[str, Any]] = {
-    "minigame": {"appid": "1005", "key": "minigame-secret-key"},
-    "lucko": {"agent_id": "agent001", "key": "lucko-secret-key"},
-    "hrg": {"agent_id": "hrgag", "api_key": "hrg-secret-key"},
-    "vct": {"api_key": "TESTAGENT", "api_secret": "vct-secret-key"},
-    "naga": {"brand_code": "srot", "group_code": "dpae", "secret_key": "naga-secret-key"},
-}
+# Each kind's seed credentials (contract_table), so every provider test signs the same way.
+CREDENTIALS = {kind: seed.credentials for kind, seed in SEEDS.items()}
 
 
 @dataclass
@@ -183,9 +178,10 @@ def test_secrets_never_appear_in_a_check_record(provider, kind):
 
 def test_a_secret_in_the_providers_message_is_masked_in_the_detail(provider):
     provider.answer = lambda seen: (
-        200, b'{"code":1002,"data":{},"msg":"signature check with vct-secret-key failed"}'
+        200, b'{"code":1002,"data":{},"msg":"signature check with vct-secret-456 failed"}'
     )
     result = check("vct", provider.url)
     assert result.outcome is Outcome.AUTH_ERROR
     assert result.detail == "code 1002: signature check with ******** failed"
-    assert "vct-secret-key" not in result.raw
+    assert CREDENTIALS["vct"]["api_secret"] == "vct-secret-456"
+    assert "vct-secret-456" not in result.raw
