@@ -68,17 +68,17 @@ def stored(engine) -> dict[str, tuple[int, str]]:
 
 def test_registrations_the_broker_lost_land_once_the_wallet_resends(runtime, engine, wallet,
                                                                      redis_client):
-    # Given no worker runs, and the wallet hands over five timed-out transfers
+    # given no worker runs, and the wallet hands over five timed-out transfers
     handovers = [wallet_intake.register(request(tx_id=f"wiped-{n}")) for n in range(5)]
     thread = in_background(wallet, handovers, wait_s=0.5, max_wait_s=1.0, tries=30)
     wait_for(lambda: redis_client.llen(INTAKE_QUEUE) >= 5)
 
-    # When Redis comes back empty, and only then a worker starts
+    # when Redis comes back empty, and only then a worker starts
     redis_client.flushdb()
     with resolver_worker():
         thread.join(30)
 
-    # Then every one was acknowledged, by a resend, and is committed under the acknowledged id
+    # then every one was acknowledged, by a resend, and is committed under the acknowledged id
     assert not thread.is_alive()
     assert [h.accepted for h in handovers] == [True] * 5
     assert all(h.sent >= 2 for h in handovers)  # each first message went with the broker
@@ -91,7 +91,7 @@ def test_a_refusal_reaches_the_wallet_with_its_field_and_message(runtime, engine
     def hand_over(*handovers):
         return wallet_intake.hand_over(wallet, list(handovers), wait_s=3.0, tries=3)
 
-    # Given a registered transfer, one that failed and one in review
+    # given a registered transfer, one that failed and one in review
     with resolver_worker():
         [kept, in_review] = hand_over(wallet_intake.register(request(tx_id="kept")),
                                       wallet_intake.register(request(tx_id="review")))
@@ -102,7 +102,7 @@ def test_a_refusal_reaches_the_wallet_with_its_field_and_message(runtime, engine
                            reason="amount disputed", by="engine", now=datetime.now(UTC))
         written = [count(engine, model) for model in (Transfer, LedgerEntry, OutboxEvent)]
 
-        # When the wallet sends what must be refused
+        # when the wallet sends what must be refused
         invalid, conflicting, contradicting, reviewed = hand_over(
             wallet_intake.register(request(tx_id="bad", amount="-5")),
             wallet_intake.register(request(tx_id="kept", amount="99.00")),
@@ -110,7 +110,7 @@ def test_a_refusal_reaches_the_wallet_with_its_field_and_message(runtime, engine
             wallet_intake.complete("scripted-a", "review", "succeeded"),
         )
 
-    # Then each refusal comes back as the reply, at the first try
+    # then each refusal comes back as the reply, at the first try
     refusals = (invalid, conflicting, contradicting, reviewed)
     assert kept.accepted and kept.reply["created"] is True and kept.reply["amount"] == "10.0000"
     assert failed.accepted and failed.reply["state"] == "failed"
@@ -138,7 +138,7 @@ def test_a_refusal_reaches_the_wallet_with_its_field_and_message(runtime, engine
 
 def test_an_intake_worker_registers_while_checks_wait_on_their_own_queue(runtime, engine, wallet,
                                                                          redis_client):
-    # Given a check is waiting on the default queue and a registration is on its way
+    # given a check is waiting on the default queue and a registration is on its way
     now = datetime.now(UTC)
     ref = TransferRef("scripted-a", "waiting", Direction.DEPOSIT, "p-1", None, Decimal("1"), "USD",
                       now)
@@ -149,11 +149,11 @@ def test_an_intake_worker_registers_while_checks_wait_on_their_own_queue(runtime
     wait_for(lambda: redis_client.llen(INTAKE_QUEUE) >= 1)
     assert redis_client.llen(DEFAULT_QUEUE) == 1
 
-    # When a worker that serves only intake starts
+    # when a worker that serves only intake starts
     with resolver_worker(queues=[INTAKE_QUEUE]):
         thread.join(20)
 
-        # Then the registration is acknowledged and committed; the check was not taken
+        # then the registration is acknowledged and committed; the check was not taken
         assert handover.accepted and handover.sent == 1
         assert stored(engine) == {"routed": (handover.reply["id"], "pending")}
         assert redis_client.llen(DEFAULT_QUEUE) == 1
@@ -165,30 +165,33 @@ def test_the_example_tells_accepted_refused_and_unanswered_apart_by_exit_status(
                                    runtime.settings.results,
                                    "--provider", "scripted-a", *extra])
 
-    # Given no worker yet, when the example runs, then it gives up with status 1
+    # when / then with no worker yet, the example gives up with status 1
     assert run("--tx-id", "cli-early", "--wait", "0.2", "--tries", "2") == 1
     assert "not acknowledged after 2 tries" in capsys.readouterr().err
 
-    # Given a worker, an accepted registration prints the reply; a refused one its field
+    # given a worker
     with resolver_worker():
+        # when / then an accepted registration prints the reply
         assert run("--tx-id", "cli-1", "--amount", "12.5", "--wait", "3", "--tries", "3") == 0
         reply = json.loads(capsys.readouterr().out)
+        # when / then a refused one exits 2 and names its field
         assert run("--tx-id", "cli-2", "--amount", "0", "--wait", "3", "--tries", "3") == 2
         refusal = capsys.readouterr().err
+    # then
     assert reply["ok"] is True and reply["tx_id"] == "cli-1" and reply["amount"] == "12.5000"
     assert refusal.startswith("refused (invalid): amount: ")
 
 
 def test_a_task_that_fails_is_not_taken_for_an_answer(runtime, engine, wallet):
-    # Given a call the resolver cannot run (the payload is missing)
+    # given a call the resolver cannot run (the payload is missing)
     broken = wallet_intake.Handover("resolver.register_transfer", [])
     first_id = broken.task_id
 
-    # When the wallet hands it over
+    # when the wallet hands it over
     with resolver_worker():
         wallet_intake.hand_over(wallet, [broken], wait_s=1.0, max_wait_s=1.0, tries=2)
 
-    # Then it is neither accepted nor refused; each copy went under a fresh id, so the stored
+    # then it is neither accepted nor refused; each copy went under a fresh id, so the stored
     # failure of one never answered the next
     assert broken.reply is None and broken.sent == 2
     assert broken.problem.startswith("the resolver could not record it")

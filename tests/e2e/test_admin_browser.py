@@ -102,19 +102,21 @@ def some_history(runtime: Runtime) -> int:
 
 
 def test_an_operator_resolves_a_reviewed_transfer_in_the_browser(runtime, server, page):
+    # given a transfer in review among others
     review = some_history(runtime)
     ARTIFACTS.mkdir(exist_ok=True)
 
-    # Sign in from the keyboard: the token field has the focus, Enter submits.
+    # when the operator signs in from the keyboard: the token field has the focus, Enter submits
     page.goto(server + "/")
     expect(page).to_have_url(f"{server}/login?next=%2F")
     expect(page.get_by_label("Token")).to_be_focused()
     page.keyboard.type(OPERATOR_TOKEN)
     page.keyboard.press("Enter")
+    # then
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
     expect(page.get_by_text("Signed in as")).to_contain_text("olga")
 
-    # The dashboard shows the transfer under review, with the machine's reason.
+    # and the dashboard shows the transfer under review, with the machine's reason
     review_row = page.locator("section", has=page.get_by_role("heading", name="Needs review"))
     expect(review_row).to_contain_text("dep-20931")
     expect(review_row).to_contain_text("disagrees with ours")
@@ -149,7 +151,7 @@ def test_an_operator_resolves_a_reviewed_transfer_in_the_browser(runtime, server
     if os.environ.get("RESOLVER_UPDATE_SCREENSHOT") == "1":
         page.screenshot(path=str(DOCS_SCREENSHOT), full_page=True)
 
-    # Open it and resolve it with a reason.
+    # when they open it and resolve it with a reason
     review_row.get_by_role("link", name=f"#{review}").click()
     expect(page.get_by_role("heading", name=f"Transfer #{review}")).to_contain_text("review")
     page.screenshot(path=str(ARTIFACTS / "admin-transfer.png"), full_page=True)
@@ -158,15 +160,16 @@ def test_an_operator_resolves_a_reviewed_transfer_in_the_browser(runtime, server
         "Provider back office shows the deposit credited")
     page.get_by_role("button", name="Resolve").click()
 
-    # Irreversible, so first what will happen: nothing has moved yet.
+    # then, as it is irreversible, first what will happen: nothing has moved yet
     expect(page.get_by_role("heading", name=f"Resolve transfer #{review} as succeeded?")
            ).to_be_visible()
     expect(page.locator("#four-eyes")).to_contain_text("Not needed")
     expect(page.get_by_role("table")).to_contain_text("settled:scripted-a")
     page.screenshot(path=str(ARTIFACTS / "admin-confirm.png"), full_page=True)
+    # when they confirm
     page.get_by_role("button", name="Confirm: resolve as succeeded").click()
 
-    # Settled, with its ledger entries and the audit record of who and why.
+    # then it is settled, with its ledger entries and the audit record of who and why
     expect(page.get_by_role("status")).to_contain_text("Resolved by hand as succeeded")
     expect(page.get_by_role("heading", name=f"Transfer #{review}")).to_contain_text("succeeded")
     ledger = page.locator("section", has=page.get_by_role("heading", name="Ledger entries"))
@@ -180,7 +183,7 @@ def test_an_operator_resolves_a_reviewed_transfer_in_the_browser(runtime, server
     expect(page.get_by_role("button", name="Resolve")).to_have_count(0)
     page.screenshot(path=str(ARTIFACTS / "admin-resolved.png"), full_page=True)
 
-    # The dashboard no longer lists it under review; the list filters what is still open.
+    # when / then the dashboard no longer lists it under review; the list filters what is open
     page.get_by_role("link", name="Dashboard").click()
     expect(page.get_by_text("Nothing waits for a decision.")).to_be_visible()
     page.get_by_role("link", name="Transfers").click()
@@ -189,7 +192,7 @@ def test_an_operator_resolves_a_reviewed_transfer_in_the_browser(runtime, server
     expect(page.locator("table.grid tbody tr")).to_have_count(2)  # wd-7790 and b-118
     expect(page.locator("table.grid tbody tr").first).to_contain_text("b-118")
 
-    # The API reference, served from this server (no internet here), for the signed-in person.
+    # when / then the API reference is served from here (no internet), to the signed-in person
     page.get_by_role("link", name="API").click()
     expect(page.get_by_role("heading", name="transfer-resolver admin API")).to_be_visible()
     expect(page.get_by_text("/api/v1/transfers").first).to_be_visible()
@@ -197,29 +200,29 @@ def test_an_operator_resolves_a_reviewed_transfer_in_the_browser(runtime, server
 
 
 def test_an_operator_rechecks_a_filtered_set_from_the_bulk_page(runtime, server, page):
-    # Given three transfers in review because scripted-a refused our credentials, and others
+    # given three transfers in review because scripted-a refused our credentials, and others
     ids = [stuck(runtime, f"auth-{n}", amount="12.50") for n in (1, 2, 3)]
     other_cause = stuck(runtime, "aged-1", cause="max_age")
     other_instance = stuck(runtime, "b-auth", provider="scripted-b")
     ARTIFACTS.mkdir(exist_ok=True)
 
-    # When the operator opens the bulk page from a cause group's link and signs in
+    # when the operator opens the bulk page from a cause group's link and signs in
     page.goto(server + "/bulk?action=recheck&state=needs_review&provider=scripted-a&cause=auth")
     page.get_by_label("Token").fill(OPERATOR_TOKEN)
     page.keyboard.press("Enter")
 
-    # Then the preview counts only that set, with its total and rows
+    # then the preview counts only that set, with its total and rows
     expect(page.get_by_role("heading", name="Preview")).to_be_visible()
     expect(page.locator("#bulk-count")).to_have_text("3 transfers match")
     expect(page.get_by_text("Total: 37.5000 USD")).to_be_visible()
     expect(page.locator(".preview table.grid tbody tr")).to_have_count(3)
     page.screenshot(path=str(ARTIFACTS / "admin-bulk-preview.png"), full_page=True)
 
-    # When they confirm with a reason
+    # when they confirm with a reason
     page.get_by_label("Reason").fill("Secret of scripted-a rotated; check them again")
     page.get_by_role("button", name="Recheck 3 transfers").click()
 
-    # Then each was rechecked, with one audit record each under one bulk id
+    # then each was rechecked, with one audit record each under one bulk id
     expect(page.get_by_role("status")).to_contain_text("3 rechecked, 0 refused, 0 not found")
     page.screenshot(path=str(ARTIFACTS / "admin-bulk-done.png"), full_page=True)
     with transaction(runtime.engine) as session:
@@ -251,7 +254,7 @@ def test_a_proposal_needs_a_second_operator_in_the_browser(runtime, server, page
     transfer_id = in_review(runtime, tx_id="dep-big", amount="4800.00")
     ARTIFACTS.mkdir(exist_ok=True)
 
-    # olga resolves it: the confirmation says a second operator is needed, and it is proposed
+    # when / then olga resolves it: a second operator is needed, and it is proposed
     sign_in(page, server, OPERATOR_TOKEN, "olga")
     page.goto(f"{server}/transfers/{transfer_id}")
     page.get_by_label("failed", exact=True).check()
@@ -264,7 +267,7 @@ def test_a_proposal_needs_a_second_operator_in_the_browser(runtime, server, page
     expect(page.get_by_role("heading", name=f"Transfer #{transfer_id}")).to_contain_text(
         "review")
 
-    # olga cannot approve her own proposal
+    # when / then olga cannot approve her own proposal
     page.get_by_role("link", name="Proposals").click()
     page.get_by_role("link", name="#1").click()
     expect(page.get_by_text("You proposed this")).to_be_visible()
@@ -272,7 +275,7 @@ def test_a_proposal_needs_a_second_operator_in_the_browser(runtime, server, page
     expect(page.get_by_role("alert")).to_contain_text("another operator must approve")
     expect(page.locator("#proposal-status")).to_have_text("open")
 
-    # another operator approves it: now it is resolved
+    # when / then another operator approves it: now it is resolved
     page.get_by_role("button", name="Sign out").click()
     sign_in(page, server, ADMIN_TOKEN, "admin")
     page.goto(f"{server}/proposals")
@@ -295,16 +298,20 @@ def test_a_mismatch_is_settled_at_the_provider_amount_in_the_browser(runtime, se
     transfer_id = register(runtime, tx_id="dep-mm", amount="250.00")
     checked(runtime, transfer_id, "dep-mm", [Outcome.MISMATCH])
 
+    # when olga settles it at the provider's amount
     sign_in(page, server, OPERATOR_TOKEN, "olga")
     page.goto(f"{server}/transfers/{transfer_id}")
     page.get_by_label("succeeded", exact=True).check()
     page.get_by_label("succeeded at the provider's amount").check()
     page.get_by_label("Reason (kept in the audit record)").fill("Provider statement: 240")
     page.get_by_role("button", name="Resolve").click()
+    # then the confirmation shows the provider's amount and the suspense account
     expect(page.get_by_text("Provider's amount")).to_be_visible()
     expect(page.get_by_role("table")).to_contain_text("suspense:scripted-a")
+    # when she confirms
     page.get_by_role("button", name="Confirm: resolve as succeeded").click()
 
+    # then it is settled, the difference in suspense
     expect(page.get_by_role("heading", name=f"Transfer #{transfer_id}")).to_contain_text(
         "succeeded")
     ledger = page.locator("section", has=page.get_by_role("heading", name="Ledger entries"))

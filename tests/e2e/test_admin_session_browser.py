@@ -30,15 +30,15 @@ def sign_in(page: Page, server: str, token: str) -> None:
 
 
 def test_signing_out_in_the_browser_ends_the_session_on_the_server(server, page):
-    # Given an operator signed in
+    # given an operator signed in
     sign_in(page, server, OPERATOR_TOKEN)
     expect(page.get_by_text("Signed in as")).to_contain_text("olga")
     captured = [c for c in page.context.cookies() if c["name"] == SESSION_COOKIE]
     assert len(captured) == 1 and captured[0]["httpOnly"] and captured[0]["sameSite"] == "Lax"
-    # When they sign out
+    # when they sign out
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
-    # Then putting the cookie from before back does not sign anyone in
+    # then putting the cookie from before back does not sign anyone in
     page.context.add_cookies(captured)
     page.goto(server + "/")
     expect(page).to_have_url(f"{server}/login?next=%2F")
@@ -55,10 +55,14 @@ def guarded_server(runtime: Runtime) -> Iterator[str]:
 
 
 def test_an_address_guessing_tokens_is_asked_to_wait(guarded_server, page):
+    # given
     server = guarded_server
+    # when / then each of ten wrong guesses is refused
     for attempt in range(10):
         sign_in(page, server, f"a-wrong-guess-{attempt:04d}")
         expect(page.get_by_role("alert")).to_contain_text("That token is not valid.")
+    # when the right token comes next
     sign_in(page, server, OPERATOR_TOKEN)
+    # then
     expect(page.get_by_role("alert")).to_contain_text("Too many wrong tokens from your address")
     expect(page.get_by_text("Signed in as")).to_have_count(0)

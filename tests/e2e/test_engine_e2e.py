@@ -51,7 +51,7 @@ def checks_per_transfer(engine) -> dict[int, list[str]]:
 
 
 def test_the_engine_settles_every_kind_of_answer(runtime, engine, redis_client):
-    # Given
+    # given
     ids = {
         "slow-success": register(runtime, tx_id="slow-success", amount="25.50"),
         "failed": register(runtime, tx_id="failed", amount="5"),
@@ -64,7 +64,7 @@ def test_the_engine_settles_every_kind_of_answer(runtime, engine, redis_client):
     SCRIPTS.load("scripted-a", "mismatch", [M])
     SCRIPTS.load("scripted-a", "withdraw", [P, S])
 
-    # When: a worker takes check messages from the broker while the sweep and relay run.
+    # when a worker takes check messages from the broker while the sweep and relay run
     with start_worker(app, pool="threads", concurrency=4, perform_ping_check=False,
                       loglevel="WARNING", shutdown_timeout=10):
         deadline = time.monotonic() + 30
@@ -74,7 +74,7 @@ def test_the_engine_settles_every_kind_of_answer(runtime, engine, redis_client):
         tasks.relay_events()
     assert unsettled(engine) == 0
 
-    # Then: final states
+    # then the final states
     states = {name: load(engine, transfer_id).state for name, transfer_id in ids.items()}
     assert states == {"slow-success": "succeeded", "failed": "failed", "never-found": "failed",
                       "mismatch": "needs_review", "withdraw": "succeeded"}
@@ -121,6 +121,7 @@ def test_the_engine_settles_every_kind_of_answer(runtime, engine, redis_client):
 
 def test_lost_messages_are_found_again_when_the_lease_runs_out(runtime, engine, redis_client):
     """Redis restarting empty drops every queued check; Postgres still knows what is due."""
+    # given a transfer claimed, whose check message Redis lost
     transfer_id = register(runtime, tx_id="lost")
     SCRIPTS.load("scripted-a", "lost", [S])
     tasks.sweep_due()  # claims it and sends a check message...
@@ -128,28 +129,32 @@ def test_lost_messages_are_found_again_when_the_lease_runs_out(runtime, engine, 
     leased = load(engine, transfer_id)
     assert leased.lease_token is not None
 
+    # when a worker starts
     with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False,
                       loglevel="WARNING", shutdown_timeout=10):
+        # when / then nothing is claimed while the lease holds
         tasks.sweep_due()  # still leased: nothing to claim yet
         time.sleep(0.3)
         assert load(engine, transfer_id).state == "pending"
+        # when the sweep goes on until the lease has run out
         deadline = time.monotonic() + runtime.settings.lease_s + 10
         while load(engine, transfer_id).state == "pending" and time.monotonic() < deadline:
             tasks.sweep_due()
             time.sleep(0.2)
+    # then it was settled, by one call
     assert load(engine, transfer_id).state == "succeeded"
     assert SCRIPTS.queries[("scripted-a", "lost")] == 1
 
 
 def test_a_free_slot_takes_the_next_due_transfer_without_waiting_for_a_sweep(runtime, engine):
-    # Given ten due transfers of an instance that allows two checks at a time
+    # given ten due transfers of an instance that allows two checks at a time
     runtime.providers = {"scripted-a": scripted_instance(
         policy=Policy(initial_delay=timedelta(0), concurrency=2, rate_limit_per_s=1000))}
     ids = [register(runtime, tx_id=f"tx-{n}") for n in range(10)]
     for n in range(10):
         SCRIPTS.load("scripted-a", f"tx-{n}", [S])
 
-    # When a single sweep runs (it can claim only two)
+    # when a single sweep runs (it can claim only two)
     with start_worker(app, pool="threads", concurrency=4, perform_ping_check=False,
                       loglevel="WARNING", shutdown_timeout=10):
         assert tasks.sweep_due()["scripted-a"] == 2
@@ -157,5 +162,5 @@ def test_a_free_slot_takes_the_next_due_transfer_without_waiting_for_a_sweep(run
         while unsettled(engine) and time.monotonic() < deadline:
             time.sleep(0.1)
 
-    # Then the two slots went on to the other eight by themselves
+    # then the two slots went on to the other eight by themselves
     assert {load(engine, transfer_id).state for transfer_id in ids} == {"succeeded"}

@@ -124,10 +124,11 @@ def settle_healthy(engine, limit_s: float) -> float:
 
 
 def test_a_dripping_provider_does_not_slow_a_healthy_one(runtime, engine, simulator_url):
+    # given a worker whose calls to the dripping instance are counted
     calls = runtime.adapter_for = CallCounter(runtime, DRIPPING)  # what the worker's checks use
     with start_worker(app, pool="threads", concurrency=THREADS, perform_ping_check=False,
                       loglevel="WARNING", shutdown_timeout=10):
-        # Given the healthy instance's time alone
+        # and the healthy instance's time alone
         load_healthy(runtime, simulator_url, "alone")
         alone = settle_healthy(engine, limit_s=30)
         assert unsettled(engine, HEALTHY) == 0
@@ -143,7 +144,7 @@ def test_a_dripping_provider_does_not_slow_a_healthy_one(runtime, engine, simula
             tasks.sweep_due()
             time.sleep(0.1)
 
-        # When the healthy instance's new batch settles beside it
+        # when the healthy instance's new batch settles beside it
         beside = settle_healthy(engine, limit_s=3 * alone + 10)
         print(f"\nhealthy: {HEALTHY_TRANSFERS} transfers settled in {alone:.1f} s alone, "
               f"{beside:.1f} s beside the dripping instance; most threads in a dripping call: "
@@ -155,7 +156,7 @@ def test_a_dripping_provider_does_not_slow_a_healthy_one(runtime, engine, simula
             tasks.sweep_due()
             time.sleep(0.1)
 
-    # Then every healthy transfer settled, in about the time it took alone
+    # then every healthy transfer settled, in about the time it took alone
     assert unsettled(engine, HEALTHY) == 0
     assert beside < 2 * alone + 5  # generous: six people share these two cores
     # and the dripping instance held its two call slots and never more

@@ -35,11 +35,13 @@ def transfer_state(engine, tx_id: str) -> str | None:
 
 
 def test_register_begin_and_complete_by_task_name(runtime, engine):
+    # given a wallet
     # Knows only the broker and the names, not even the intake queue: the messages land on the
     # default queue, which a worker started without -Q consumes as well.
     wallet = Celery("wallet", broker=runtime.settings.redis_url)
     with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False,
                       loglevel="WARNING", shutdown_timeout=10):
+        # when it sends the tasks by name
         wallet.send_task("resolver.register_transfer", args=[request(tx_id="timed-out")])
         wallet.send_task("resolver.register_transfer", args=[request(tx_id="timed-out")])
         wallet.send_task("resolver.begin_transfer", args=[request(tx_id="write-ahead")],
@@ -50,6 +52,7 @@ def test_register_begin_and_complete_by_task_name(runtime, engine):
         wait_for(lambda: transfer_state(engine, "write-ahead") == "succeeded")
         wait_for(lambda: transfer_state(engine, "timed-out") == "pending")
 
+    # then
     with transaction(engine) as session:
         from sqlalchemy import select
 

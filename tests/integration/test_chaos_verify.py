@@ -48,14 +48,18 @@ def settled_pair(runtime, engine) -> tuple[list[Planned], dict]:
 
 
 def test_a_settled_database_written_by_the_engine_keeps_every_invariant(runtime, engine):
+    # given a settled deposit and a failed withdrawal
     planned, acked = settled_pair(runtime, engine)
 
+    # when
     found = verify.verify(engine, planned, acked, {})
 
+    # then
     assert found == {name: [] for name in verify.INVARIANTS}
 
 
 def test_rows_changed_behind_the_engines_back_break_the_invariants(runtime, engine):
+    # given rows changed behind the engine's back
     planned, acked = settled_pair(runtime, engine)
     deposit = acked[("scripted-a", "d-1")].transfer_id
     withdrawal = acked[("scripted-a", "w-1")].transfer_id
@@ -75,8 +79,10 @@ def test_rows_changed_behind_the_engines_back_break_the_invariants(runtime, engi
             " '100 ms', checked_at, 'PENDING', 5, '', '', false FROM checks WHERE transfer_id = :t"
         ), {"t": deposit})
 
+    # when
     found = verify.verify(engine, planned, acked, {})
 
+    # then
     broken = {name for name, violations in found.items() if violations}
     assert broken == {verify.SETTLED, verify.LEDGER, verify.OUTBOX, verify.OVERLAP}
     assert [v.subject for v in found[verify.LEDGER]] == ["scripted-a:w-1"]

@@ -34,7 +34,7 @@ def run(runtime, engine, claims, guard=None, calls=None, now=None):
 
 
 def test_every_answer_of_a_batch_is_applied_with_its_postings_and_event(runtime, engine):
-    # Given five transfers of one instance whose provider answers five different things
+    # given five transfers of one instance whose provider answers five different things
     answers = {"tx-ok": Outcome.SUCCEEDED, "tx-no": Outcome.FAILED, "tx-wait": Outcome.PENDING,
                "tx-odd": Outcome.MISMATCH, "tx-pay": Outcome.SUCCEEDED}
     ids = {}
@@ -45,10 +45,10 @@ def test_every_answer_of_a_batch_is_applied_with_its_postings_and_event(runtime,
     claims = claim_all(runtime, engine)
     assert len(claims) == 5 and len({c.lease_token for c in claims}) == 1
 
-    # When they are checked as one batch
+    # when they are checked as one batch
     done = run(runtime, engine, claims)
 
-    # Then each transfer got what its answer means, in one go
+    # then each transfer got what its answer means, in one go
     assert done == {ids["tx-ok"]: CheckEnd.RESOLVED, ids["tx-no"]: CheckEnd.RESOLVED,
                     ids["tx-wait"]: CheckEnd.RESCHEDULED, ids["tx-odd"]: CheckEnd.REVIEW,
                     ids["tx-pay"]: CheckEnd.RESOLVED}
@@ -76,7 +76,7 @@ def test_every_answer_of_a_batch_is_applied_with_its_postings_and_event(runtime,
 
 
 def test_an_answer_for_a_transfer_whose_lease_moved_on_is_recorded_not_applied(runtime, engine):
-    # Given a batch of two, one of which a later sweep claimed again once the lease ran out
+    # given a batch of two, one of which a later sweep claimed again once the lease ran out
     first_id = register(runtime, tx_id="tx-1")
     second_id = register(runtime, tx_id="tx-2")
     for tx_id in ("tx-1", "tx-2"):
@@ -86,10 +86,10 @@ def test_an_answer_for_a_transfer_whose_lease_moved_on_is_recorded_not_applied(r
         connection.execute(text("UPDATE transfers SET lease_token = gen_random_uuid() "
                                 "WHERE id = :id"), {"id": second_id})
 
-    # When the batch runs
+    # when the batch runs
     done = run(runtime, engine, claims)
 
-    # Then the first is resolved, the second's answer kept as a check that was not applied
+    # then the first is resolved, the second's answer kept as a check that was not applied
     assert done == {first_id: CheckEnd.RESOLVED, second_id: CheckEnd.LEASE_LOST}
     assert load(engine, second_id).state == "pending"
     assert events(engine, second_id) == []
@@ -100,14 +100,17 @@ def test_an_answer_for_a_transfer_whose_lease_moved_on_is_recorded_not_applied(r
 
 
 def test_running_a_batch_twice_resolves_each_transfer_once(runtime, engine):
+    # given
     ids = [register(runtime, tx_id=f"tx-{n}") for n in range(3)]
     for n in range(3):
         SCRIPTS.load("scripted-a", f"tx-{n}", [Outcome.SUCCEEDED])
     claims = claim_all(runtime, engine)
 
+    # when the same claims are run twice
     first = run(runtime, engine, claims)
     again = run(runtime, engine, claims)  # the same message, delivered twice
 
+    # then
     assert set(first.values()) == {CheckEnd.RESOLVED}
     assert set(again.values()) == {CheckEnd.LEASE_LOST}
     for transfer_id in ids:
@@ -121,17 +124,17 @@ class AdmitsTwo(NoGuard):
 
 
 def test_checks_a_batch_was_not_admitted_for_are_put_off_without_counting(runtime, engine):
-    # Given four due transfers and a guard that lets two of them ask now
+    # given four due transfers and a guard that lets two of them ask now
     for n in range(4):
         register(runtime, tx_id=f"tx-{n}")
         SCRIPTS.load("scripted-a", f"tx-{n}", [Outcome.PENDING])
     claims = claim_all(runtime, engine)
     now = datetime.now(UTC)
 
-    # When the batch runs
+    # when the batch runs
     done = run(runtime, engine, claims, guard=AdmitsTwo(), now=now)
 
-    # Then two asked and two wait out the refusal, with nothing counted and nothing asked
+    # then two asked and two wait out the refusal, with nothing counted and nothing asked
     assert sorted(done.values()) == sorted([CheckEnd.RESCHEDULED] * 2 + [CheckEnd.DEFERRED] * 2)
     waited = [load(engine, i) for i, d in done.items() if d is CheckEnd.DEFERRED]
     assert all(t.attempts == 0 and t.lease_token is None for t in waited)
@@ -141,7 +144,7 @@ def test_checks_a_batch_was_not_admitted_for_are_put_off_without_counting(runtim
 
 
 def test_a_batch_asks_its_provider_concurrently(runtime, engine):
-    # Given four transfers and calls that can only finish when all four are under way at once
+    # given four transfers and calls that can only finish when all four are under way at once
     for n in range(4):
         register(runtime, tx_id=f"tx-{n}")
         SCRIPTS.load("scripted-a", f"tx-{n}", [Outcome.SUCCEEDED])
@@ -158,17 +161,20 @@ def test_a_batch_asks_its_provider_concurrently(runtime, engine):
         adapter.check = check_together
         return adapter
 
-    # When the batch runs on a pool of four threads
+    # when the batch runs on a pool of four threads
     with ThreadPoolExecutor(4) as calls:
         done = run_batch(engine, runtime.providers, claim_all(runtime, engine), adapter_for,
                          NoGuard(),
                          calls=calls)
 
-    # Then every call met the others (a serial batch would break the barrier) and resolved
+    # then every call met the others (a serial batch would break the barrier) and resolved
     assert set(done.values()) == {CheckEnd.RESOLVED}
 
 
 def test_a_claim_travels_in_a_check_message_unchanged(runtime, engine):
+    # given
     register(runtime, tx_id="tx-1", player_ref="ref-1", amount="12.3456")
     [claim] = claim_all(runtime, engine)
+
+    # when / then
     assert Claim.from_message(claim.provider, claim.lease_token, claim.to_message()) == claim

@@ -69,6 +69,7 @@ def commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[str]:
 
 
 def test_every_command_has_a_representative_refusal():
+    # when / then
     assert sorted(REFUSALS) == commands(main)
 
 
@@ -91,14 +92,18 @@ def refusing_rt(runtime, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("path", sorted(REFUSALS))
 def test_a_refusal_exits_2_with_a_message(refusing_rt, path):
+    # given
     arguments, said = REFUSALS[path]
+    # when
     result = CliRunner().invoke(main, [*path.split(), *arguments])
+    # then
     assert result.exit_code == 2, (result.output, result.exception)
     assert isinstance(result.exception, SystemExit)  # a message, not a traceback
     assert said.lower() in result.output.lower()
 
 
 def test_version_and_help_exit_0():
+    # when / then
     assert CliRunner().invoke(main, ["--version"]).exit_code == 0
     assert CliRunner().invoke(main, ["pending", "--help"]).exit_code == 0
 
@@ -108,10 +113,13 @@ def test_version_and_help_exit_0():
     ("postgres", "run `resolver migrate`"),  # there, but without the schema
 ])
 def test_a_store_out_of_reach_exits_1_with_one_line(runtime, database, said):
+    # given
     server = runtime.settings.database_url.rsplit("/", 1)[0]
     settings = runtime.settings.model_copy(update={"database_url": f"{server}/{database}"})
     use_runtime(build_runtime(settings, runtime.providers))
+    # when
     result = CliRunner().invoke(main, ["pending"])
+    # then
     assert result.exit_code == 1, result.output
     assert isinstance(result.exception, SystemExit)  # a message, not a traceback
     assert result.output.startswith("resolver: ") and said in result.output

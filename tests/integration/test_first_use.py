@@ -63,8 +63,8 @@ def secretless(runtime, tmp_path, monkeypatch, fresh_settings):
 
 
 def test_readers_work_without_the_provider_secrets(secretless):
-    # Given a providers file naming ${FIRST_USE_VCT_SECRET}, which is not set
-    # When the commands that only read the database run, then each works
+    # given a providers file naming ${FIRST_USE_VCT_SECRET}, which is not set
+    # when / then each command that only reads the database works
     code, listed = invoke("pending", "--json")
     assert code == 0, listed
     assert [t["id"] for t in json.loads(listed)["items"]] == [secretless]
@@ -75,7 +75,7 @@ def test_readers_work_without_the_provider_secrets(secretless):
     assert code == 0 and "transfer.resolved" in replayed, replayed
     assert invoke("webhooks", "list")[0] == 0
     assert invoke("stats")[0] == 0
-    # And `providers` says which variable is missing
+    # when / then `providers` says which variable is missing
     code, described = invoke("providers", "--json")
     assert code == 0, described
     assert json.loads(described)[0]["unset_variables"] == ["FIRST_USE_VCT_SECRET"]
@@ -83,8 +83,10 @@ def test_readers_work_without_the_provider_secrets(secretless):
 
 
 def test_asking_a_provider_without_its_secret_is_refused_naming_the_variable(secretless):
+    # when
     code, output = invoke("probe", "--provider", "vct-main", "--tx-id", "t-1", "--direction",
                           "deposit", "--player-id", "p-1", "--amount", "1", "--currency", "USD")
+    # then
     assert code == 2
     assert "FIRST_USE_VCT_SECRET" in output and "is not set" in output
 
@@ -93,8 +95,11 @@ def test_the_engine_still_refuses_to_start_without_the_secret(secretless):
     # The worker builds its runtime strictly: the first provider call can never go unsigned.
     from worker.process.config_files import ConfigError
 
+    # when / then the strict runtime refuses
     with pytest.raises(ConfigError, match="FIRST_USE_VCT_SECRET is not set"):
         build_runtime()
+
+    # when / then a lenient one builds but refuses the first call
     lenient = build_runtime(secrets_required=False)
     with pytest.raises(ConfigError, match="FIRST_USE_VCT_SECRET is not set"):
         lenient.adapter_for(lenient.providers["vct-main"])
@@ -118,12 +123,13 @@ def demo_setup(tmp_path, fresh_settings):
 
 
 def test_the_demo_writes_an_env_file_that_makes_the_cli_work(demo_setup, tmp_path):
+    # given the demo's setup step has run
     made, printed = demo_setup
     env_file = made.work / "env"
-    # Then it is the owner's only, and the demo said how to use it
+    # then it is the owner's only, and the demo said how to use it
     assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
     assert ". .demo/env" in printed or f". {env_file}" in printed
-    # And it names every ${VAR} of the providers file, the stores and the admin token
+    # and it names every ${VAR} of the providers file, the stores and the admin token
     written = env_file.read_text()
     providers = (made.work / "providers.toml").read_text()
     for variable in [*demo.scenario.environment(), "RESOLVER_DATABASE_URL",
@@ -132,14 +138,14 @@ def test_the_demo_writes_an_env_file_that_makes_the_cli_work(demo_setup, tmp_pat
     for variable in demo.scenario.environment():
         assert "${" + variable + "}" in providers
 
-    # When a shell with none of those variables sources it and runs the CLI
+    # when a shell with none of those variables sources it and runs the CLI
     clean = {key: value for key, value in os.environ.items()
              if not key.startswith(("RESOLVER_", "DEMO_"))}
     clean["PATH"] = f"{Path(sys.executable).parent}:{clean.get('PATH', '')}"
     shell = subprocess.run(
         ["bash", "-c", ". .demo/env && resolver pending && resolver providers --json"],
         cwd=tmp_path, env=clean, capture_output=True, text=True, timeout=60)
-    # Then `pending` works, and every instance has its secrets
+    # then `pending` works, and every instance has its secrets
     assert shell.returncode == 0, shell.stderr
     assert shell.stdout.startswith("nothing is pending")
     described = json.loads(shell.stdout.split("\n", 1)[1])
@@ -150,13 +156,17 @@ def test_the_demo_writes_an_env_file_that_makes_the_cli_work(demo_setup, tmp_pat
 def test_version_prints_the_package_version():
     from importlib.metadata import version
 
+    # when
     code, output = invoke("--version")
+    # then
     assert code == 0 and output.strip() == f"resolver, version {version('transfer-resolver')}"
 
 
 def test_tail_says_it_is_waiting(runtime):
     # In a process: tail blocks until an event or a signal, so it is stopped from outside.
+    # given
     env = {**os.environ, "RESOLVER_DATABASE_URL": runtime.settings.database_url}
+    # when the tail starts
     process = subprocess.Popen([sys.executable, "-m", "worker.cli", "events", "tail",
                                 "--stream", f"first-use:{uuid.uuid4().hex[:8]}"],
                                env=env, stderr=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -167,11 +177,12 @@ def test_tail_says_it_is_waiting(runtime):
     finally:
         process.terminate()
         process.wait(timeout=10)
+    # then
     assert first.startswith("waiting for events on first-use:") and "Ctrl-C" in first
 
 
 def test_deliveries_counts_every_post_of_a_delivery(runtime, tmp_path, monkeypatch):
-    # Given a delivery that failed three times, was redelivered and then went through
+    # given a delivery that failed three times, was redelivered and then went through
     settle(runtime, {"a": Outcome.SUCCEEDED})
     [event] = outbox(runtime)
     monkeypatch.setenv("FIRST_USE_HOOK_SECRET", "whsec_" + "Zmlyc3QtdXNlLXNlY3JldC0yNC1ieXRlcyEh")
@@ -188,9 +199,9 @@ def test_deliveries_counts_every_post_of_a_delivery(runtime, tmp_path, monkeypat
             time.sleep(0.05)
         assert invoke("webhooks", "redeliver", str(event.id))[0] == 0
         assert invoke("webhooks", "deliver")[0] == 0
-    # When the deliveries are listed
+    # when the deliveries are listed
     code, listed = invoke("webhooks", "deliveries", "--json")
-    # Then the one delivery counts its four POSTs (not the schedule step it was reset to)
+    # then the one delivery counts its four POSTs (not the schedule step it was reset to)
     assert code == 0, listed
     [row] = json.loads(listed)
     assert (row["status"], row["attempts"], row["schedule_step"]) == ("delivered", 4, 0)
@@ -198,6 +209,7 @@ def test_deliveries_counts_every_post_of_a_delivery(runtime, tmp_path, monkeypat
 
 
 def test_deliveries_says_when_there_are_none(runtime):
+    # when / then
     assert invoke("webhooks", "deliveries")[1].strip() == "no webhook deliveries"
     assert invoke("webhooks", "deliveries", "--status", "failed")[1].strip() == (
         "no failed webhook deliveries")

@@ -71,11 +71,14 @@ def begun(runtime, engine):
 @settings(GENERATED, max_examples=INVALID_EXAMPLES)
 @given(data=st.data())
 def test_a_request_with_one_wrong_field_is_refused_naming_it(way, begun, data):
+    # given
     now_written, before = begun
     case = data.draw(invalid_cases(way.name), label="case")
 
+    # when
     answer = send(way, case)
 
+    # then
     assert answer.field == case.field, answer
     # Not refused for want of a transfer under a tx_id that should not have been read at all
     assert not answer.message.startswith("no transfer"), answer
@@ -85,12 +88,15 @@ def test_a_request_with_one_wrong_field_is_refused_naming_it(way, begun, data):
 @settings(GENERATED, max_examples=VALID_EXAMPLES)
 @given(data=st.data())
 def test_a_valid_request_is_stored_exactly_and_only_once(way, engine, data):
+    # given
     case = data.draw(valid_cases(way.name), label="case")
     rows_before = written(engine)[0]
 
+    # when the same request is sent twice
     first = send(way, case)
     again = send(way, case)
 
+    # then
     assert first.accepted and first.result["created"] is True, first
     assert again.accepted and again.result["created"] is False, again
     assert again.result["id"] == first.result["id"]

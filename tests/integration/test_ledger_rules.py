@@ -42,19 +42,25 @@ def resolved_deposit(runtime, engine, tx_id="tx-1", state=State.SUCCEEDED) -> in
 
 
 def test_a_second_resolution_posting_is_impossible(runtime, engine):
+    # given
     transfer_id = resolved_deposit(runtime, engine)
+    # when / then
     with pytest.raises(IntegrityError, match="uq_ledger_entries_one_resolution"):
         post_by_hand(engine, transfer_id, "refund", "USD", reverse=True)
 
 
 def test_a_second_posting_of_the_same_kind_is_impossible(runtime, engine):
+    # given
     transfer_id = register(runtime)
+    # when / then
     with pytest.raises(IntegrityError, match="uq_ledger_entries_transfer_id_kind"):
         post_by_hand(engine, transfer_id, "hold", "USD", reverse=False)
 
 
 def test_an_entry_cannot_cross_currencies(runtime, engine):
+    # given
     transfer_id = register(runtime)
+    # when / then
     with pytest.raises(IntegrityError, match="fk_ledger_entries"):
         post_by_hand(engine, transfer_id, "settle", "EUR", reverse=True)
 
@@ -64,17 +70,22 @@ def test_an_entry_cannot_cross_currencies(runtime, engine):
     "DELETE FROM ledger_entries",
 ])
 def test_entries_are_never_updated_or_deleted(runtime, engine, statement):
+    # given
     register(runtime)
+    # when / then
     with pytest.raises(DBAPIError, match="never updated or deleted"), \
             transaction(engine) as session:
         session.execute(text(statement))
 
 
 def test_a_terminal_transfer_never_changes_again(runtime, engine):
+    # given
     transfer_id = resolved_deposit(runtime, engine)
+    # when / then the database refuses the change
     with pytest.raises(DBAPIError, match="never changes again"), transaction(engine) as session:
         session.execute(text("UPDATE transfers SET state = 'failed' WHERE id = :id"),
                         {"id": transfer_id})
+    # when / then our code refuses it too
     with transaction(engine) as session:
         from models import Transfer
 
@@ -85,13 +96,16 @@ def test_a_terminal_transfer_never_changes_again(runtime, engine):
 
 
 def test_balances_sum_to_zero_per_currency(runtime, engine):
+    # given
     resolved_deposit(runtime, engine, "a", State.SUCCEEDED)
     resolved_deposit(runtime, engine, "b", State.FAILED)
     register(runtime, tx_id="c", currency="EUR", amount="3.3333")
+    # when
     with transaction(engine) as session:
         balances = {(code, currency): balance
                     for code, _kind, currency, balance in ledger.balances(session)}
         totals = ledger.currency_totals(session)
+    # then
     assert balances[("settled:scripted-a", "USD")] == Decimal("10")
     assert balances[("transit:scripted-a", "USD")] == Decimal("0")
     assert balances[("player:player-7", "USD")] == Decimal("-10")

@@ -75,16 +75,16 @@ def worker_value(name: str, **labels: str) -> float:
 
 
 def test_a_scrape_of_the_admin_app_and_a_worker_shows_every_metric(runtime, monkeypatch):
-    # Given three transfers registered (and due at once) and one in flight
+    # given three transfers registered (and due at once) and one in flight
     for n, amount in enumerate(("10.50", "20.00", "30.25")):
         register(runtime, tx_id=f"m-{n}", amount=amount)
     service.begin(runtime, {"provider": "scripted-a", "tx_id": "m-flight", "direction": "deposit",
                         "player_id": "player-7", "amount": "5", "currency": "EUR"}, by="wallet")
 
-    # When the admin app is scraped
+    # when the admin app is scraped
     before_work = scrape_admin(runtime)
 
-    # Then it counts them by state, sums the money at risk and ages the oldest
+    # then it counts them by state, sums the money at risk and ages the oldest
     assert value(before_work, "resolver_transfers", provider="scripted-a", state="pending") == 3
     assert value(before_work, "resolver_transfers", provider="scripted-a",
                  state="in_flight") == 1
@@ -100,7 +100,7 @@ def test_a_scrape_of_the_admin_app_and_a_worker_shows_every_metric(runtime, monk
     assert value(before_work, "resolver_breaker_open", provider="scripted-a") == 0
     assert value(before_work, "resolver_last_sweep_timestamp_seconds") == 0  # none ran yet
 
-    # Given the worker's counters as they stand (they belong to this process, across tests)
+    # given the worker's counters as they stand (they belong to this process, across tests)
     checks_before = {outcome: worker_value("resolver_checks_total", provider="scripted-a",
                                            outcome=outcome)
                      for outcome in ("SUCCEEDED", "RATE_LIMITED", "MISMATCH")}
@@ -117,7 +117,7 @@ def test_a_scrape_of_the_admin_app_and_a_worker_shows_every_metric(runtime, monk
                           for key in (("succeeded", "engine"), ("needs_review", "engine"),
                                       ("succeeded", "caller"), ("failed", "admin"))}
 
-    # When beat's sweep claims the three, their batch is checked (one succeeds, one is rate
+    # when beat's sweep claims the three, their batch is checked (one succeeds, one is rate
     # limited by the provider, one disagrees and goes to review), the caller completes the one
     # in flight, an admin fails the reviewed one, and a webhook attempt fails
     dispatched: list[list[Claim]] = []
@@ -144,7 +144,7 @@ def test_a_scrape_of_the_admin_app_and_a_worker_shows_every_metric(runtime, monk
                                 batch=10)
     runner.run_once(runtime.engine, setup, runner.inline(runtime.engine, setup))
 
-    # Then the worker's registry counted each check, call, lag, resolution and sweep once
+    # then the worker's registry counted each check, call, lag, resolution and sweep once
     for outcome in checks_before:
         assert worker_value("resolver_checks_total", provider="scripted-a",
                             outcome=outcome) == checks_before[outcome] + 1
@@ -172,15 +172,15 @@ def test_a_scrape_of_the_admin_app_and_a_worker_shows_every_metric(runtime, monk
     assert worker_value("resolver_webhook_deliveries_total", subscriber="finance",
                         result="retrying") - retrying_before >= 1
 
-    # And what the worker's port serves holds every engine metric
+    # and what the worker's port serves holds every engine metric
     served = {sample for sample, _ in samples(generate_latest(REGISTRY).decode())}
     assert set(ENGINE_FAMILIES) <= served
 
-    # When the admin app is scraped again, with the instance's breaker open
+    # when the admin app is scraped again, with the instance's breaker open
     runtime.redis.set("resolver:breaker:scripted-a:open_until", repr(time.time() + 30))
     after_work = scrape_admin(runtime)
 
-    # Then only the rate-limited transfer is still at risk, the events wait for the relay,
+    # then only the rate-limited transfer is still at risk, the events wait for the relay,
     # the breaker shows open and the sweep's heartbeat is seen
     assert value(after_work, "resolver_transfers", provider="scripted-a", state="pending") == 1
     assert value(after_work, "resolver_transfers", provider="scripted-a",
@@ -205,20 +205,20 @@ def test_a_scrape_of_the_admin_app_and_a_worker_shows_every_metric(runtime, monk
 
 
 def test_the_admin_gauges_are_read_once_per_cache_period(runtime):
-    # Given an admin app scraped once with a pending transfer
+    # given an admin app scraped once with a pending transfer
     register(runtime, tx_id="cached")
     with TestClient(create_app(lambda: with_tokens(runtime))) as client:
         first = samples(client.get("/metrics").text)
-        # When another transfer arrives and the app is scraped again at once
+        # when another transfer arrives and the app is scraped again at once
         register(runtime, tx_id="cached-2")
         second = samples(client.get("/metrics").text)
-    # Then the second scrape is answered from the cache, not from Postgres
+    # then the second scrape is answered from the cache, not from Postgres
     assert value(first, "resolver_transfers", provider="scripted-a", state="pending") == 1
     assert value(second, "resolver_transfers", provider="scripted-a", state="pending") == 1
 
 
 def test_a_batch_that_does_not_commit_counts_nothing(runtime, monkeypatch):
-    # Given a due transfer, claimed, and a database that fails the batch's apply
+    # given a due transfer, claimed, and a database that fails the batch's apply
     register(runtime, tx_id="rolled-back")
     SCRIPTS.load("scripted-a", "rolled-back", [Outcome.SUCCEEDED])
     dispatched: list[list[Claim]] = []
@@ -235,12 +235,12 @@ def test_a_batch_that_does_not_commit_counts_nothing(runtime, monkeypatch):
     resolved = worker_value("resolver_resolutions_total", provider="scripted-a",
                             state="succeeded", source="engine")
 
-    # When the batch is checked and its transaction rolls back
+    # when the batch is checked and its transaction rolls back
     with pytest.raises(RuntimeError):
         run_batch(runtime.engine, runtime.providers, claims, runtime.adapter_for, NoGuard(),
                   clock=lambda: datetime.now(UTC))
 
-    # Then neither the check nor the resolution was counted
+    # then neither the check nor the resolution was counted
     assert worker_value("resolver_checks_total", provider="scripted-a",
                         outcome="SUCCEEDED") == before
     assert worker_value("resolver_resolutions_total", provider="scripted-a",

@@ -39,17 +39,23 @@ def tables(url: str) -> set[str]:
 
 
 def test_upgrade_check_and_downgrade(empty_database, monkeypatch):
+    # given
     monkeypatch.delenv(ALLOW_VARIABLE, raising=False)
+    # when it is upgraded to head
     migrate.upgrade(empty_database)
+    # then
     assert {"transfers", "checks", "ledger_accounts", "ledger_entries", "outbox_events",
             "audit_records"} <= tables(empty_database)
 
+    # when / then the models agree with the migrations
     # Raises if the models and the migrations disagree.
     command.check(migrate.alembic_config(empty_database))
     # A constraint added NOT VALID to spare a live table's lock is validated before head.
     assert unvalidated_constraints(empty_database) == []
 
+    # when it is downgraded to base
     migrate.downgrade(empty_database, "base")
+    # then
     assert tables(empty_database) <= {"alembic_version"}
 
 
@@ -76,13 +82,16 @@ def schema_and_rows(url: str) -> tuple[set[str], str, int]:
 
 def test_downgrade_of_a_database_with_a_transfer_refuses_and_changes_nothing(
         runtime, database_url, monkeypatch):
+    # given
     monkeypatch.delenv(ALLOW_VARIABLE, raising=False)
     register(runtime)
     before = schema_and_rows(database_url)
 
+    # when / then
     with pytest.raises(DestructiveDowngrade) as refusal:
         migrate.downgrade(database_url, "base")
 
+    # then
     message = str(refusal.value)
     assert "would drop tables that hold rows" in message
     assert "transfers (1 row)" in message
@@ -93,20 +102,26 @@ def test_downgrade_of_a_database_with_a_transfer_refuses_and_changes_nothing(
 
 
 def test_downgrade_with_the_variable_drops_the_rows_too(runtime, database_url, monkeypatch):
+    # given
     register(runtime)
     monkeypatch.setenv(ALLOW_VARIABLE, "1")
 
+    # when
     migrate.downgrade(database_url, "base")
 
+    # then
     assert tables(database_url) <= {"alembic_version"}
 
 
 def test_every_downgrade_that_drops_tables_guards_each_of_them():
     for path in sorted(migrate.migrations_folder().glob("versions/*.py")):
+        # given
         downgrade = next(node for node in ast.parse(path.read_text()).body
                          if isinstance(node, ast.FunctionDef) and node.name == "downgrade")
+        # when
         dropped = set(_string_arguments(downgrade, "drop_table"))
         guarded = set(_string_arguments(downgrade, "refuse_dropping_rows"))
+        # then
         assert dropped <= guarded, f"{path.name}: downgrade drops {sorted(dropped - guarded)} " \
                                    "without refuse_dropping_rows(...) naming them"
 
@@ -122,10 +137,13 @@ def _string_arguments(function: ast.FunctionDef, called: str) -> list[str]:
 
 
 def test_due_transfers_are_found_by_an_index_scan(engine):
+    # given
     with engine.connect() as connection:
         connection.execute(text("SET enable_seqscan = off"))
+        # when
         plan = "\n".join(connection.execute(text(
             "EXPLAIN SELECT id FROM transfers WHERE state = 'pending' AND provider = 'x' "
             "AND next_check_at <= now() ORDER BY next_check_at LIMIT 10"
         )).scalars())
+    # then
     assert "ix_transfers_due" in plan

@@ -27,20 +27,25 @@ def write_event(engine, transfer_id: int, hold_open: threading.Event | None = No
 
 
 def test_a_second_writer_waits_for_the_first_to_commit(runtime, engine):
+    # given a first writer holding its seq, uncommitted
     first, second = register(runtime, tx_id="first"), register(runtime, tx_id="second")
     release = threading.Event()
     slow = threading.Thread(target=write_event, args=(engine, first, release))
     slow.start()
     time.sleep(0.3)  # the first writer holds its seq, uncommitted
 
+    # when a second writer starts
     fast = threading.Thread(target=write_event, args=(engine, second))
     fast.start()
     fast.join(0.5)
+    # then
     assert fast.is_alive(), "the second writer must not commit before the first"
 
+    # when the first commits
     release.set()
     slow.join(5)
     fast.join(5)
+    # then the events are in commit order
     with transaction(engine) as session:
         rows = session.execute(select(OutboxEvent.transfer_id).order_by(OutboxEvent.seq)).all()
     assert [row.transfer_id for row in rows] == [first, second]

@@ -37,11 +37,14 @@ def relay_now(runtime, client=None) -> int:
 
 
 def test_events_reach_the_stream_as_cloudevents_in_outbox_order(runtime, engine, redis_client):
+    # given
     resolve_some(runtime, engine, {"a": Outcome.SUCCEEDED, "b": Outcome.FAILED,
                                    "c": Outcome.MISMATCH})
+    # when / then the three are published, and nothing is left
     assert relay_now(runtime) == 3
     assert relay_now(runtime) == 0  # nothing left
 
+    # then the stream holds them as CloudEvents, in outbox order
     entries = redis_client.xrange(runtime.settings.events_stream)
     published = [json.loads(fields[b"event"]) for _id, fields in entries]
     assert [event["type"] for event in published] == [
@@ -56,6 +59,7 @@ def test_events_reach_the_stream_as_cloudevents_in_outbox_order(runtime, engine,
     assert [int(fields[b"seq"]) for _id, fields in entries] == sorted(
         int(fields[b"seq"]) for _id, fields in entries)
 
+    # then each outbox row is marked published, with its stream entry
     with transaction(engine) as session:
         rows = session.query(OutboxEvent).order_by(OutboxEvent.seq).all()
         assert all(row.published_at is not None for row in rows)
@@ -65,20 +69,27 @@ def test_events_reach_the_stream_as_cloudevents_in_outbox_order(runtime, engine,
 
 
 def test_a_redis_failure_leaves_events_for_the_next_run(runtime, engine, redis_client):
+    # given
     resolve_some(runtime, engine, {"a": Outcome.SUCCEEDED})
     unreachable = unreachable_redis()
+    # when / then a relay with Redis out of reach publishes nothing
     assert relay_now(runtime, unreachable) == 0
+    # then
     [event] = events(engine, 1)
     assert event.published_at is None
 
+    # when / then the next relay publishes it
     assert relay_now(runtime) == 1
     assert redis_client.xlen(runtime.settings.events_stream) == 1
 
 
 def test_redis_restarting_empty_loses_nothing(runtime, engine, redis_client):
+    # given a published event
     resolve_some(runtime, engine, {"a": Outcome.SUCCEEDED})
     assert relay_now(runtime) == 1
+    # when Redis loses the stream
     redis_client.flushdb()  # the stream is gone; the outbox in Postgres is the record
+    # then
     with transaction(engine) as session:
         assert session.query(OutboxEvent).count() == 1
 
@@ -86,9 +97,13 @@ def test_redis_restarting_empty_loses_nothing(runtime, engine, redis_client):
 def test_one_relay_at_a_time(runtime, engine, redis_client):
     from sqlalchemy import text
 
+    # given an event waiting, and another relay holding the lock
     resolve_some(runtime, engine, {"a": Outcome.SUCCEEDED})
     with engine.connect() as holder:
         holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": publish.RELAY_LOCK})
+        # when / then this one publishes nothing
         assert relay_now(runtime) == 0
+        # when the lock is let go
         holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": publish.RELAY_LOCK})
+    # when / then the next relay publishes it
     assert relay_now(runtime) == 1

@@ -28,31 +28,38 @@ def due_and_later(runtime, engine) -> tuple[int, int]:
 
 
 def test_only_due_pending_transfers_are_claimed_and_leased(runtime, engine):
+    # given
     due, _later = due_and_later(runtime, engine)
     now = datetime.now(UTC)
+    # when
     claims = claim_due(engine, runtime.providers["scripted-a"], now, LEASE, limit=10)
 
+    # then
     assert [claim.transfer_id for claim in claims] == [due]
     leased = load(engine, due)
     assert leased.lease_token == claims[0].lease_token
     assert leased.next_check_at == now + LEASE
-    # Until the lease runs out the transfer is not due again.
+    # when / then until the lease runs out the transfer is not due again
     assert claim_due(engine, runtime.providers["scripted-a"], now, LEASE, limit=10) == []
+    # when / then once it has run out, it is claimed again with a new lease
     again = claim_due(engine, runtime.providers["scripted-a"], now + LEASE, LEASE, limit=10)
     assert [claim.transfer_id for claim in again] == [due]
     assert again[0].lease_token != claims[0].lease_token
 
 
 def test_concurrency_caps_the_checks_under_way(runtime, engine):
+    # given
     instance = scripted_instance(policy=Policy(initial_delay=timedelta(0), concurrency=3))
     for n in range(5):
         register(runtime, tx_id=f"tx-{n}")
     now = datetime.now(UTC)
+    # when / then
     assert len(claim_due(engine, instance, now, LEASE, limit=100)) == 3
     assert claim_due(engine, instance, now, LEASE, limit=100) == []
 
 
 def test_two_sweeps_at_once_claim_each_transfer_once(runtime, database_url):
+    # given
     for n in range(200):
         register(runtime, tx_id=f"tx-{n}")
     now = datetime.now(UTC) + timedelta(seconds=1)
@@ -69,12 +76,14 @@ def test_two_sweeps_at_once_claim_each_transfer_once(runtime, database_url):
                   dispatch=lambda claims: claimed[slot].extend(c.transfer_id for c in claims))
         engine.dispose()
 
+    # when two sweeps run at once
     threads = [threading.Thread(target=one_sweep, args=(slot,)) for slot in (0, 1)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
 
+    # then
     everything = claimed[0] + claimed[1]
     assert len(everything) == 200
     assert len(set(everything)) == 200
@@ -83,13 +92,13 @@ def test_two_sweeps_at_once_claim_each_transfer_once(runtime, database_url):
 
 
 def test_transfers_of_a_removed_instance_go_to_review_and_come_back_on_recheck(runtime, engine):
-    # Given two pending transfers of an instance, one due and one not yet due
+    # given two pending transfers of an instance, one due and one not yet due
     due, later = due_and_later(runtime, engine)
-    # When the instance is taken out of the providers file and the sweep runs
+    # when the instance is taken out of the providers file and the sweep runs
     dispatched: list = []
     counts = sweep(engine, {}, datetime.now(UTC), LEASE, limit=10, dispatch=dispatched.append)
 
-    # Then the due one is in review with a reason naming the instance, with its event; the other
+    # then the due one is in review with a reason naming the instance, with its event; the other
     # waits for its time; nothing was dispatched
     assert counts["unconfigured_to_review"] == 1 and dispatched == []
     reviewed = load(engine, due)
@@ -98,17 +107,18 @@ def test_transfers_of_a_removed_instance_go_to_review_and_come_back_on_recheck(r
     assert [e.type for e in events(engine, due)] == ["transfer.needs_review"]
     assert load(engine, later).state == "pending"
 
-    # When the instance is back and an admin rechecks, then the sweep claims it again
+    # when the instance is back and an admin rechecks
     from worker.admin.actions import recheck
 
     recheck(engine, due, actor="admin:alice", reason="instance restored")
     counts = sweep(engine, runtime.providers, datetime.now(UTC), LEASE, limit=10,
                    dispatch=dispatched.append)
+    # then the sweep claims it again
     assert counts["scripted-a"] == 1 and load(engine, due).state == "pending"
 
 
 def test_one_pass_claims_every_instance_within_its_own_concurrency(runtime, engine):
-    # Given four due transfers at instance a (concurrency 2) and three at b (concurrency 5)
+    # given four due transfers at instance a (concurrency 2) and three at b (concurrency 5)
     providers = {
         "scripted-a": scripted_instance("scripted-a", Policy(initial_delay=timedelta(0),
                                                              concurrency=2)),
@@ -121,11 +131,11 @@ def test_one_pass_claims_every_instance_within_its_own_concurrency(runtime, engi
                            {"id": ids[3]})
     dispatched: list[list] = []
 
-    # When one sweep pass runs
+    # when one sweep pass runs
     counts = sweep(engine, providers, datetime.now(UTC) + timedelta(seconds=1), LEASE, 100,
                    dispatch=dispatched.append)
 
-    # Then each instance got its own batch, as many as its concurrency allows
+    # then each instance got its own batch, as many as its concurrency allows
     assert (counts["scripted-a"], counts["scripted-b"]) == (2, 3)
     assert [{claim.provider for claim in batch} for batch in dispatched] == [
         {"scripted-a"}, {"scripted-b"}]

@@ -56,20 +56,20 @@ def claim_and_check(runtime, engine) -> None:
 
 
 def test_grepping_a_transfer_id_tells_its_whole_story(runtime, engine, json_lines):
-    # Given a transfer the provider first says is pending, then succeeded
+    # given a transfer the provider first says is pending, then succeeded
     transfer_id = register(runtime, tx_id="history-1")
     other = register(runtime, tx_id="history-2")
     SCRIPTS.load("scripted-a", "history-1", [Outcome.PENDING, Outcome.SUCCEEDED])
     SCRIPTS.load("scripted-a", "history-2", [Outcome.FAILED])
 
-    # When it is claimed and checked twice, and its event is relayed
+    # when it is claimed and checked twice, and its event is relayed
     make_due(engine)
     claim_and_check(runtime, engine)
     make_due(engine, transfer_id)
     claim_and_check(runtime, engine)
     publish.relay(runtime.engine, runtime.redis, runtime.settings.events_stream, 1000, 100)
 
-    # Then its lines, and only its, read from registration to the published event
+    # then its lines, and only its, read from registration to the published event
     lines = history(json_lines, transfer_id)
     assert [line["event"] for line in lines] == [
         "transfer registered", "transfer checked", "transfer checked", "event published"]
@@ -89,11 +89,11 @@ def test_grepping_a_transfer_id_tells_its_whole_story(runtime, engine, json_line
 
 
 def test_the_write_ahead_story_and_its_refusals_are_told_too(runtime, engine, json_lines):
-    # Given a transfer begun before the provider call, and one begun and left to expire
+    # given a transfer begun before the provider call, and one begun and left to expire
     begun = service.begin(runtime, request(tx_id="wa-1"), by="wallet")["id"]
     left = service.begin(runtime, request(tx_id="wa-2"), by="wallet", deadline_s=1)["id"]
 
-    # When the caller reports, contradicts itself, another request conflicts, one expires
+    # when the caller reports, contradicts itself, another request conflicts, one expires
     # and an admin settles the other by hand
     service.complete(runtime, "scripted-a", "wa-1", "succeeded", by="wallet")
     with pytest.raises(Contradicted):
@@ -103,7 +103,7 @@ def test_the_write_ahead_story_and_its_refusals_are_told_too(runtime, engine, js
     expire_in_flight(engine, datetime.now(UTC) + timedelta(seconds=5), limit=100)
     actions.resolve_by_hand(engine, left, "failed", actor="ops-ann", reason="provider says so")
 
-    # Then each transfer's lines tell it, each naming who acted
+    # then each transfer's lines tell it, each naming who acted
     lines = history(json_lines, begun)
     assert [(line["event"], line.get("outcome")) for line in lines] == [
         ("transfer begun", None), ("transfer resolved", "succeeded"),

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_the_breaker_opens_and_checks_wait_instead_of_calling(runtime, engine, sim):
+    # given a provider that is down, and a breaker that opens after three failures
     naga = runtime.providers["naga"]
     runtime.providers = {"naga": dataclasses.replace(naga, policy=dataclasses.replace(
         naga.policy, breaker_threshold=3, breaker_cooldown=timedelta(seconds=30)))}
@@ -28,6 +29,7 @@ def test_the_breaker_opens_and_checks_wait_instead_of_calling(runtime, engine, s
         register(runtime, provider="naga", tx_id=f"down-{n}", amount="12.50", player_id="player-1")
     requests.post(f"{sim.url}/_sim/settings", json={"error_rate": 1.0}, timeout=5)
 
+    # when the sweep checks what is due for three seconds
     def check_now(claims: list[due.Claim]) -> None:
         for claim in claims:
             run_check(runtime.engine, runtime.providers, claim.transfer_id, claim.lease_token,
@@ -39,6 +41,7 @@ def test_the_breaker_opens_and_checks_wait_instead_of_calling(runtime, engine, s
                     check_now)
         time.sleep(0.05)
 
+    # then
     stats = requests.get(f"{sim.url}/_sim/stats", timeout=5).json()
     with transaction(engine) as session:
         rows = session.execute(text("SELECT state, last_error, attempts FROM transfers")).all()

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 def test_a_dripping_provider_is_cut_off_at_half_the_lease_and_the_retry_applies(runtime, engine,
                                                                                 sim):
-    # Given a provider that drips its answer one byte every 0.5 s (each read well inside the
+    # given a provider that drips its answer one byte every 0.5 s (each read well inside the
     # instance's 2 s read timeout; its deadline_s is the default 30 s), and a 4 s lease
     sim.load([sim_transaction("lucko", "tx-drip",
                               [{"answer": "drip", "delay_s": 0.5, "then": "succeeded"}])])
@@ -29,14 +29,14 @@ def test_a_dripping_provider_is_cut_off_at_half_the_lease_and_the_retry_applies(
     [claimed] = claim_due(engine, runtime.providers["lucko"], datetime.now(UTC),
                           timedelta(seconds=4), 10)
 
-    # When the check runs
+    # when the check runs
     started = time.monotonic()
     done = run_check(engine, runtime.providers, transfer_id, claimed.lease_token,
                      runtime.adapter_for,
                      runtime.guard)
     elapsed = time.monotonic() - started
 
-    # Then the call was cut off at half the lease, and its RETRY was applied while the
+    # then the call was cut off at half the lease, and its RETRY was applied while the
     # check still held the transfer: rescheduled, not lost to a second claim
     assert done is CheckEnd.RESCHEDULED
     assert 1.7 < elapsed < 2.6

@@ -56,6 +56,7 @@ def settle(runtime, deadline_s: float = 20) -> None:
 
 
 def test_every_kind_settles_against_the_simulator(runtime, engine, sim, redis_client):
+    # given every story at every kind
     ids = {}
     for kind in KINDS:
         for history, direction, script, record, _ in STORIES:
@@ -66,9 +67,11 @@ def test_every_kind_settles_against_the_simulator(runtime, engine, sim, redis_cl
                                             direction=direction,
                                           amount="12.50", player_id="player-1")
 
+    # when the sweep, checks and relay run until nothing is left to decide
     settle(runtime)
     publish.relay(engine, runtime.redis, runtime.settings.events_stream, 10_000, 1000)
 
+    # then
     for (kind, history), transfer_id in ids.items():
         expected = next(final for name, *_, final in STORIES if name == history)
         transfer = load(engine, transfer_id)

@@ -73,8 +73,11 @@ def probe(tmp_path, monkeypatch, sim):
 
 @pytest.mark.parametrize(("answer", "kind"), CASES)
 def test_every_answer_of_every_kind(sim, probe, answer, kind):
+    # given
     sim.load([sim_transaction(kind, f"p-{answer}", [answer])])
+    # when
     code, report = probe(kind, f"p-{answer}")
+    # then
     assert code == 0
     assert report["outcome"] == EXPECTED[answer][kind], report
     assert "http_status" in report
@@ -84,30 +87,41 @@ def test_every_answer_of_every_kind(sim, probe, answer, kind):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_record_that_disagrees_is_a_mismatch(sim, probe, kind):
+    # given
     sim.load([sim_transaction(kind, "p-mm", ["succeeded"], record={"amount": "13.50"})])
+    # when
     code, report = probe(kind, "p-mm")
+    # then
     assert (code, report["outcome"]) == (0, "MISMATCH")
     assert "amount" in report["detail"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_an_answer_slower_than_the_timeout_is_retry(sim, probe, kind):
+    # given
     sim.load([sim_transaction(kind, "p-slow", [{"answer": "slow", "delay_s": 1.5,
                                                 "then": "succeeded"}])])
+    # when
     code, report = probe(kind, "p-slow", timeout_s=0.3)
+    # then
     assert (code, report["outcome"], report["http_status"]) == (0, "RETRY", None)
     assert "timeout" in report["detail"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_wrong_secret_is_refused_by_the_simulator_and_never_shown(sim, probe, kind):
+    # given
     sim.load([sim_transaction(kind, "p-key", ["succeeded"])])
+    # when
     code, report = probe(kind, "p-key", secret_suffix="-wrong")
+    # then
     assert (code, report["outcome"]) == (0, "AUTH_ERROR"), report
     assert f"{CREDENTIALS[kind][SECRET_FIELD[kind]]}-wrong" not in json.dumps(report)
 
 
 def test_the_probe_refuses_an_unknown_instance(probe):
+    # when
     code, _ = probe("nope", "x")
+    # then
     assert code == 2
 

@@ -49,7 +49,7 @@ def children(finished: tuple[ReadableSpan, ...], parent: ReadableSpan,
 
 
 def test_a_check_batch_is_one_span_tree_from_intake_to_apply(runtime, engine, sim, spans):
-    # Given three transfers registered at one instance whose provider will say they succeeded
+    # given three transfers registered at one instance whose provider will say they succeeded
     ids = []
     for n in range(3):
         sim.load([sim_transaction("minigame", f"mg-trace-{n}", ["succeeded"])])
@@ -59,12 +59,12 @@ def test_a_check_batch_is_one_span_tree_from_intake_to_apply(runtime, engine, si
                        timedelta(seconds=30), limit=10)
     assert len(claims) == 3
 
-    # When they are checked as one batch, the calls on a pool of threads
+    # when they are checked as one batch, the calls on a pool of threads
     with ThreadPoolExecutor(4) as calls:
         run_batch(engine, runtime.providers, claims, runtime.adapter_for, NoGuard(), calls=calls)
 
     finished = spans.get_finished_spans()
-    # Then each registration is a span naming its transfer, with its SQL under it
+    # then each registration is a span naming its transfer, with its SQL under it
     intakes = named(finished, "resolver.intake.register")
     assert sorted(span.attributes["resolver.transfer_id"] for span in intakes) == sorted(ids)
     assert all(children(finished, span, SQL) for span in intakes)
@@ -104,16 +104,16 @@ def test_a_check_batch_is_one_span_tree_from_intake_to_apply(runtime, engine, si
 
 
 def test_without_a_pool_the_calls_are_children_of_the_batch_too(runtime, engine, sim, spans):
-    # Given one transfer, whose call runs in the batch's own thread
+    # given one transfer, whose call runs in the batch's own thread
     sim.load([sim_transaction("minigame", "mg-alone", ["pending"])])
     register(runtime, provider="minigame", tx_id="mg-alone", amount="12.50", player_id="player-1")
     claims = claim_due(engine, runtime.providers["minigame"], datetime.now(UTC),
                        timedelta(seconds=30), limit=10)
 
-    # When it is checked
+    # when it is checked
     run_batch(engine, runtime.providers, claims, runtime.adapter_for, NoGuard())
 
-    # Then its call is under the batch, and the batch says it was rescheduled
+    # then its call is under the batch, and the batch says it was rescheduled
     finished = spans.get_finished_spans()
     [batch] = named(finished, "resolver.check_batch")
     [call] = named(finished, "resolver.provider_call")

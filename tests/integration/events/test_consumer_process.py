@@ -48,7 +48,9 @@ def three_events(runtime) -> list[str]:
 
 
 def test_sigterm_finishes_the_event_in_hand_and_stops(runtime, redis_client):
+    # given
     ids = three_events(runtime)
+    # when
     child = start_consumer(runtime, "log", TEST_HANDLER_SECONDS="0.5")
     try:
         wait_for(lambda: log_of(runtime, "log")[:1] == [f"start:{ids[0]}"], timeout=20)
@@ -56,6 +58,7 @@ def test_sigterm_finishes_the_event_in_hand_and_stops(runtime, redis_client):
         _, stderr = child.communicate(timeout=10)
     finally:
         child.kill()
+    # then
     assert child.returncode == 0, stderr
     assert "stopped:" in stderr
     # the event in hand was finished and acknowledged; the rest stay pending for the group
@@ -64,7 +67,9 @@ def test_sigterm_finishes_the_event_in_hand_and_stops(runtime, redis_client):
 
 
 def test_sigkill_mid_handler_leaves_the_event_to_another_consumer(runtime, redis_client):
+    # given
     ids = three_events(runtime)
+    # when the consumer is killed mid-handler
     child = start_consumer(runtime, "log", TEST_HANG_ON="k1")
     try:
         wait_for(lambda: f"start:{ids[1]}" in log_of(runtime, "log"), timeout=20)
@@ -72,12 +77,15 @@ def test_sigkill_mid_handler_leaves_the_event_to_another_consumer(runtime, redis
         child.communicate(timeout=10)
     finally:
         child.kill()
+    # then
     assert pending_count(runtime, "balance") == 2  # the event it died on, and the one after
 
+    # when another consumer of the group runs
     done_by_b: list[str] = []
     with BackgroundConsumer(runtime, "balance", lambda event: done_by_b.append(event.id),
                             consumer="b"):
         wait_for(lambda: len(done_by_b) == 2 and pending_count(runtime, "balance") == 0)
+    # then
     done_by_child = [entry.removeprefix("done:") for entry in log_of(runtime, "log")
                      if entry.startswith("done:")]
     assert done_by_child == [ids[0]]

@@ -45,13 +45,17 @@ def every_kind_of_event(runtime) -> None:
 
 
 def test_every_event_in_the_outbox_and_on_the_stream_matches_its_schema(runtime, redis_client):
+    # when every kind of event is written
     every_kind_of_event(runtime)
+    # then
     written = [event.payload for event in outbox(runtime)]
     assert {event["type"] for event in written} == set(schemas())  # each schema exercised
     for event in written:
         assert problems(event) == [], event
 
+    # when / then all are relayed
     assert relay_now(runtime) == len(written)
+    # then the stream carries them unchanged
     published = [json.loads(fields[b"event"])
                  for _, fields in redis_client.xrange(runtime.settings.events_stream)]
     assert published == written
@@ -60,8 +64,11 @@ def test_every_event_in_the_outbox_and_on_the_stream_matches_its_schema(runtime,
 
 
 def test_the_stream_fields_agree_with_the_event(runtime, redis_client):
+    # given
     settle(runtime, {"ok": Outcome.SUCCEEDED})
+    # when
     relay_now(runtime)
+    # then
     [(_, fields)] = redis_client.xrange(runtime.settings.events_stream)
     event = json.loads(fields[b"event"])
     [row] = outbox(runtime)

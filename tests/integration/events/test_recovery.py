@@ -33,6 +33,7 @@ class Downstream:
 
 
 def test_redis_flushed_while_events_are_unpublished(runtime, engine, redis_client):
+    # given a consumer that replays the outbox when its group is missing
     stream = runtime.settings.events_stream
     downstream = Downstream()
     recreated: list[int] = []
@@ -48,7 +49,7 @@ def test_redis_flushed_while_events_are_unpublished(runtime, engine, redis_clien
     def consumer() -> BackgroundConsumer:
         return BackgroundConsumer(runtime, "balance", downstream.handle, on_missing_group=catch_up)
 
-    # Given a consumer that handled a and b
+    # and it handled a and b
     settle(runtime, {"a": Outcome.SUCCEEDED, "b": Outcome.FAILED})
     relay_now(runtime)
     with consumer():
@@ -59,10 +60,10 @@ def test_redis_flushed_while_events_are_unpublished(runtime, engine, redis_clien
     assert relay_now(runtime) == 1
     settle(runtime, {"d": Outcome.SUCCEEDED, "e": Outcome.MISMATCH})
 
-    # When Redis loses everything: stream, group, de-duplication markers
+    # when Redis loses everything: stream, group, de-duplication markers
     redis_client.flushdb()
 
-    # Then the relay publishes what was waiting
+    # then the relay publishes what was waiting
     assert relay_now(runtime) == 2
     assert redis_client.xlen(stream) == 2  # d and e: c is gone from the stream
 
@@ -70,6 +71,7 @@ def test_redis_flushed_while_events_are_unpublished(runtime, engine, redis_clien
     with consumer():
         wait_for(lambda: len(downstream.handled) == 5 and pending_count(runtime, "balance") == 0)
 
+    # then every event was handled once, c by replay after b
     every_event = [str(event.id) for event in outbox(runtime)]
     assert Counter(event_id for event_id, _ in downstream.handled) == Counter(every_event)
     handled_c = dict(downstream.handled)[every_event[2]]
@@ -79,16 +81,22 @@ def test_redis_flushed_while_events_are_unpublished(runtime, engine, redis_clien
 
 
 def test_replay_gives_every_event_in_order_page_by_page(runtime, engine):
+    # given
     settle(runtime, {f"r{n}": Outcome.SUCCEEDED for n in range(5)})
     every = [(event.seq, str(event.id)) for event in outbox(runtime)]
 
+    # when
     replayed = [(event.seq, event.id) for event in outbox_events(engine, after=0, page=2)]
+    # then
     assert replayed == every
+    # when replayed after the third
     later = [event.seq for event in outbox_events(engine, after=every[2][0], page=2)]
+    # then
     assert later == [seq for seq, _ in every[3:]]
 
 
 def test_replay_stops_at_a_failing_handler(runtime, engine):
+    # given
     settle(runtime, {"x": Outcome.SUCCEEDED, "y": Outcome.SUCCEEDED})
     seen: list[int] = []
 
@@ -97,12 +105,15 @@ def test_replay_stops_at_a_failing_handler(runtime, engine):
             raise RuntimeError("down")
         seen.append(event.seq)
 
+    # when / then
     with pytest.raises(RuntimeError):
         replay(outbox_events(engine, 0), fails_on_second)
+    # then
     assert seen == [outbox(runtime)[0].seq]
 
 
 def test_a_failed_catch_up_is_tried_again_on_the_next_start(runtime, redis_client):
+    # given
     settle(runtime, {"a": Outcome.SUCCEEDED})
     relay_now(runtime)
     calls: list[str] = []
@@ -111,14 +122,17 @@ def test_a_failed_catch_up_is_tried_again_on_the_next_start(runtime, redis_clien
         calls.append("catch-up")
         raise ConnectionRefusedError("postgres is down")
 
+    # when / then the first start fails in its catch-up
     with pytest.raises(ConnectionRefusedError):
         consume("balance", lambda event: None, client=runtime.redis,
                 stream=runtime.settings.events_stream, block_ms=50, on_missing_group=database_down)
-    # no group: not forgotten
+    # then no group was made: the catch-up is not forgotten
     assert redis_client.xinfo_groups(runtime.settings.events_stream) == []
 
+    # when the consumer starts again
     handled: list[str] = []
     with BackgroundConsumer(runtime, "balance", lambda event: handled.append(event.id),
                             on_missing_group=lambda: calls.append("catch-up")):
         wait_for(lambda: len(handled) == 1)
+    # then it catches up again
     assert calls == ["catch-up", "catch-up"]

@@ -67,8 +67,10 @@ def attempts(runtime) -> list[WebhookAttempt]:
 
 
 def test_a_receiver_failing_twice_then_accepting_gets_the_event_once(runtime):
+    # given
     settle(runtime, {"a": Outcome.SUCCEEDED})
     [event] = outbox(runtime)
+    # when a receiver fails twice, then accepts
     with scripted_receiver([500, 503], then=204) as receiver:
         setup = setup_for(finance(receiver.url))
         run_passes(runtime, setup, until=lambda: deliveries(runtime)[0].status == "delivered"
@@ -78,6 +80,7 @@ def test_a_receiver_failing_twice_then_accepting_gets_the_event_once(runtime):
             runner.run_once(runtime.engine, setup, runner.inline(runtime.engine, setup))
         time.sleep(0.1)
 
+    # then
     assert [r.answered for r in receiver.requests] == [500, 503, 204]
     [accepted] = receiver.accepted
     verify(SECRET, accepted.headers, accepted.body)  # raises if the signature is wrong
@@ -94,6 +97,7 @@ def test_a_receiver_failing_twice_then_accepting_gets_the_event_once(runtime):
     assert {r.body for r in receiver.requests} == {accepted.body}
     assert {r.headers["webhook-id"] for r in receiver.requests} == {str(event.id)}
 
+    # when / then a tampered body, or the wrong secret, fails verification
     tampered = accepted.body.replace(b'"amount":"10.0000"', b'"amount":"99.0000"')
     assert tampered != accepted.body
     with pytest.raises(SignatureError):
@@ -101,6 +105,7 @@ def test_a_receiver_failing_twice_then_accepting_gets_the_event_once(runtime):
     with pytest.raises(SignatureError):
         verify(PREVIOUS, accepted.headers, accepted.body)
 
+    # then the delivery and each attempt are on record
     [delivery] = deliveries(runtime)
     assert (delivery.status, delivery.attempts, delivery.last_http_status) == ("delivered", 2, 204)
     assert delivery.next_attempt_at is None and delivery.delivered_at is not None
@@ -118,14 +123,14 @@ def test_a_receiver_failing_twice_then_accepting_gets_the_event_once(runtime):
 
 
 def test_while_a_secret_is_rotated_receivers_with_either_secret_verify(runtime):
-    # Given a subscriber whose file lists a new secret and the previous one
+    # given a subscriber whose file lists a new secret and the previous one
     settle(runtime, {"a": Outcome.SUCCEEDED})
     with scripted_receiver([]) as receiver:
         setup = setup_for(finance(receiver.url, previous_secret=PREVIOUS))
-        # When the event is delivered
+        # when the event is delivered
         run_passes(runtime, setup, until=lambda: bool(receiver.accepted))
     [accepted] = receiver.accepted
-    # Then it carries two signatures, the new one first
+    # then it carries two signatures, the new one first
     signatures = accepted.headers["webhook-signature"].split(" ")
     assert len(signatures) == 2 and all(s.startswith("v1,") for s in signatures)
     # and a receiver still on the old secret and one already on the new one both accept it,
@@ -140,13 +145,16 @@ def test_while_a_secret_is_rotated_receivers_with_either_secret_verify(runtime):
 
 
 def test_a_delivery_that_keeps_failing_is_marked_failed_after_the_last_step(runtime):
+    # given
     settle(runtime, {"a": Outcome.SUCCEEDED})
+    # when the receiver always fails
     with scripted_receiver([], then=500) as receiver:
         setup = setup_for(finance(receiver.url), schedule=(timedelta(milliseconds=20),) * 2)
         run_passes(runtime, setup, until=lambda: deliveries(runtime)[0].status == "failed"
                    if deliveries(runtime) else False)
         for _ in range(3):
             runner.run_once(runtime.engine, setup, runner.inline(runtime.engine, setup))
+    # then
     assert len(receiver.requests) == 3  # the first attempt and one per step of the schedule
     [delivery] = deliveries(runtime)
     assert delivery.next_attempt_at is None and delivery.attempts == 3
@@ -154,9 +162,12 @@ def test_a_delivery_that_keeps_failing_is_marked_failed_after_the_last_step(runt
 
 
 def test_an_unreachable_subscriber_is_logged_and_retried(runtime):
+    # given
     settle(runtime, {"a": Outcome.SUCCEEDED})
     setup = setup_for(finance("http://127.0.0.1:1/hooks"))
+    # when
     runner.run_once(runtime.engine, setup, runner.inline(runtime.engine, setup))
+    # then
     [logged] = attempts(runtime)
     assert logged.http_status is None and logged.result == "retrying"
     assert (logged.error or "").startswith("ConnectionError")
@@ -164,6 +175,7 @@ def test_an_unreachable_subscriber_is_logged_and_retried(runtime):
 
 
 def test_fan_out_makes_one_delivery_per_subscriber_and_matching_event(runtime):
+    # given
     settle(runtime, {"a": Outcome.SUCCEEDED, "b": Outcome.MISMATCH})
     resolved, review = outbox(runtime)
     subscribers = {
@@ -173,12 +185,14 @@ def test_fan_out_makes_one_delivery_per_subscriber_and_matching_event(runtime):
                           frozenset({"transfer.needs_review"})),
     }
     now = datetime.now(UTC)
+    # when / then
     assert fan_out(runtime.engine, subscribers, now, 100) == 2
     assert fan_out(runtime.engine, subscribers, now, 100) == 0  # the queue is empty now
-    # An event queued twice (say, two fan-outs racing) still makes one delivery each.
+    # when an event is queued twice (say, two fan-outs racing)
     with transaction(runtime.engine) as session:
         session.execute(text("INSERT INTO webhook_fanout_queue (event_seq) VALUES (:s)"),
                         {"s": resolved.seq})
+    # then it makes no second delivery
     assert fan_out(runtime.engine, subscribers, now, 100) == 0
     assert sorted((d.subscriber, d.event_id) for d in deliveries(runtime)) == [
         ("finance", resolved.id), ("ops", review.id)]
@@ -188,8 +202,11 @@ def test_fan_out_makes_one_delivery_per_subscriber_and_matching_event(runtime):
 
 
 def test_events_nobody_wants_are_dequeued_without_deliveries(runtime):
+    # given
     settle(runtime, {"a": Outcome.SUCCEEDED})
+    # when / then
     assert fan_out(runtime.engine, {}, datetime.now(UTC), 100) == 0
+    # then
     with transaction(runtime.engine) as session:
         assert session.execute(text("SELECT count(*) FROM webhook_fanout_queue")).scalar_one() \
             == 0
@@ -197,18 +214,22 @@ def test_events_nobody_wants_are_dequeued_without_deliveries(runtime):
 
 
 def test_claims_never_overlap_and_a_lost_attempt_comes_back_after_its_lease(runtime):
+    # given
     settle(runtime, {f"c{n}": Outcome.SUCCEEDED for n in range(4)})
     subscriber = finance("http://127.0.0.1:1/hooks")
     now = datetime.now(UTC)
     fan_out(runtime.engine, {"finance": subscriber}, now, 100)
 
+    # when two claims are made
     first = claim_due(runtime.engine, "finance", now, timedelta(milliseconds=200), 2)
     second = claim_due(runtime.engine, "finance", now, timedelta(milliseconds=200), 10)
+    # then
     assert len(first) == 2 and len(second) == 2
     assert not {c.delivery_id for c in first} & {c.delivery_id for c in second}
+    # when / then nothing more is due while the leases run
     assert claim_due(runtime.engine, "finance", now, timedelta(seconds=5), 10) == []
 
-    # The first claim's messages were lost: once the lease ran out the deliveries are due again
+    # when / then the messages were lost: once the lease ran out the deliveries are due again
     later = now + timedelta(milliseconds=300)
     again = claim_due(runtime.engine, "finance", later, timedelta(seconds=5), 10)
     assert {c.delivery_id for c in again} == {c.delivery_id for c in first + second}
@@ -218,24 +239,27 @@ def test_claims_never_overlap_and_a_lost_attempt_comes_back_after_its_lease(runt
 
 
 def test_the_example_receiver_verifies_and_handles_each_event_once(runtime):
+    # given
     example = load_example("webhook_receiver")
     handled: list[str] = []
     settle(runtime, {"a": Outcome.SUCCEEDED})
+    # when the example receiver gets the event
     with serving(example.receiver(SECRET, lambda event: handled.append(event["id"]))) as url:
         setup = setup_for(finance(url))
         run_passes(runtime, setup, until=lambda: bool(handled))
         [event] = outbox(runtime)
         body = json.dumps(event.payload, separators=(",", ":"), sort_keys=True).encode()
         headers = signed_headers([SECRET], str(event.id), body)
-        # our own retry of an event it already handled: accepted, not handled again
+        # when / then our own retry of an event it already handled is accepted, not handled again
         again = requests.post(url, data=body, headers=headers, timeout=5)
         assert again.status_code == 200 and again.json()["duplicate"] is True
-        # a tampered body, and a request signed six minutes ago, are refused
+        # when / then a tampered body, and a request signed six minutes ago, are refused
         forged = requests.post(url, data=body.replace(b"10.0000", b"99.0000"),
                                headers=headers, timeout=5)
         assert forged.status_code == 401
         stale = signed_headers([SECRET], str(event.id), body, timestamp=int(time.time()) - 360)
         assert requests.post(url, data=body, headers=stale, timeout=5).status_code == 401
+    # then it handled the event once, after one attempt
     assert handled == [str(event.id)]
     with transaction(runtime.engine) as session:
         assert session.execute(select(func.count()).select_from(WebhookAttempt)).scalar_one() \
@@ -243,7 +267,9 @@ def test_the_example_receiver_verifies_and_handles_each_event_once(runtime):
 
 
 def test_the_beat_task_claims_and_each_delivery_task_posts(runtime, tmp_path, monkeypatch):
+    # when / then beat schedules the task
     assert app.conf.beat_schedule["deliver-webhooks"]["task"] == "resolver.deliver_webhooks"
+    # given
     settle(runtime, {"a": Outcome.SUCCEEDED})
     with scripted_receiver([]) as receiver:
         file = tmp_path / "webhooks.toml"
@@ -254,9 +280,12 @@ def test_the_beat_task_claims_and_each_delivery_task_posts(runtime, tmp_path, mo
         monkeypatch.setattr(tasks, "dispatch_webhooks", lambda claims: sent.extend(
             (claim.delivery_id, str(claim.lease_token)) for claim in claims))
 
+        # when / then the beat task fans out and claims
         assert tasks.deliver_webhooks() == {"fanned_out": 1, "finance": 1}
         [(delivery_id, token)] = sent
+        # when / then a delivery task posts, once
         assert tasks.deliver_webhook(delivery_id, token) == "delivered"
         assert tasks.deliver_webhook(delivery_id, token) == "stale"  # a redelivered message
+    # then
     [accepted] = receiver.accepted
     verify(SECRET, accepted.headers, accepted.body)
