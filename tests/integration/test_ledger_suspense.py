@@ -59,6 +59,7 @@ def test_a_deposit_the_provider_recorded_more_of_draws_the_difference_from_suspe
     # given a deposit of 100 the provider recorded as 120
     transfer_id = mismatched(runtime, "dep-more", "100.00", "120.00")
 
+    # when an admin settles it at the provider's amount
     actions.resolve_by_hand(engine, transfer_id, "succeeded", actor="olga",
                             reason="provider credited 120", at_provider_amount=True)
 
@@ -78,9 +79,11 @@ def test_a_withdraw_pays_the_player_what_the_provider_released_and_needs_no_susp
     # given a withdraw of 100 the provider recorded as 80 (nothing was held at registration)
     transfer_id = mismatched(runtime, "wd-less", "100.00", "80.00", direction="withdraw")
 
+    # when an admin settles it at the provider's amount
     actions.resolve_by_hand(engine, transfer_id, "succeeded", actor="olga",
                             reason="provider released 80", at_provider_amount=True)
 
+    # then the player gets 80, straight from settled
     assert entries(engine, transfer_id) == [
         ("payout", "settled:scripted-a", "player:player-7", Decimal("80.0000"))]
     assert balances(engine) == {"player:player-7": Decimal("80.0000"),
@@ -89,11 +92,14 @@ def test_a_withdraw_pays_the_player_what_the_provider_released_and_needs_no_susp
 
 
 def test_the_event_carries_both_amounts_and_the_audit_who_why_and_both(runtime, engine):
+    # given a deposit of 100 the provider recorded as 90
     transfer_id = mismatched(runtime, "dep-event", "100.00", "90.00")
 
+    # when an admin settles it at the provider's amount
     applied = actions.resolve_by_hand(engine, transfer_id, "succeeded", actor="olga",
                                       reason="statement shows 90", at_provider_amount=True)
 
+    # then the event and the audit record hold both amounts, who and why
     final = [e for e in events(engine, transfer_id) if e.type == "transfer.manually_resolved"]
     data = final[0].payload["data"]
     assert (data["amount"], data["provider_amount"], data["outcome"], data["resolved_by"]) == (
@@ -113,6 +119,7 @@ def test_the_event_carries_both_amounts_and_the_audit_who_why_and_both(runtime, 
 ])
 def test_settling_at_the_provider_amount_is_refused_unless_it_is_an_amount_mismatch(
         runtime, engine, setup, refusal):
+    # given a transfer that is not an amount mismatch in review
     if setup == "no_amount":
         transfer_id = in_review(runtime, tx_id="no-amount")
     elif setup == "other_currency":
@@ -120,23 +127,30 @@ def test_settling_at_the_provider_amount_is_refused_unless_it_is_an_amount_misma
     else:
         transfer_id = register(runtime, tx_id="still-pending")
 
+    # when / then settling it at the provider's amount is refused
     with pytest.raises(actions.ActionRefused, match=refusal):
         actions.resolve_by_hand(engine, transfer_id, "succeeded", actor="olga", reason="x",
                                 at_provider_amount=True)
 
+    # then nothing beyond the hold was posted
     assert [kind for kind, *_ in entries(engine, transfer_id)] in ([], ["hold"])
 
 
 def test_settling_at_the_provider_amount_as_failed_is_refused_naming_the_field(runtime, engine):
+    # given an amount mismatch in review
     transfer_id = mismatched(runtime, "dep-failed", "100.00", "90.00")
+    # when it is settled as failed at the provider's amount
     with pytest.raises(InvalidInput) as refusal:
         actions.resolve_by_hand(engine, transfer_id, "failed", actor="olga", reason="x",
                                 at_provider_amount=True)
+    # then the refusal names the field
     assert refusal.value.field == "at_provider_amount"
 
 
 def test_the_database_refuses_an_adjustment_that_does_not_touch_a_suspense_account(runtime, engine):
+    # given a registered transfer and two accounts, neither of them suspense
     transfer_id = register(runtime, tx_id="adj")
+    # when / then an adjust entry between them is refused by the database
     with pytest.raises(DBAPIError, match="suspense account"), transaction(engine) as session:
         first, second = session.execute(
             text("SELECT id FROM ledger_accounts ORDER BY id LIMIT 2")).scalars()
