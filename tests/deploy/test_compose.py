@@ -23,25 +23,32 @@ def services() -> dict[str, Any]:
 
 def test_worker_and_beat_check_their_own_role():
     for name in ("worker", "beat"):
+        # given the role's health check
         test = services()[name]["healthcheck"]["test"]
+        # then it runs the health command for that role
         assert test == ["CMD", "resolver", "health", "--role", name]
         assert name in health.ROLES
 
 
 def test_the_admin_is_healthy_when_ready():
+    # given the admin's health check
     [*_, probe] = services()["admin"]["healthcheck"]["test"]
+    # then it probes readiness, a route the admin serves
     assert "http://127.0.0.1:8000/readyz" in probe
     assert "/readyz" in {route.path for route in health_routes.routes}
 
 
 def test_every_long_running_service_has_a_health_check():
+    # then
     for name, service in services().items():
         if name != "migrate":
             assert "healthcheck" in service or "profiles" in service, name
 
 
 def test_the_worker_metrics_port_is_reachable_by_prometheus():
+    # then the worker exposes the port Prometheus scrapes
     assert "9464" in services()["worker"]["expose"]
+    # and the Prometheus config scrapes the worker and the admin
     config = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
     assert jobs["resolver-worker"]["dns_sd_configs"][0]["port"] == 9464
@@ -49,7 +56,9 @@ def test_the_worker_metrics_port_is_reachable_by_prometheus():
 
 
 def test_monitoring_runs_only_under_its_profile_with_the_rules_and_dashboards():
+    # given the compose file
     prometheus, grafana = services()["prometheus"], services()["grafana"]
+    # then
     assert prometheus["profiles"] == grafana["profiles"] == ["monitoring"]
     assert prometheus["image"].startswith("prom/prometheus:")
     assert grafana["image"].startswith("grafana/grafana:")
@@ -77,7 +86,9 @@ def test_every_secret_the_providers_file_names_reaches_the_processes_that_call_p
 
 
 def test_redis_appends_to_a_volume():
+    # given the compose file
     redis = services()["redis"]
+    # then
     command = redis["command"]
     assert command[command.index("--appendonly") + 1] == "yes"
     [volume] = redis["volumes"]

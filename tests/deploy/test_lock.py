@@ -80,17 +80,23 @@ def advice(path: Path, problems: list[str]) -> str:
 
 
 def test_the_runtime_lock_pins_every_runtime_dependency():
+    # when the runtime lock is compared with pyproject
     problems = out_of_step(project()["runtime"], locked(RUNTIME.read_text()))
+    # then
     assert problems == [], advice(RUNTIME, problems)
 
 
 def test_the_dev_lock_pins_every_dependency_and_extra():
+    # when the dev lock is compared with pyproject
     problems = out_of_step(project()["dev"], locked(DEV.read_text()))
+    # then
     assert problems == [], advice(DEV, problems)
 
 
 def test_the_build_lock_pins_every_build_requirement():
+    # when the build lock is compared with pyproject
     problems = out_of_step(project()["build"], locked(BUILD.read_text()))
+    # then
     assert problems == [], advice(BUILD, problems)
 
 
@@ -103,12 +109,13 @@ def project_installs(text: str) -> list[str]:
 
 
 def test_the_project_is_built_with_the_pinned_setuptools():
-    # Given the venv's and the image's recipes, then each installs the build lock with hashes
-    # and builds the project without isolation, so pip fetches no build requirement itself.
+    # given the venv's and the image's recipes
     for name, lock in (("Makefile", "$(LOCK_BUILD)"), ("Dockerfile", "requirements/build.txt")):
         text = (ROOT / name).read_text()
+        # then each installs the build lock with hashes
         assert re.search(r"pip install [^\n]*--require-hashes[^\n]*-r " + re.escape(lock),
                          text.replace("\\\n", " ")), f"{name} does not install {lock} with hashes"
+        # and builds the project without isolation, so pip fetches no build requirement itself
         installs = project_installs(text)
         assert installs, f"{name}: no install of the project found"
         isolated = [command for command in installs if "--no-build-isolation" not in command]
@@ -116,18 +123,23 @@ def test_the_project_is_built_with_the_pinned_setuptools():
 
 
 def test_the_image_runs_the_versions_the_tests_ran():
-    # Given both locks, then each runtime pin is the dev lock's pin of the same name.
+    # given both locks
     runtime, dev = locked(RUNTIME.read_text()), locked(DEV.read_text())
+    # when their pins are compared by name
     differ = {name: (pins, dev.get(name)) for name, pins in runtime.items()
               if [v for v, _ in pins] != [v for v, _ in dev.get(name, [])]}
+    # then each runtime pin is the dev lock's pin of the same name
     assert differ == {}, "the runtime and dev locks differ; run `make lock`"
 
 
 def test_every_pin_has_a_hash():
     # pip's --require-hashes refuses the whole file otherwise; say which pin, and why, here.
+    # given each lock
     for path in (RUNTIME, DEV, BUILD):
+        # when its pins without a hash are gathered
         unhashed = [name for name, pins in locked(path.read_text()).items()
                     if any(not hashes for _, hashes in pins)]
+        # then there are none
         assert unhashed == [], f"{path.name}: pins without --hash: {unhashed}; run `make lock`"
 
 

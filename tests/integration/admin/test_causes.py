@@ -87,5 +87,6 @@ def test_final_transfers_have_no_cause(runtime: Runtime) -> None:
 
 
 def test_an_unknown_cause_names_the_known_ones() -> None:
+    # when / then
     with pytest.raises(causes.UnknownCause, match="auth, amount_mismatch"):
         causes.cause("authentication")

@@ -71,25 +71,31 @@ def assert_no_leak(url: str, answer) -> None:
 
 
 def test_every_get_route_of_the_api_refuses_hostile_input_cleanly(runtime, app, client):
+    # given a transfer in review and the API's routes
     in_review(runtime)  # a page with a row in it: the list renders
     routes = [(path, route) for path, route in get_routes(app)
               if path.startswith(("/api/", "/openapi")) or path in {"/healthz", "/readyz",
                                                                     "/metrics"}]
+    # then the well-known routes are among them
     assert {"/api/v1/transfers", "/api/v1/transfers/{transfer_id}", "/healthz"} <= {
         path for path, _ in routes}
+    # when / then every route answers every hostile address without a crash or a leak
     for path, route in routes:
         for url in urls_for(path, route):
             assert_no_leak(url, client.get(url, headers=bearer(VIEWER_TOKEN)))
 
 
 def test_every_page_refuses_hostile_input_cleanly(runtime, app, client):
+    # given a transfer in review, a signed-in viewer and the console's pages
     in_review(runtime)
     sign_in(client, VIEWER_TOKEN)
     routes = [(path, route) for path, route in get_routes(app)
               if not path.startswith(("/api/", "/openapi"))
               and path not in {"/healthz", "/readyz", "/metrics"}]
+    # then the well-known pages are among them
     assert {"/", "/transfers", "/transfers/{transfer_id}", "/login"} <= {
         path for path, _ in routes}
+    # when / then every page answers every hostile address without a crash or a leak
     for path, route in routes:
         for url in urls_for(path, route):
             answer = client.get(url, follow_redirects=False)
@@ -107,8 +113,11 @@ def test_every_page_refuses_hostile_input_cleanly(runtime, app, client):
     ("/transfers/99999999999999999999999", 404, "No transfer"),
 ])
 def test_the_pages_name_what_is_wrong(runtime, client, url, status, says):
+    # given a signed-in viewer
     sign_in(client, VIEWER_TOKEN)
+    # when
     answer = client.get(url)
+    # then the page names the bad part
     assert answer.status_code == status
     assert says in answer.text
 
@@ -135,7 +144,9 @@ def test_a_form_posted_to_an_address_that_names_nothing_is_a_page_not_json(runti
     ("/api/v1/events?after=%C2%B2", 422),
 ])
 def test_the_api_names_what_is_wrong(client, url, status):
+    # when
     answer = client.get(url, headers=bearer(VIEWER_TOKEN))
+    # then the answer names the bad field
     assert answer.status_code == status
     assert answer.json()["field"]
 

@@ -61,27 +61,32 @@ def test_a_big_resolution_becomes_a_proposal_and_nothing_moves(runtime, engine):
 
 
 def test_a_small_resolution_applies_at_once(runtime, engine):
+    # given a transfer in review below the limit
     transfer_id = in_review(runtime, tx_id="small", amount="999.99")
+    # when
     result = proposals.request_resolution(engine, runtime.providers, transfer_id, "failed",
                                           actor="olga", reason="provider says no")
+    # then it is resolved without a proposal
     assert isinstance(result, actions.Applied)
     assert load(engine, transfer_id).state == "failed"
 
 
 def test_the_proposer_cannot_approve_and_another_operator_can(runtime, engine):
+    # given a big transfer with an open proposal
     transfer_id = in_review(runtime, tx_id="big", amount=BIG)
     proposal = proposals.propose(engine, [transfer_id], "succeeded", actor="olga",
                                  reason="back office shows it")
 
-    # the proposer is refused, and nothing changes
+    # when / then the proposer is refused, and nothing changes
     for same in ("olga", " Olga "):
         with pytest.raises(actions.ActionRefused, match="another operator must approve"):
             proposals.approve(engine, proposal.id, actor=same)
     assert proposals.get(engine, proposal.id).status == "open"
     assert final_events(engine, transfer_id) == []
 
-    # a second operator approves: the ledger and the event happen now
+    # when a second operator approves
     approved = proposals.approve(engine, proposal.id, actor="bob")
+    # then the ledger and the event happen now
     assert (approved.status, approved.decided_by) == ("approved", "bob")
     assert [i.state for i in approved.items] == ["applied"]
     assert load(engine, transfer_id).state == "succeeded"
@@ -92,14 +97,16 @@ def test_the_proposer_cannot_approve_and_another_operator_can(runtime, engine):
     assert problems(event) == []
     assert audit_actions(engine, transfer_id) == [("olga", "propose"), ("bob", "resolve")]
 
-    # and it is decided for good
+    # when / then it is decided for good
     with pytest.raises(actions.ActionRefused, match="already approved"):
         proposals.approve(engine, proposal.id, actor="carol")
 
 
 def test_the_database_refuses_an_approval_by_the_proposer(runtime, engine):
+    # given a proposal
     transfer_id = in_review(runtime, tx_id="big", amount=BIG)
     proposal = proposals.propose(engine, [transfer_id], "failed", actor="olga", reason="x")
+    # when / then the database refuses its approval by the proposer, whatever the case
     with pytest.raises(IntegrityError, match="ck_proposals_four_eyes"), \
             transaction(engine) as session:
         session.execute(text("UPDATE proposals SET status = 'approved', decided_by = 'OLGA', "
@@ -107,33 +114,38 @@ def test_the_database_refuses_an_approval_by_the_proposer(runtime, engine):
 
 
 def test_a_rejected_proposal_moves_nothing_and_frees_the_transfer(runtime, engine):
+    # given a proposal
     transfer_id = in_review(runtime, tx_id="big", amount=BIG)
     proposal = proposals.propose(engine, [transfer_id], "succeeded", actor="olga", reason="x")
 
+    # when another operator rejects it
     rejected = proposals.reject(engine, proposal.id, actor="bob",
                                 reason="provider support says it never arrived")
 
+    # then nothing moves, and it cannot be approved after all
     assert (rejected.status, rejected.decided_by, [i.state for i in rejected.items]) == (
         "rejected", "bob", ["rejected"])
     assert load(engine, transfer_id).state == "needs_review"
     assert audit_actions(engine, transfer_id) == [("olga", "propose"), ("bob", "reject")]
     with pytest.raises(actions.ActionRefused, match="already rejected"):
         proposals.approve(engine, proposal.id, actor="carol")
-    # a decided proposal never changes, even past our code
+    # when / then a decided proposal never changes, even past our code
     with pytest.raises(DBAPIError, match="never changes again"), transaction(engine) as session:
         session.execute(text("UPDATE proposals SET status = 'open', decided_at = NULL "
                              "WHERE id = :id"), {"id": proposal.id})
-    # the transfer is free for a new proposal
+    # when / then the transfer is free for a new proposal
     again = proposals.propose(engine, [transfer_id], "failed", actor="bob", reason="y")
     assert again.status == "open"
 
 
 def test_a_transfer_has_at_most_one_open_proposal(runtime, engine):
+    # given an open proposal
     transfer_id = in_review(runtime, tx_id="big", amount=BIG)
     first = proposals.propose(engine, [transfer_id], "succeeded", actor="olga", reason="x")
+    # when / then a second one is refused
     with pytest.raises(actions.ActionRefused, match=f"open proposal \\({first.id}\\)"):
         proposals.propose(engine, [transfer_id], "failed", actor="bob", reason="y")
-    # and the database says so too, past our code
+    # when / then the database refuses it too, past our code
     with pytest.raises(IntegrityError, match="uq_proposal_items_one_open"), \
             transaction(engine) as session:
         session.execute(text("INSERT INTO proposal_items (proposal_id, transfer_id, amount, "
@@ -142,16 +154,21 @@ def test_a_transfer_has_at_most_one_open_proposal(runtime, engine):
 
 
 def test_an_expired_proposal_cannot_be_approved_and_shows_as_expired(runtime, engine):
+    # given a proposal that lives 24 hours
     transfer_id = in_review(runtime, tx_id="big", amount=BIG)
     proposal = proposals.propose(engine, [transfer_id], "succeeded", actor="olga", reason="x",
                                  ttl=timedelta(hours=24), now=T0)
+    # then
     assert proposal.expires_at == T0 + timedelta(hours=24)
 
+    # when / then it cannot be approved a second later
     later = T0 + timedelta(hours=24, seconds=1)
     with pytest.raises(actions.ActionRefused, match="expired"):
         proposals.approve(engine, proposal.id, actor="bob", now=later)
 
+    # when it is shown
     shown = proposals.get(engine, proposal.id, now=later)
+    # then it shows as expired, and nothing moved
     assert (shown.status, shown.decided_at, [i.state for i in shown.items]) == (
         "expired", T0 + timedelta(hours=24), ["expired"])
     assert load(engine, transfer_id).state == "needs_review"
@@ -161,11 +178,14 @@ def test_an_expired_proposal_cannot_be_approved_and_shows_as_expired(runtime, en
 
 
 def test_a_proposal_approved_just_in_time_is_applied(runtime, engine):
+    # given a proposal that lives an hour
     transfer_id = in_review(runtime, tx_id="big", amount=BIG)
     proposal = proposals.propose(engine, [transfer_id], "failed", actor="olga", reason="x",
                                  ttl=timedelta(hours=1), now=T0)
+    # when it is approved a minute before it ends
     approved = proposals.approve(engine, proposal.id, actor="bob",
                                  now=T0 + timedelta(minutes=59))
+    # then
     assert [i.state for i in approved.items] == ["applied"]
 
 
@@ -195,13 +215,16 @@ def test_an_approval_reports_each_transfer_and_a_final_one_does_not_stop_the_oth
 
 
 def test_a_proposal_is_all_or_nothing_when_made(runtime, engine):
+    # given a transfer in review and one already settled
     fine = in_review(runtime, tx_id="fine")
     done = register(runtime, tx_id="done")
     checked(runtime, done, "done", [Outcome.SUCCEEDED])
+    # when / then a proposal over both is refused, and nothing is written
     with pytest.raises(actions.ActionRefused, match=f"transfer {done} is already succeeded"):
         proposals.propose(engine, [fine, done], "failed", actor="olga", reason="x", bulk=True)
     assert proposals.list_proposals(engine) == []
     assert audit_actions(engine, fine) == []
+    # when / then a proposal over no transfer is refused
     with pytest.raises(InvalidInput, match="transfer_ids"):
         proposals.propose(engine, [], "failed", actor="olga", reason="x")
 
@@ -212,14 +235,18 @@ def test_a_mismatch_at_the_provider_amount_is_proposed_and_applied_at_that_amoun
     transfer_id = register(runtime, tx_id="mm", amount="900.00")
     checked(runtime, transfer_id, "mm", [Outcome.MISMATCH])
 
+    # when it is requested at the provider's amount
     result = proposals.request_resolution(engine, runtime.providers, transfer_id, "succeeded",
                                           actor="olga", reason="provider statement",
                                           at_provider_amount=True)
 
+    # then it becomes a proposal at that amount
     assert isinstance(result, proposals.ProposalView)
     assert (result.at_provider_amount, result.items[0].provider_amount) == (
         True, Decimal("1200.0000"))
+    # when another operator approves it
     approved = proposals.approve(engine, result.id, actor="bob")
+    # then it is applied at the provider's amount, the difference from suspense
     assert [i.state for i in approved.items] == ["applied"]
     assert entries(engine, transfer_id)[1:] == [
         ("adjust", "suspense:scripted-a", "transit:scripted-a", Decimal("300.0000")),
@@ -230,11 +257,13 @@ def test_a_mismatch_at_the_provider_amount_is_proposed_and_applied_at_that_amoun
 
 
 def test_list_filters_by_status_and_transfer(runtime, engine):
+    # given two proposals, one rejected
     first = in_review(runtime, tx_id="a", amount=BIG)
     second = in_review(runtime, tx_id="b", amount=BIG)
     one = proposals.propose(engine, [first], "failed", actor="olga", reason="x")
     two = proposals.propose(engine, [second], "failed", actor="olga", reason="x")
     proposals.reject(engine, one.id, actor="olga", reason="withdrawn: wrong transfer")
+    # when / then the lists and the look-ups find them by status and transfer
     assert [p.id for p in proposals.list_proposals(engine, status="open")] == [two.id]
     assert [p.id for p in proposals.list_proposals(engine)] == [two.id, one.id]
     assert [p.id for p in proposals.list_proposals(engine, transfer_id=first)] == [one.id]
@@ -247,7 +276,7 @@ def test_one_operator_alone_cannot_overtake_a_waiting_proposal(runtime, engine):
     transfer_id = in_review(runtime, tx_id="small")
     proposal = proposals.propose(engine, [transfer_id], "failed", actor="olga", reason="x",
                                  bulk=True)
-    # a direct resolution, below the limit, is refused while the proposal waits
+    # when / then a direct resolution, below the limit, is refused while the proposal waits
     with pytest.raises(actions.ActionRefused, match=f"open proposal \\({proposal.id}\\)"):
         proposals.request_resolution(engine, runtime.providers, transfer_id, "succeeded",
                                      actor="bob", reason="y")

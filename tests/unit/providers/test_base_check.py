@@ -85,10 +85,13 @@ def check(kind: str, base_url: str, **instance: float) -> CheckResult:
 
 
 def test_a_good_answer_goes_through_to_the_verdict(provider):
+    # given a provider that answers a settled transfer
     provider.answer = lambda seen: (
         200, b'{"code":0,"msg":"ok","data":{"currency":"usd","amount":"10.00","state":1}}'
     )
+    # when
     result = check("minigame", provider.url)
+    # then
     assert result.outcome is Outcome.SUCCEEDED
     assert result.http_status == 200
     assert result.provider_amount == Decimal("10")
@@ -97,21 +100,27 @@ def test_a_good_answer_goes_through_to_the_verdict(provider):
 
 
 def test_5xx_is_retried_then_recorded_as_a_transport_error(provider):
+    # given a provider that is down
     provider.answer = lambda seen: (503, b"upstream unavailable")
+    # when
     result = check("minigame", provider.url)
+    # then it is tried three times, then recorded in words
     assert result.outcome is Outcome.RETRY
     assert result.transport_error is True
     assert result.http_status == 503
     assert result.raw == "upstream unavailable"
     assert result.detail == "server error: HTTP 503"  # words, not an internal class name
     assert len(provider.seen) == 3
-    # Each try is built anew: a fresh trace id and signature every time.
+    # and each try is built anew: a fresh trace id and signature every time
     assert len({seen.path for seen in provider.seen}) == 3
 
 
 def test_an_html_page_is_retry_not_a_transport_error(provider):
+    # given a maintenance page
     provider.answer = lambda seen: (200, b"<html><body>Maintenance</body></html>")
+    # when
     result = check("vct", provider.url)
+    # then it is not tried again at once
     assert result.outcome is Outcome.RETRY
     assert result.transport_error is False
     assert "not JSON" in (result.detail or "")
@@ -119,22 +128,28 @@ def test_an_html_page_is_retry_not_a_transport_error(provider):
 
 
 def test_a_body_over_one_mebibyte_is_not_read_to_the_end(provider):
+    # given an answer over the limit
     huge = b'{"padding":"' + b"x" * MAX_BODY_BYTES + b'"}'
     provider.answer = lambda seen: (200, huge)
+    # when
     result = check("naga", provider.url)
+    # then
     assert result.outcome is Outcome.RETRY
     assert result.detail == f"answer is larger than {MAX_BODY_BYTES} bytes"
 
 
 def test_a_read_timeout_gives_up_quickly(provider):
+    # given a provider that does not answer
     def slow(seen: Seen) -> tuple[int, bytes]:
         provider.release.wait(5)
         return 200, b"{}"
 
     provider.answer = slow
+    # when the check waits 0.3 s for it
     started = time.monotonic()
     result = check("lucko", provider.url, timeout_s=0.3)
     elapsed = time.monotonic() - started
+    # then
     assert result.outcome is Outcome.RETRY
     assert result.transport_error is True
     assert (result.detail or "").startswith("timeout")
@@ -142,10 +157,13 @@ def test_a_read_timeout_gives_up_quickly(provider):
 
 
 def test_connection_refused_is_retry():
+    # given a port nobody listens on
     with socket.socket() as probe:  # a port that was free a moment ago, with nobody listening
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    # when
     result = check("hrg", f"http://127.0.0.1:{port}", connect_timeout_s=0.5)
+    # then
     assert result.outcome is Outcome.RETRY
     assert result.transport_error is True
     assert result.http_status is None
@@ -160,14 +178,18 @@ def _echo(seen: Seen) -> tuple[int, bytes]:
 
 @pytest.mark.parametrize("kind", sorted(CREDENTIALS))
 def test_secrets_never_appear_in_a_check_record(provider, kind):
+    # given a provider that echoes the request
     provider.answer = _echo
+    # when
     result = check(kind, provider.url)
+    # then none of the secrets, the instance's or those its requests always carry,
     adapter = make_adapter(kind, CREDENTIALS[kind])
     standing = [getattr(adapter, name)() for name in ("basic_token", "signature")
                 if hasattr(adapter, name)]
     secrets = adapter.instance.secret_values() + standing
     assert secrets  # every kind has at least one
 
+    # is in what the check records
     recorded = " ".join(str(value) for value in vars(result).values())
     assert result.raw.startswith(("GET /", "POST /"))  # the provider did echo the request
     for secret in secrets:
@@ -177,10 +199,13 @@ def test_secrets_never_appear_in_a_check_record(provider, kind):
 
 
 def test_a_secret_in_the_providers_message_is_masked_in_the_detail(provider):
+    # given a provider whose error message holds the secret
     provider.answer = lambda seen: (
         200, b'{"code":1002,"data":{},"msg":"signature check with vct-secret-456 failed"}'
     )
+    # when
     result = check("vct", provider.url)
+    # then the secret is masked
     assert result.outcome is Outcome.AUTH_ERROR
     assert result.detail == "code 1002: signature check with ******** failed"
     assert CREDENTIALS["vct"]["api_secret"] == "vct-secret-456"

@@ -148,8 +148,11 @@ def test_a_provider_dripping_its_headers_is_cut_off_at_the_deadline(serve):
 
 
 def test_a_provider_dripping_its_body_is_cut_off_at_the_deadline(serve):
+    # given a provider that drips its answer's body
     provider = serve(drip_body)
+    # when
     result, elapsed = timed_check(provider.url)
+    # then the read is cut off at the deadline, naming where it was
     assert result.outcome is Outcome.RETRY
     assert result.transport_error is True
     assert "deadline of 1.5 s passed (reading the answer's body, HTTP 200" in (result.detail or "")
@@ -220,10 +223,13 @@ def test_a_connection_cut_off_mid_answer_is_not_used_again(serve):
 
 
 def test_a_shorter_deadline_given_by_the_caller_wins(serve):
+    # given a provider that drips its headers, and an adapter with a 30 s deadline
     provider = serve(drip_headers)
     adapter = make_adapter("minigame", CREDENTIALS, base_url=provider.url, deadline_s=30,
                            timeout_s=READ_TIMEOUT_S)
+    # when the caller gives 0.8 s
     started = time.monotonic()
     result = adapter.check(make_transfer(amount=Decimal("10"), currency="USD"), deadline_s=0.8)
+    # then
     assert (result.detail or "").startswith("deadline of 0.8 s passed")
     assert time.monotonic() - started < 0.8 + MARGIN_S

@@ -67,6 +67,7 @@ def test_request_is_the_documented_one(row: Request) -> None:
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_each_credential_is_required_and_an_unknown_key_refused(kind: str) -> None:
+    # when / then
     assert_settings_rules(kind, SEEDS[kind].credentials)
 
 
@@ -74,8 +75,10 @@ def test_each_credential_is_required_and_an_unknown_key_refused(kind: str) -> No
 def test_setting_defaults(row: Setting) -> None:
     """Given only the credentials, when the settings are read, then the setting has its
     default."""
+    # when
     settings = ADAPTERS[row.kind].Settings.model_validate(SEEDS[row.kind].credentials)
 
+    # then
     assert getattr(settings, row.name) == row.value
 
 
@@ -83,7 +86,9 @@ def test_setting_defaults(row: Setting) -> None:
 def test_refused_setting_values(row: Setting) -> None:
     """Given the credentials and a value the setting does not take, when the settings are read,
     then they are refused, naming the setting."""
+    # given
     credentials = {**SEEDS[row.kind].credentials, row.name: row.value}
 
+    # when / then
     with pytest.raises(ValidationError, match=row.name):
         ADAPTERS[row.kind].Settings.model_validate(credentials)

@@ -232,6 +232,7 @@ def outcomes(kind: Kind, status: int, body: bytes) -> tuple[Outcome, Outcome]:
 @pytest.mark.parametrize("name", sorted(KINDS))
 def test_the_seed_answer_itself_resolves(name):
     # The baseline the properties below break: without it they would prove nothing.
+    # when / then
     assert outcomes(KINDS[name], 200, KINDS[name].seed.answer) == (
         Outcome.SUCCEEDED, Outcome.SUCCEEDED,
     )
@@ -241,8 +242,10 @@ def test_the_seed_answer_itself_resolves(name):
 @EXAMPLES
 @given(data=st.data())
 def test_random_bytes_never_resolve(name, data):
+    # given any bytes under any status
     body = data.draw(st.binary(max_size=300))
     status = data.draw(STATUSES)
+    # when / then neither classify nor check resolves them
     assert FINAL.isdisjoint(outcomes(KINDS[name], status, body))
 
 
@@ -250,9 +253,11 @@ def test_random_bytes_never_resolve(name, data):
 @EXAMPLES
 @given(data=st.data())
 def test_random_json_never_resolves(name, data):
+    # given any JSON under any status
     kind = KINDS[name]
     body = data.draw(TREES[name])
     status = data.draw(STATUSES)
+    # when / then neither classify nor check resolves it
     assert FINAL.isdisjoint(outcomes(kind, status, body))
 
 
@@ -260,8 +265,10 @@ def test_random_json_never_resolves(name, data):
 @EXAMPLES
 @given(data=st.data())
 def test_a_missing_or_mistyped_field_never_resolves(name, data):
+    # given the seed answer with a field missing or of the wrong type
     kind = KINDS[name]
     body = data.draw(broken_answers(kind))
+    # when / then neither classify nor check resolves it
     assert FINAL.isdisjoint(outcomes(kind, 200, body))
 
 
@@ -269,8 +276,10 @@ def test_a_missing_or_mistyped_field_never_resolves(name, data):
 @FEW_EXAMPLES
 @given(data=st.data())
 def test_a_valid_answer_under_another_http_status_never_resolves(name, data):
+    # given the seed answer under another status
     kind = KINDS[name]
     status = data.draw(st.integers(100, 499).filter(lambda code: code != 200))
+    # when / then neither classify nor check resolves it
     assert FINAL.isdisjoint(outcomes(kind, status, kind.seed.answer))
 
 
@@ -278,10 +287,12 @@ def test_a_valid_answer_under_another_http_status_never_resolves(name, data):
 @FEW_EXAMPLES
 @given(data=st.data())
 def test_removing_fields_the_adapter_ignores_changes_nothing(name, data):
+    # given the seed answer without some of the fields the adapter ignores
     kind = KINDS[name]
     document = kind.seed.document
     for path in data.draw(st.sets(st.sampled_from(kind.ignored))):
         document = without(document, path)
+    # when / then it still resolves
     assert outcomes(kind, 200, json.dumps(document).encode()) == (
         Outcome.SUCCEEDED, Outcome.SUCCEEDED,
     )
@@ -299,11 +310,14 @@ PATHOLOGICAL = [
 @pytest.mark.parametrize("name", sorted(KINDS))
 @pytest.mark.parametrize("body", PATHOLOGICAL)
 def test_pathological_bodies_are_retried(name, body):
+    # when / then
     assert outcomes(KINDS[name], 200, body) == (Outcome.RETRY, Outcome.RETRY)
 
 
 @pytest.mark.parametrize("amount", [b"1e999999999", b"-1E+30", b"1e-999999999"])
 def test_absurd_json_numbers_as_amounts_are_retried(amount):
+    # given the seed answer with an absurd number as its amount
     body = VCT.answer.replace(b"500.00,", amount + b",", 1)
     assert body != VCT.answer
+    # when / then
     assert outcomes(KINDS["vct"], 200, body) == (Outcome.RETRY, Outcome.RETRY)

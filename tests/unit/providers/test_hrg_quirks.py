@@ -35,7 +35,10 @@ def test_free_credit_is_shown_only_when_enabled():
 def test_enabled_free_credit_is_part_of_the_answer():
     """Given an answer without free credit, when it is classified with free credit enabled, then
     it is unreadable (retried); with free credit off it is the seed's success."""
+    # given an answer without free credit
     answer = without(HRG.document, "data.freeCredit")
 
+    # when / then with free credit enabled it is unreadable, retried
     assert classify(HRG, answer, free_credit=True).outcome is Outcome.RETRY
+    # when / then with free credit off it is the seed's success
     assert classify(HRG, answer).outcome is Outcome.SUCCEEDED

@@ -30,6 +30,7 @@ def test_signature_uses_raw_values_while_the_url_encodes_them():
 
 
 def test_signature_skips_empty_parameters():
+    # when / then
     assert lucko.sign({"b": "2", "a": "", "c": "3"}, "K") == hashlib.md5(b"K&b=2&c=3").hexdigest()
 
 

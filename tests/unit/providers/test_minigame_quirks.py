@@ -10,11 +10,14 @@ from worker.providers import minigame
 
 
 def test_signature_matches_the_published_example():
+    # given the published example's body
     body = (b'{"player_logon_token":"b27cfe9b-f01c-11ee-a0b5-000c2901d9cc",'
             b'"account_id":"1002402","timestamp":1711971655}')
 
+    # when
     signed = minigame.sign("trace_id=dhf1aboc1iio", body, MINIGAME.credentials["key"])
 
+    # then
     assert signed == "e3f8dc79e875e46f6755ef540c2d24f3"
 
 

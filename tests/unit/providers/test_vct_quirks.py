@@ -75,5 +75,6 @@ def test_a_mismatch_names_both_forms_our_reference_may_take():
 
 
 def test_without_a_member_prefix_the_hub_member_id_is_compared_as_it_is():
+    # when / then the seed's transfer matches, a wallet transfer's does not
     assert classify(VCT).outcome is Outcome.SUCCEEDED  # our ref is the whole id
     assert classify(VCT, transfer=WALLET_TRANSFER).outcome is Outcome.MISMATCH
