@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, fie
 from worker.admin import causes, queries
 from worker.domain.money import InvalidMoney, parse_amount, parse_currency
 from worker.domain.refusal import InvalidInput, first_refusal
+from worker.engine.intake.request import MAX_LENGTHS
 from worker.providers.config import parse_duration
 
 # Far enough back for any real question, near enough that `now - age` stays a valid time.
@@ -20,9 +21,9 @@ MAX_AGE = timedelta(days=3650)
 # Control characters are never part of a provider name or a tx_id, and Postgres refuses a NUL
 # in text outright: a filter holding one is the admin's mistake, not the server's error.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-# The widths of the columns they are compared with (models.Transfer).
-MAX_PROVIDER_CHARS = 64
-MAX_TX_ID_CHARS = 128
+# The widths of the columns they are compared with, as intake checks them.
+MAX_PROVIDER_CHARS = MAX_LENGTHS["provider"]
+MAX_TX_ID_CHARS = MAX_LENGTHS["tx_id"]
 
 
 def older_than(text: str | None, field: str = "older_than") -> timedelta | None:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from worker.admin.schemas import MAX_REASON_CHARS, FinalState
 from worker.domain.money import InvalidMoney, parse_amount
 from worker.domain.refusal import InvalidInput, first_refusal
-from worker.domain.types import State
+from worker.domain.types import State, final_outcome
 
 MAX_ACTOR_CHARS = 120  # resolved_by holds "admin:" + the name in 128 characters
 # The order the rules are checked in: a resolution wrong twice is refused for the first.
@@ -47,12 +47,7 @@ def reason_text(reason: str | None, *, required: bool) -> str | None:
 
 def outcome_state(outcome: object, at_provider_amount: bool = False) -> State:
     """The final state an admin asked for; refused unless succeeded or failed."""
-    try:
-        target = State(outcome) if isinstance(outcome, str) else State.PENDING
-    except ValueError:
-        target = State.PENDING  # refused just below
-    if target not in (State.SUCCEEDED, State.FAILED):
-        raise InvalidInput("outcome", "must be succeeded or failed")
+    target = final_outcome(outcome)
     if at_provider_amount and target is not State.SUCCEEDED:
         raise InvalidInput("at_provider_amount", "settles a transfer as succeeded only: a "
                                                  "failed transfer moved nothing")

@@ -7,6 +7,8 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from worker.domain.refusal import InvalidInput
+
 
 class Direction(StrEnum):
     DEPOSIT = "deposit"  # operator wallet -> provider game wallet
@@ -34,6 +36,14 @@ FINAL_STATES: tuple[str, ...] = tuple(state.value for state in State if state.is
 # one in flight is its caller's until its deadline.
 ACTIONABLE_STATES: tuple[str, ...] = tuple(state for state in OPEN_STATES
                                            if state != State.IN_FLIGHT)
+
+
+def final_outcome(value: object) -> State:
+    """The final state a caller or a person reports (succeeded or failed); anything else is
+    refused naming the field `outcome`."""
+    if isinstance(value, str) and value in FINAL_STATES:
+        return State(value)
+    raise InvalidInput("outcome", "must be succeeded or failed")
 
 
 class Outcome(StrEnum):

@@ -22,7 +22,7 @@ from models import Transfer
 from worker.domain.money import describe_type
 from worker.domain.policy import first_check_at
 from worker.domain.refusal import InvalidInput
-from worker.domain.types import State, TransferRef
+from worker.domain.types import State, TransferRef, final_outcome
 from worker.engine.intake.request import parse, text_field
 from worker.engine.resolve import ledger
 from worker.engine.resolve.resolution import NotResolvable, record_contradiction, resolve
@@ -92,10 +92,8 @@ def parse_completion(provider: object, tx_id: object, outcome: object) -> Report
     """The fields of a `complete` call, by the same rules as a request's."""
     checked_provider = text_field("provider", provider)
     checked_tx_id = text_field("tx_id", tx_id)
-    answer = text_field("outcome", outcome).lower()
-    if answer not in (State.SUCCEEDED, State.FAILED):
-        raise InvalidInput("outcome", "must be succeeded or failed")
-    return Report(checked_provider, checked_tx_id, State(answer))
+    answer = final_outcome(text_field("outcome", outcome).lower())
+    return Report(checked_provider, checked_tx_id, answer)
 
 
 def actor(by: object) -> str:
