@@ -7,9 +7,7 @@ import sys
 import click
 from rich.console import Console
 
-from worker.cli.base import main
-
-PORT = click.IntRange(1, 65535)
+from worker.cli.base import PORT, main
 
 
 @main.command()

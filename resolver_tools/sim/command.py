@@ -5,10 +5,8 @@ from __future__ import annotations
 import click
 
 from resolver_tools.sim.merchants import MerchantError
-from worker.cli.base import Refused, main
+from worker.cli.base import PORT, Refused, main
 from worker.process.config_files import ConfigError
-
-PORT = click.IntRange(1, 65535)
 
 
 @main.command()

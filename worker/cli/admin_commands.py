@@ -25,7 +25,7 @@ from worker.admin.schemas import (
 )
 from worker.admin.tokens import TokenConfigError, parse_tokens
 from worker.cli import layout
-from worker.cli.base import Refused, current_runtime, emit, main, refuse_on
+from worker.cli.base import PORT, Refused, current_runtime, emit, main, refuse_on
 from worker.domain.refusal import InvalidInput
 from worker.process.db import transaction
 from worker.process.runtime import Runtime
@@ -320,7 +320,7 @@ def stats(as_json: bool) -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--port", type=PORT, default=8000, show_default=True)
 def admin(host: str, port: int) -> None:
     """Serve the admin API and web page (uvicorn)."""
     import uvicorn

@@ -23,6 +23,8 @@ from worker.process.runtime import Runtime
 from worker.providers.config import ConfigError
 
 F = TypeVar("F", bound=Callable[..., Any])
+# A TCP port, as every command that serves or reaches one takes it.
+PORT = click.IntRange(1, 65535)
 
 
 class Refused(click.ClickException):
